@@ -1,0 +1,124 @@
+/**
+ * Canonical JSON (spec appendix "Canonical JSON"): object keys sorted by
+ * Unicode code point, no insignificant whitespace, shortest escapes, and
+ * numbers restricted to integers in [-(2^53)+1, (2^53)-1].
+ */
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+export const MAX_SAFE_INTEGER = Number.MAX_SAFE_INTEGER;
+
+export class CanonicalJsonError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CanonicalJsonError';
+  }
+}
+
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/**
+ * Orders strings by Unicode code point. JavaScript's `<` compares UTF-16 code
+ * units, which differs from code-point order only when one side holds a
+ * surrogate pair and the other a character in U+E000..U+FFFF.
+ */
+export function compareCodePoints(a: string, b: string): number {
+  if (!SURROGATE.test(a) && !SURROGATE.test(b)) return a < b ? -1 : a > b ? 1 : 0;
+  const ia = a[Symbol.iterator]();
+  const ib = b[Symbol.iterator]();
+  for (;;) {
+    const x = ia.next();
+    const y = ib.next();
+    if (x.done) return y.done ? 0 : -1;
+    if (y.done) return 1;
+    const cx = x.value.codePointAt(0)!;
+    const cy = y.value.codePointAt(0)!;
+    if (cx !== cy) return cx < cy ? -1 : 1;
+  }
+}
+
+function encodeString(s: string): string {
+  // JSON.stringify already uses the shortest escapes with lowercase \u00XX;
+  // a lone surrogate cannot be encoded as UTF-8, so it is refused.
+  if (SURROGATE.test(s) && !s.isWellFormed()) throw new CanonicalJsonError('string holds a lone UTF-16 surrogate');
+  return JSON.stringify(s);
+}
+
+function encode(value: unknown, depth: number): string {
+  switch (typeof value) {
+    case 'string':
+      return encodeString(value);
+    case 'number':
+      if (!Number.isInteger(value)) throw new CanonicalJsonError(`number ${value} is not an integer`);
+      if (value > MAX_SAFE_INTEGER || value < -MAX_SAFE_INTEGER) {
+        throw new CanonicalJsonError(`integer ${value} is outside ±(2^53−1)`);
+      }
+      return Object.is(value, -0) ? '0' : String(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object': {
+      if (value === null) return 'null';
+      if (depth > 512) throw new CanonicalJsonError('value is nested too deeply');
+      if (Array.isArray(value)) {
+        let out = '[';
+        for (let i = 0; i < value.length; i++) {
+          if (i > 0) out += ',';
+          out += encode(value[i], depth + 1);
+        }
+        return out + ']';
+      }
+      const obj = value as Record<string, unknown>;
+      const keys = Object.keys(obj).filter((k) => obj[k] !== undefined);
+      keys.sort(compareCodePoints);
+      let out = '{';
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i]!;
+        if (i > 0) out += ',';
+        out += encodeString(k) + ':' + encode(obj[k], depth + 1);
+      }
+      return out + '}';
+    }
+    default:
+      throw new CanonicalJsonError(`a ${typeof value} is not a JSON value`);
+  }
+}
+
+/** Encodes a value as canonical JSON; throws CanonicalJsonError on values canonical JSON cannot hold. */
+export function canonicalJson(value: unknown): string {
+  return encode(value, 0);
+}
+
+/** Canonical JSON as UTF-8 bytes, the form that is hashed and signed. */
+export function canonicalJsonBytes(value: unknown): Buffer {
+  return Buffer.from(canonicalJson(value), 'utf8');
+}
+
+/**
+ * Checks that a parsed JSON value could be canonical: integers only, in range,
+ * nested no deeper than maxDepth. Returns a reason when it is not.
+ */
+export function canonicalProblem(value: unknown, maxDepth = 100): string | undefined {
+  const walk = (v: unknown, depth: number): string | undefined => {
+    if (typeof v === 'number') {
+      if (!Number.isInteger(v)) return `number ${v} is not an integer`;
+      if (v > MAX_SAFE_INTEGER || v < -MAX_SAFE_INTEGER) return `integer ${v} is outside ±(2^53−1)`;
+      return undefined;
+    }
+    if (typeof v !== 'object' || v === null) return undefined;
+    if (depth >= maxDepth) return `JSON is nested deeper than ${maxDepth} levels`;
+    if (Array.isArray(v)) {
+      for (const x of v) {
+        const p = walk(x, depth + 1);
+        if (p) return p;
+      }
+      return undefined;
+    }
+    for (const k in v as Record<string, unknown>) {
+      const p = walk((v as Record<string, unknown>)[k], depth + 1);
+      if (p) return p;
+    }
+    return undefined;
+  };
+  return walk(value, 0);
+}
