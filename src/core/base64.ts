@@ -20,5 +20,7 @@ export function decodeBase64(text: string): Buffer | undefined {
   if (!STANDARD.test(text) && !URLSAFE.test(text)) return undefined;
   const body = text.replace(/=+$/, '');
   if (body.length % 4 === 1) return undefined;
+  // Padding, when present, completes the last group of four ("Zg==", never "Zg=" or "Zm9v==").
+  if (body.length !== text.length && text.length % 4 !== 0) return undefined;
   return Buffer.from(body, URLSAFE.test(text) && /[-_]/.test(text) ? 'base64url' : 'base64');
 }

@@ -68,6 +68,10 @@ function encode(value: unknown, depth: number): string {
         }
         return out + ']';
       }
+      // Anything but a plain object (Map, Date, Uint8Array, class instances)
+      // would otherwise be encoded from its own enumerable keys, often as {}.
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) throw new CanonicalJsonError('only plain objects are JSON objects');
       const obj = value as Record<string, unknown>;
       const keys = Object.keys(obj).filter((k) => obj[k] !== undefined);
       keys.sort(compareCodePoints);
@@ -96,15 +100,19 @@ export function canonicalJsonBytes(value: unknown): Buffer {
 
 /**
  * Checks that a parsed JSON value could be canonical: integers only, in range,
- * nested no deeper than maxDepth. Returns a reason when it is not.
+ * no negative zero, no lone surrogates, nested no deeper than maxDepth.
+ * Returns a reason when it is not. Parsing loses how a number was written
+ * (`1e5`, `1.0`), which canonicalTextProblem also checks.
  */
 export function canonicalProblem(value: unknown, maxDepth = 100): string | undefined {
   const walk = (v: unknown, depth: number): string | undefined => {
     if (typeof v === 'number') {
       if (!Number.isInteger(v)) return `number ${v} is not an integer`;
       if (v > MAX_SAFE_INTEGER || v < -MAX_SAFE_INTEGER) return `integer ${v} is outside ±(2^53−1)`;
+      if (Object.is(v, -0)) return 'negative zero is not canonical';
       return undefined;
     }
+    if (typeof v === 'string') return v.isWellFormed() ? undefined : 'a string holds a lone UTF-16 surrogate';
     if (typeof v !== 'object' || v === null) return undefined;
     if (depth >= maxDepth) return `JSON is nested deeper than ${maxDepth} levels`;
     if (Array.isArray(v)) {
@@ -114,11 +122,52 @@ export function canonicalProblem(value: unknown, maxDepth = 100): string | undef
       }
       return undefined;
     }
-    for (const k in v as Record<string, unknown>) {
+    for (const k of Object.keys(v)) {
+      if (!k.isWellFormed()) return 'a key holds a lone UTF-16 surrogate';
       const p = walk((v as Record<string, unknown>)[k], depth + 1);
       if (p) return p;
     }
     return undefined;
   };
   return walk(value, 0);
+}
+
+const MAX_SAFE_BIGINT = BigInt(MAX_SAFE_INTEGER);
+
+/**
+ * Checks JSON text the way room versions 6+ enforce canonical JSON: valid
+ * JSON whose numbers are written as integers (no fraction, no exponent, no
+ * `-0`) within ±(2^53−1), plus everything canonicalProblem checks.
+ */
+export function canonicalTextProblem(text: string, maxDepth = 100): string | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return 'the text is not JSON';
+  }
+  // The text parsed, so its syntax is sound: outside strings, a token that
+  // starts with "-" or a digit is a number and runs until a delimiter.
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      for (i++; text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+      continue;
+    }
+    if (c !== 0x2d && (c < 0x30 || c > 0x39)) continue;
+    let j = i + 1;
+    for (; j < n; j++) {
+      const d = text.charCodeAt(j);
+      if (!((d >= 0x30 && d <= 0x39) || d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === 0x2d)) break;
+    }
+    const token = text.slice(i, j);
+    if (!/^-?[0-9]+$/.test(token)) return `number ${token} has a fraction or an exponent`;
+    if (token === '-0') return 'negative zero is not canonical';
+    // BigInt compares exactly; a double would round 9007199254740993 down.
+    const big = BigInt(token);
+    if (big > MAX_SAFE_BIGINT || big < -MAX_SAFE_BIGINT) return `integer ${token} is outside ±(2^53−1)`;
+    i = j - 1;
+  }
+  return canonicalProblem(value, maxDepth);
 }

@@ -34,6 +34,8 @@ export function signatureOf(obj: object, entity: string, keyId: string): string 
 
 /** True when obj carries a valid signature by entity with keyId for publicKey. */
 export function verifyJsonSignature(obj: object, entity: string, keyId: string, publicKey: Uint8Array): boolean {
+  // Spec step 2: a key id of an algorithm other than ed25519 cannot be checked with an ed25519 key.
+  if (!keyId.startsWith('ed25519:')) return false;
   const sig = signatureOf(obj, entity, keyId);
   if (sig === undefined) return false;
   const bytes = decodeBase64(sig);
