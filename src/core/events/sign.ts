@@ -8,7 +8,7 @@
  * signing.ts's strict ones, because v1–v5 events may carry floats.
  */
 import { randomBytes } from 'node:crypto';
-import type { JsonObject } from '../canonical-json.js';
+import { CanonicalJsonError, type JsonObject } from '../canonical-json.js';
 import { decodeBase64, encodeBase64 } from '../base64.js';
 import { sign, verify, type SigningKey } from '../ed25519.js';
 import type { RoomVersion } from '../room-versions.js';
@@ -160,7 +160,13 @@ export function buildEvent(proto: EventPrototype, options: BuildOptions): BuiltE
     draft.event_id = `$${options.localId ?? randomBytes(18).toString('base64url')}:${options.serverName}`;
   }
 
-  const pdu = hashAndSignEvent(draft as PDU, options.serverName, options.key, version);
+  let pdu: PDU;
+  try {
+    pdu = hashAndSignEvent(draft as PDU, options.serverName, options.key, version);
+  } catch (err) {
+    if (err instanceof CanonicalJsonError) throw new EventBuildError(`the event is not valid canonical JSON: ${err.message}`);
+    throw err;
+  }
   const problem = validateEvent(pdu, version);
   if (problem) throw new EventBuildError(`the built event is invalid: ${problem}`);
   const roomId = omitRoomId ? roomIdOfCreateEvent(pdu, version) : proto.room_id!;
