@@ -148,6 +148,7 @@ export function canonicalTextProblem(text: string, maxDepth = 100): string | und
   }
   // The text parsed, so its syntax is sound: outside strings, a token that
   // starts with "-" or a digit is a number and runs until a delimiter.
+  // (JSON.parse keeps -0, so canonicalProblem finds that one.)
   const n = text.length;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
@@ -163,10 +164,12 @@ export function canonicalTextProblem(text: string, maxDepth = 100): string | und
     }
     const token = text.slice(i, j);
     if (!/^-?[0-9]+$/.test(token)) return `number ${token} has a fraction or an exponent`;
-    if (token === '-0') return 'negative zero is not canonical';
-    // BigInt compares exactly; a double would round 9007199254740993 down.
-    const big = BigInt(token);
-    if (big > MAX_SAFE_BIGINT || big < -MAX_SAFE_BIGINT) return `integer ${token} is outside ±(2^53−1)`;
+    // BigInt compares exactly (a double would round 9007199254740993 down);
+    // more than 16 digits is out of range without converting a long token.
+    const digits = token.length - (c === 0x2d ? 1 : 0);
+    if (digits > 16 || BigInt(token) > MAX_SAFE_BIGINT || BigInt(token) < -MAX_SAFE_BIGINT) {
+      return `integer ${token.length > 40 ? token.slice(0, 40) + '…' : token} is outside ±(2^53−1)`;
+    }
     i = j - 1;
   }
   return canonicalProblem(value, maxDepth);

@@ -146,6 +146,7 @@ t.test('integers at and beyond ±(2^53−1)', async (t) => {
   t.match(canonicalTextProblem('[9007199254740993]'), /outside/);
   t.match(canonicalTextProblem('[-9007199254740992]'), /outside/);
   t.match(canonicalTextProblem('{"a":123456789012345678901234567890}'), /outside/);
+  t.match(canonicalTextProblem(`[-${'9'.repeat(200_000)}]`), /outside/, 'a very long integer');
 });
 
 t.test('floats and non-finite numbers are refused', async (t) => {
