@@ -1,0 +1,56 @@
+/** `neurite status`: asks the supervisor's control socket how every process is doing. */
+import { request } from 'node:http';
+import { dataPaths } from '../../platform/config/paths.js';
+import type { SupervisorStatus } from '../../supervisor/supervisor.js';
+import { parseCommandArgs, requireString } from '../args.js';
+
+export function fetchStatus(controlSocket: string): Promise<SupervisorStatus | undefined> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: controlSocket, path: '/status', method: 'GET', timeout: 5000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as SupervisorStatus);
+        } catch (e) {
+          reject(e);
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('the supervisor did not answer in time')));
+    req.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? resolve(undefined) : reject(e)));
+    req.end();
+  });
+}
+
+const mb = (kb: number | undefined) => (kb === undefined || Number.isNaN(kb) ? '-' : `${(kb / 1024).toFixed(1)}`);
+const dur = (ms: number) => (ms <= 0 ? '-' : ms < 120_000 ? `${Math.round(ms / 1000)}s` : ms < 7_200_000 ? `${Math.round(ms / 60_000)}m` : `${Math.round(ms / 3_600_000)}h`);
+
+export function formatStatus(s: SupervisorStatus): string {
+  const lines = [
+    `Neurite ${s.version} on ${s.data_dir}${s.configured ? ` (${s.server_name})` : ' (not configured: setup only)'}`,
+    `supervisor pid ${s.supervisor.pid}, up ${dur(s.supervisor.uptime_ms)}, PSS ${mb(s.supervisor.memory?.pss_kb)} MB`,
+    '',
+    ['PROCESS', 'STATE', 'PID', 'UPTIME', 'RESTARTS', 'RSS MB', 'PSS MB', 'COMPONENTS'].join('\t'),
+  ];
+  let pss = s.supervisor.memory?.pss_kb ?? 0;
+  for (const p of s.processes) {
+    pss += p.memory?.pss_kb ?? 0;
+    lines.push([p.name, p.state, p.pid ?? '-', dur(p.uptime_ms), p.restarts, mb(p.memory?.rss_kb), mb(p.memory?.pss_kb), p.components.join(',')].join('\t'));
+  }
+  lines.push('', `total PSS ${mb(pss)} MB`);
+  return lines.join('\n') + '\n';
+}
+
+export async function statusCommand(args: string[]): Promise<number> {
+  const { values } = parseCommandArgs(args, { 'data-dir': { type: 'string' }, json: { type: 'boolean' } });
+  const paths = dataPaths(requireString(values['data-dir'], '--data-dir'));
+  const status = await fetchStatus(paths.controlSocket);
+  if (!status) {
+    process.stderr.write(`neurite: not running on ${paths.dataDir}\n`);
+    return 3;
+  }
+  process.stdout.write(values.json ? JSON.stringify(status, null, 2) + '\n' : formatStatus(status));
+  const unhealthy = status.processes.some((p) => p.state !== 'running');
+  return unhealthy ? 1 : 0;
+}

@@ -1,0 +1,61 @@
+/**
+ * Streams a public request to the process that owns it, over that process's
+ * Unix socket, and the answer back. Bodies are never buffered (media can be
+ * large), a long-poll holds its upstream connection for as long as the
+ * client waits, and a client that hangs up cancels the upstream request.
+ */
+import { Agent, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { MatrixError } from '../../core/errors.js';
+import { CORS_HEADERS } from '../../platform/http/cors.js';
+import { sendMatrixError } from '../../platform/http/errors.js';
+
+// Hop-by-hop headers (RFC 9110 7.6.1) belong to one connection, not the message.
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate'];
+
+function endToEnd(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  const out = { ...headers };
+  for (const h of HOP_BY_HOP) delete out[h];
+  return out;
+}
+
+export class SocketProxy {
+  private readonly agents = new Map<string, Agent>();
+
+  private agent(socketPath: string): Agent {
+    let a = this.agents.get(socketPath);
+    if (!a) {
+      a = new Agent({ keepAlive: true, maxFreeSockets: 32, scheduling: 'lifo' });
+      this.agents.set(socketPath, a);
+    }
+    return a;
+  }
+
+  forward(req: IncomingMessage, res: ServerResponse, socketPath: string, component: string, retried = false): void {
+    const hasBody = !(req.method === 'GET' || req.method === 'HEAD' || req.method === 'DELETE' || req.method === 'OPTIONS') || req.headers['content-length'] !== undefined;
+    const up = request({ socketPath, agent: this.agent(socketPath), method: req.method, path: req.url, headers: endToEnd(req.headers) });
+    let answered = false;
+    up.on('response', (ures) => {
+      answered = true;
+      res.writeHead(ures.statusCode ?? 502, { ...endToEnd(ures.headers), ...CORS_HEADERS });
+      ures.pipe(res);
+      ures.on('error', () => res.destroy());
+    });
+    up.on('error', (err: NodeJS.ErrnoException) => {
+      if (answered) return res.destroy();
+      // A kept-alive connection the component closed while idle: the request never reached it.
+      if (!retried && !hasBody && up.reusedSocket && err.code === 'ECONNRESET') return this.forward(req, res, socketPath, component, true);
+      if (res.destroyed || res.writableEnded) return;
+      sendMatrixError(res, new MatrixError(503, 'M_UNKNOWN', `The ${component} component is not available right now; try again shortly`, { retry_after_ms: 1000 }));
+    });
+    res.on('close', () => {
+      if (!res.writableFinished) up.destroy();
+    });
+    if (hasBody) req.pipe(up);
+    else up.end();
+  }
+
+  close(): void {
+    for (const a of this.agents.values()) a.destroy();
+    this.agents.clear();
+  }
+}

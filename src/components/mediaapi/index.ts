@@ -1,0 +1,9 @@
+/**
+ * mediaapi: runs under the supervisor in every arrangement so that the process
+ * layout is complete; its behaviour arrives with the media issue (#9).
+ */
+import type { ComponentContext, ComponentInstance } from '../../platform/runtime/component.js';
+
+export async function start(_ctx: ComponentContext): Promise<ComponentInstance> {
+  return {};
+}

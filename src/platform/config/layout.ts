@@ -1,0 +1,21 @@
+/** Which components run in which process, from the `processes:` setting. */
+import { COMPONENTS, type ComponentName } from './components.js';
+import type { ProcessArrangement } from './schema.js';
+
+export interface ProcessGroup {
+  name: string;
+  components: ComponentName[];
+}
+
+export function processLayout(arrangement: ProcessArrangement): ProcessGroup[] {
+  if (arrangement === 'split') return COMPONENTS.map((c) => ({ name: c, components: [c] }));
+  if (arrangement === 'monolith') return [{ name: 'neurite', components: [...COMPONENTS] }];
+  return Object.entries(arrangement).map(([name, components]) => ({ name, components: [...components] }));
+}
+
+/** Before a data directory is configured only the gateway and the setup wizard run. */
+export const SETUP_ONLY_LAYOUT: ProcessGroup[] = [{ name: 'neurite', components: ['gateway', 'setup'] }];
+
+export function processOf(layout: ProcessGroup[], component: ComponentName): ProcessGroup | undefined {
+  return layout.find((g) => g.components.includes(component));
+}

@@ -1,0 +1,101 @@
+/**
+ * The fastify factory every public component's routes are mounted on.
+ * Cross-cutting work happens here once: JSON bodies with size and shape
+ * limits, Matrix errors for everything (including unknown endpoints and
+ * wrong methods), request ids. The app never listens itself: the process
+ * host feeds it requests from its Unix socket or, in one process, straight
+ * from the gateway (`app.routing`).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import FindMyWay from 'find-my-way';
+import type { Logger } from 'pino';
+import { MatrixError } from '../../core/errors.js';
+import { toMatrixError } from './errors.js';
+import { DEFAULT_MAX_DEPTH, parseJsonBody } from './json-body.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Bodies that become events: floats and out-of-range integers are M_BAD_JSON. */
+    canonicalJson?: boolean;
+  }
+}
+
+export const REQUEST_ID_HEADER = 'x-request-id';
+export const CLIENT_IP_HEADER = 'x-neurite-client-ip';
+/** Bodies of event-building routes are limited to an event's size (spec: 65 536 bytes). */
+export const EVENT_BODY_LIMIT = 65_536;
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+export interface PublicAppOptions {
+  logger: Logger;
+  bodyLimit?: number;
+}
+
+let requestCounter = 0;
+
+export function createPublicApp(opts: PublicAppOptions): FastifyInstance {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: opts.logger,
+    disableRequestLogging: true,
+    bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    genReqId: (req) => {
+      const id = req.headers[REQUEST_ID_HEADER];
+      return typeof id === 'string' && id.length <= 64 ? id : `r${process.pid.toString(36)}-${(++requestCounter).toString(36)}`;
+    },
+    // Neurite validates bodies itself; fastify's ajv-based compilers are not loaded (memory on a small board).
+    schemaController: {
+      compilersFactory: {
+        buildValidator: (() => () => () => true) as never,
+        buildSerializer: () => () => (data: unknown) => JSON.stringify(data),
+      },
+    },
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 1000 },
+  }) as unknown as FastifyInstance;
+
+  // Every content type is read as JSON unless a route scope says otherwise
+  // (media uploads register their own parser); clients do not all send
+  // Content-Type on JSON bodies.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string, { maxDepth: DEFAULT_MAX_DEPTH, canonicalNumbers: request.routeOptions.config.canonicalJson === true }));
+    } catch (e) {
+      done(e as Error, undefined);
+    }
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const mx = toMatrixError(err);
+    if (mx.status >= 500) request.log.error({ err, reqId: request.id, url: request.url }, 'request failed');
+    sendError(reply, mx);
+  });
+
+  // Paths that exist under some method, to tell 405 from 404.
+  const paths = FindMyWay();
+  app.addHook('onRoute', (route) => {
+    if (!paths.findRoute('GET', route.url)) paths.on('GET', route.url, () => {});
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!;
+    if (paths.find('GET', path)) sendError(reply, new MatrixError(405, 'M_UNRECOGNIZED', `Method ${request.method} is not allowed on ${path}`));
+    else sendError(reply, new MatrixError(404, 'M_UNRECOGNIZED', `Unrecognized request: ${request.method} ${path}`));
+  });
+
+  return app;
+}
+
+function sendError(reply: FastifyReply, mx: MatrixError): void {
+  const retry = mx.extra.retry_after_ms;
+  if (typeof retry === 'number') reply.header('retry-after', String(Math.ceil(retry / 1000)));
+  reply.status(mx.status).type('application/json').send(mx.toJSON());
+}
+
+/** The client's address as the gateway saw it. */
+export function clientIp(request: FastifyRequest): string {
+  const h = request.headers[CLIENT_IP_HEADER];
+  return typeof h === 'string' ? h : request.socket.remoteAddress ?? 'unknown';
+}
+
+export type RawHandler = (req: IncomingMessage, res: ServerResponse) => void;

@@ -1,0 +1,6 @@
+export { createPublicApp, clientIp, REQUEST_ID_HEADER, CLIENT_IP_HEADER, EVENT_BODY_LIMIT, DEFAULT_BODY_LIMIT, type PublicAppOptions, type RawHandler } from './app.js';
+export { toMatrixError, sendMatrixError } from './errors.js';
+export { CORS_HEADERS } from './cors.js';
+export { parseJsonBody, bodyProblem, DEFAULT_MAX_DEPTH, type BodyChecks } from './json-body.js';
+export { RateLimiter, type RateLimit } from './rate-limit.js';
+export { accessTokenOf, requireAccessToken } from './auth.js';

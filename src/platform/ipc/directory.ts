@@ -1,0 +1,123 @@
+/**
+ * Hands a caller the API of any component: the implementation itself when
+ * the component runs in this process, a socket client when it runs in
+ * another. Both look the same to the caller.
+ */
+import type { ComponentName } from '../config/components.js';
+import { DEFAULT_TIMEOUT_MS, methodPath, type ApiDescriptor, type ApiShape, type CallContext } from './define.js';
+import { IpcError } from './errors.js';
+import type { IpcServer } from './server.js';
+import { SocketClient } from './client.js';
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+/** What a caller holds: each method takes its request and optional call options. */
+export type Client<T> = {
+  [K in keyof T]: T[K] extends (req: infer R, ctx?: CallContext) => Promise<infer A> ? (req: R, opts?: CallOptions) => Promise<A> : never;
+};
+
+export interface Placement {
+  /** The Unix socket of the process that runs `component`, or undefined when it runs here. */
+  socketFor(component: ComponentName): string | undefined;
+}
+
+const NEVER = new AbortController().signal;
+
+interface LocalEntry {
+  impl?: object;
+  waiters: (() => void)[];
+}
+
+export class ApiDirectory {
+  private readonly local = new Map<string, LocalEntry>();
+  private readonly sockets = new Map<string, SocketClient>();
+  private readonly clients = new Map<string, unknown>();
+
+  constructor(
+    private readonly placement: Placement,
+    private readonly server?: IpcServer,
+  ) {}
+
+  /** Makes an implementation callable, directly here and over this process's socket. */
+  provide<T extends ApiShape<T>>(desc: ApiDescriptor<T>, impl: T): void {
+    const key = `${desc.component}/${desc.namespace}`;
+    const entry = this.local.get(key) ?? { waiters: [] };
+    entry.impl = impl;
+    this.local.set(key, entry);
+    for (const w of entry.waiters.splice(0)) w();
+    this.server?.register(desc, impl);
+  }
+
+  get<T extends ApiShape<T>>(desc: ApiDescriptor<T>): Client<T> {
+    const key = `${desc.component}/${desc.namespace}`;
+    let client = this.clients.get(key) as Client<T> | undefined;
+    if (!client) {
+      const socket = this.placement.socketFor(desc.component);
+      client = socket === undefined ? this.directClient(desc, key) : this.remoteClient(desc, socket);
+      this.clients.set(key, client);
+    }
+    return client;
+  }
+
+  private directClient<T extends ApiShape<T>>(desc: ApiDescriptor<T>, key: string): Client<T> {
+    const out: Record<string, unknown> = {};
+    for (const [name, spec] of Object.entries(desc.methods) as [string, { timeoutMs?: number }][]) {
+      out[name] = async (req: unknown, opts: CallOptions = {}) => {
+        const deadline = Date.now() + (opts.timeoutMs ?? spec.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+        const impl = (await this.localImpl(key, deadline, opts.signal)) as Record<string, (r: unknown, c: CallContext) => Promise<unknown>>;
+        return impl[name]!(req, { signal: opts.signal ?? NEVER, deadline });
+      };
+    }
+    return out as Client<T>;
+  }
+
+  private async localImpl(key: string, deadline: number, signal?: AbortSignal): Promise<object> {
+    let entry = this.local.get(key);
+    if (entry?.impl) return entry.impl;
+    if (!entry) {
+      entry = { waiters: [] };
+      this.local.set(key, entry);
+    }
+    const e = entry;
+    // The component is in this process but still starting: wait for it, as a remote caller would retry.
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new IpcError('UNAVAILABLE', `${key} did not start in time`)), Math.max(0, deadline - Date.now()));
+      const onAbort = () => reject(new IpcError('DEADLINE_EXCEEDED', `call to ${key} cancelled`));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      e.waiters.push(() => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      });
+    });
+    return e.impl!;
+  }
+
+  private remoteClient<T extends ApiShape<T>>(desc: ApiDescriptor<T>, socket: string): Client<T> {
+    let sc = this.sockets.get(socket);
+    if (!sc) {
+      sc = new SocketClient(socket, desc.component);
+      this.sockets.set(socket, sc);
+    }
+    const client = sc;
+    const out: Record<string, unknown> = {};
+    for (const [name, spec] of Object.entries(desc.methods) as [string, { timeoutMs?: number; idempotent?: boolean }][]) {
+      const path = methodPath(desc, name);
+      out[name] = (req: unknown, opts: CallOptions = {}) =>
+        client.call(path, req, {
+          deadline: Date.now() + (opts.timeoutMs ?? spec.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+          idempotent: spec.idempotent ?? false,
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        });
+    }
+    return out as Client<T>;
+  }
+
+  close(): void {
+    for (const s of this.sockets.values()) s.close();
+    this.sockets.clear();
+  }
+}

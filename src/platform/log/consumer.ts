@@ -1,0 +1,115 @@
+/**
+ * The consuming side of the append log. A consumer reads a topic from the
+ * offset after the last one it applied, hands each batch to its handler, and
+ * commits the handler's writes together with the new offset in one batch of
+ * its own database. A crash before that commit means the batch is read and
+ * handled again, and the earlier attempt left nothing behind: delivery is at
+ * least once, application exactly once.
+ *
+ * The consumer's writes need not be synced on commit: whatever a power cut
+ * loses is read again from the producer, which keeps records until the
+ * consumer reports them applied and synced.
+ */
+import type { Logger } from 'pino';
+import type { Client } from '../ipc/directory.js';
+import type { Database, WriteOp } from '../storage/database.js';
+import { encodeKey } from '../storage/keys.js';
+import type { LogReaderAPI } from './reader-api.js';
+import type { LogRecord, TopicDescriptor } from './topic.js';
+
+export interface ConsumerOptions<R> {
+  topic: TopicDescriptor<R>;
+  /** Stable name of this consumer (usually the consuming component). */
+  name: string;
+  /** The consumer's own database: its offset lives there. */
+  db: Database;
+  reader: Client<LogReaderAPI>;
+  /** Applies a batch; returns the writes to commit with the new offset. */
+  handle: (batch: LogRecord<R>[]) => Promise<WriteOp[]>;
+  /** Called after a batch is committed (e.g. to wake long-polls). */
+  afterCommit?: (batch: LogRecord<R>[]) => void;
+  batchSize?: number;
+  waitMs?: number;
+  logger?: Logger;
+}
+
+const positionKey = (producer: string, topic: string) => encodeKey('logpos', producer, topic);
+
+export class LogConsumer<R> {
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private abort = new AbortController();
+  private position = 0;
+  /** Offsets committed, with the database write that committed them, not yet known synced. */
+  private readonly unsynced: { offset: number; seq: number }[] = [];
+  private durable = 0;
+  private readonly key: string;
+
+  constructor(private readonly opts: ConsumerOptions<R>) {
+    this.key = positionKey(opts.topic.producer, opts.topic.name);
+  }
+
+  /** Last offset applied. */
+  get offset(): number {
+    return this.position;
+  }
+
+  async start(): Promise<void> {
+    this.position = (await this.opts.db.get<number>(this.key)) ?? 0;
+    this.durable = this.position;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  private durableOffset(): number {
+    const synced = this.opts.db.lastSyncedSeq;
+    while (this.unsynced.length > 0 && this.unsynced[0]!.seq <= synced) this.durable = this.unsynced.shift()!.offset;
+    return this.durable;
+  }
+
+  private async run(): Promise<void> {
+    const { topic, name, reader, logger } = this.opts;
+    const waitMs = this.opts.waitMs ?? 20_000;
+    let failures = 0;
+    let registered = false;
+    while (this.running) {
+      try {
+        if (!registered) {
+          await reader.register({ topic: topic.name, consumer: name }, { signal: this.abort.signal });
+          registered = true;
+        }
+        const from = this.position + 1;
+        const { records } = await reader.read(
+          { topic: topic.name, consumer: name, from, limit: this.opts.batchSize ?? 100, waitMs, durable: this.durableOffset() },
+          { signal: this.abort.signal, timeoutMs: waitMs + 10_000 },
+        );
+        if (!this.running) break;
+        if (records.length === 0) continue;
+        if (records[0]!.offset !== from) {
+          logger?.warn({ topic: topic.name, expected: from, got: records[0]!.offset }, 'log records skipped: they were pruned before this consumer read them');
+        }
+        const batch = records as LogRecord<R>[];
+        const ops = await this.opts.handle(batch);
+        const last = batch[batch.length - 1]!.offset;
+        await this.opts.db.write([...ops, { type: 'put', key: this.key, value: last }]);
+        this.position = last;
+        this.unsynced.push({ offset: last, seq: this.opts.db.lastCommittedSeq });
+        failures = 0;
+        this.opts.afterCommit?.(batch);
+      } catch (e) {
+        if (!this.running) break;
+        failures++;
+        const delay = Math.min(100 * 2 ** Math.min(failures, 6), 5000);
+        logger?.warn({ err: e, topic: topic.name, consumer: name, retryInMs: delay }, 'log consumer failed; retrying');
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  /** Stops reading; a batch being handled is finished (or abandoned uncommitted) first. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.abort.abort();
+    await this.loop;
+  }
+}

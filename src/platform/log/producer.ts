@@ -1,0 +1,198 @@
+/**
+ * The producing side of the append log. Records live in the producer's own
+ * database under (`log`, topic, offset) and are written in the same batch as
+ * the state change that caused them, so after a crash state and log agree.
+ *
+ * Offsets are handed out when the batch is queued; the database commits
+ * batches in queue order, so offsets become visible in order too.
+ */
+import type { Logger } from 'pino';
+import type { CallContext } from '../ipc/define.js';
+import { decodeKey, encodeKey, prefixRange } from '../storage/keys.js';
+import type { Database, WriteOp } from '../storage/database.js';
+import type { LogReaderAPI, ReadRequest, ReadResponse } from './reader-api.js';
+import type { LogRecord, TopicDescriptor } from './topic.js';
+
+export interface Append<R = unknown> {
+  topic: TopicDescriptor<R>;
+  record: R;
+}
+
+interface TopicState {
+  /** Last offset handed out. */
+  assigned: number;
+  /** Last offset known committed. */
+  committed: number;
+  /** Long-polls waiting for an offset to be committed. */
+  waiters: Set<{ offset: number; finish: () => void }>;
+  /** consumer → highest offset it applied durably */
+  acks: Map<string, number>;
+  acksDirty: boolean;
+}
+
+const recordKey = (topic: string, offset: number) => encodeKey('log', topic, offset);
+const ackKey = (topic: string, consumer: string) => encodeKey('logc', topic, consumer);
+const MAX_READ = 1000;
+
+export class LogProducer implements LogReaderAPI {
+  private readonly topics = new Map<string, TopicState>();
+  private pruneTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly db: Database,
+    private readonly descriptors: TopicDescriptor<unknown>[],
+    private readonly logger?: Logger,
+  ) {}
+
+  async open(): Promise<void> {
+    for (const t of this.descriptors) {
+      const [last] = await this.db.keys({ ...prefixRange('log', t.name), reverse: true, limit: 1 });
+      const lastOffset = last === undefined ? 0 : offsetOf(last);
+      const acks = new Map<string, number>();
+      for (const [k, v] of await this.db.entries<number>(prefixRange('logc', t.name))) {
+        acks.set(String(decodeKey(k)[2]), v);
+      }
+      this.topics.set(t.name, { assigned: lastOffset, committed: lastOffset, waiters: new Set(), acks, acksDirty: false });
+    }
+  }
+
+  private state(topic: string): TopicState {
+    const s = this.topics.get(topic);
+    if (!s) throw new Error(`topic ${topic} is not produced here`);
+    return s;
+  }
+
+  /**
+   * Writes `ops` and appends `records` atomically. Resolves with the records'
+   * offsets once committed (and synced when durable).
+   */
+  async write(ops: WriteOp[], records: Append[], opts: { durable?: boolean } = {}): Promise<number[]> {
+    const offsets: number[] = [];
+    const all = records.length === 0 ? ops : ops.slice();
+    const touched = new Set<TopicState>();
+    for (const { topic, record } of records) {
+      const s = this.state(topic.name);
+      const offset = ++s.assigned;
+      offsets.push(offset);
+      all.push({ type: 'put', key: recordKey(topic.name, offset), value: record });
+      touched.add(s);
+    }
+    // Queued synchronously with the offsets above, so commit order = offset order.
+    const written = this.db.write(all, opts);
+    await written;
+    let i = 0;
+    for (const { topic } of records) {
+      const s = this.state(topic.name);
+      if (offsets[i]! > s.committed) s.committed = offsets[i]!;
+      i++;
+    }
+    for (const s of touched) {
+      for (const w of s.waiters) if (s.committed >= w.offset) w.finish();
+    }
+    return offsets;
+  }
+
+  /** The last committed offset of a topic. */
+  lastOffset(topic: TopicDescriptor<unknown>): number {
+    return this.state(topic.name).committed;
+  }
+
+  async read(req: ReadRequest, ctx?: CallContext): Promise<ReadResponse> {
+    const s = this.state(req.topic);
+    if (req.durable > (s.acks.get(req.consumer) ?? -1)) {
+      s.acks.set(req.consumer, req.durable);
+      s.acksDirty = true;
+    }
+    const limit = Math.max(1, Math.min(req.limit, MAX_READ));
+    if (s.committed < req.from && req.waitMs > 0) {
+      await this.waitForOffset(s, req.from, Math.min(req.waitMs, (ctx?.deadline ?? Infinity) - Date.now() - 50), ctx?.signal);
+    }
+    if (s.committed < req.from) return { records: [] };
+    const records: LogRecord<unknown>[] = [];
+    for (const [k, v] of await this.db.entries<unknown>({
+      gte: recordKey(req.topic, req.from),
+      lte: recordKey(req.topic, s.committed),
+      limit,
+    })) {
+      records.push({ offset: offsetOf(k), record: v });
+    }
+    return { records };
+  }
+
+  private waitForOffset(s: TopicState, offset: number, waitMs: number, signal?: AbortSignal): Promise<void> {
+    if (waitMs <= 0 || signal?.aborted) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const waiter = { offset, finish: () => {} };
+      const timer = setTimeout(() => waiter.finish(), waitMs);
+      waiter.finish = () => {
+        clearTimeout(timer);
+        s.waiters.delete(waiter);
+        signal?.removeEventListener('abort', waiter.finish);
+        resolve();
+      };
+      s.waiters.add(waiter);
+      signal?.addEventListener('abort', waiter.finish, { once: true });
+    });
+  }
+
+  async register(req: { topic: string; consumer: string }): Promise<void> {
+    const s = this.state(req.topic);
+    if (s.acks.has(req.consumer)) return;
+    s.acks.set(req.consumer, 0);
+    await this.db.write([{ type: 'put', key: ackKey(req.topic, req.consumer), value: 0 }], { durable: true });
+    this.logger?.info({ topic: req.topic, consumer: req.consumer }, 'log consumer registered');
+  }
+
+  /**
+   * Deletes records every registered consumer has applied durably. A topic
+   * nobody has registered for keeps everything.
+   */
+  async prune(): Promise<number> {
+    let removed = 0;
+    for (const [topic, s] of this.topics) {
+      if (s.acksDirty) {
+        s.acksDirty = false;
+        await this.db.write([...s.acks].map(([c, v]) => ({ type: 'put' as const, key: ackKey(topic, c), value: v })));
+      }
+      if (s.acks.size === 0) continue;
+      const upTo = Math.min(...s.acks.values());
+      if (upTo <= 0) continue;
+      for (;;) {
+        const keys = await this.db.keys({ gt: prefixRange('log', topic).gt, lte: recordKey(topic, upTo), limit: 1000 });
+        if (keys.length === 0) break;
+        await this.db.write(keys.map((key) => ({ type: 'del' as const, key })));
+        removed += keys.length;
+      }
+    }
+    if (removed > 0) this.logger?.debug({ removed }, 'pruned log records');
+    return removed;
+  }
+
+  /** Prunes periodically; the first run waits so that every consumer has registered after a start. */
+  startPruning(intervalMs = 60_000): void {
+    const run = () => {
+      this.prune()
+        .catch((e: unknown) => this.logger?.warn({ err: e }, 'log pruning failed'))
+        .finally(() => {
+          if (this.pruneTimer) this.pruneTimer = setTimeout(run, intervalMs).unref();
+        });
+    };
+    this.pruneTimer = setTimeout(run, intervalMs).unref();
+  }
+
+  async close(): Promise<void> {
+    if (this.pruneTimer) clearTimeout(this.pruneTimer);
+    this.pruneTimer = undefined;
+    for (const s of this.topics.values()) for (const w of s.waiters) w.finish();
+    for (const [topic, s] of this.topics) {
+      if (s.acksDirty && this.db.isOpen) {
+        s.acksDirty = false;
+        await this.db.write([...s.acks].map(([c, v]) => ({ type: 'put' as const, key: ackKey(topic, c), value: v })));
+      }
+    }
+  }
+}
+
+function offsetOf(key: string): number {
+  return parseInt(key.slice(key.lastIndexOf('\x00') + 2), 16);
+}

@@ -1,0 +1,40 @@
+/**
+ * How consumers read a producer's topics: the producer's component serves
+ * this API (namespace `log`) in whichever process it runs.
+ */
+import type { ComponentName } from '../config/components.js';
+import { defineApi, type ApiDescriptor, type CallContext } from '../ipc/define.js';
+import type { LogRecord } from './topic.js';
+
+export interface ReadRequest {
+  topic: string;
+  consumer: string;
+  /** First offset wanted. */
+  from: number;
+  limit: number;
+  /** How long to wait for a record when there is none yet (long-poll). */
+  waitMs: number;
+  /** Highest offset the consumer has applied and synced: the producer may prune up to it. */
+  durable: number;
+}
+
+export interface ReadResponse {
+  records: LogRecord<unknown>[];
+}
+
+export interface LogReaderAPI {
+  read(req: ReadRequest, ctx?: CallContext): Promise<ReadResponse>;
+  /** Records a consumer so that nothing it has not read is pruned. */
+  register(req: { topic: string; consumer: string }, ctx?: CallContext): Promise<void>;
+}
+
+const cache = new Map<ComponentName, ApiDescriptor<LogReaderAPI>>();
+
+export function logReaderApi(producer: ComponentName): ApiDescriptor<LogReaderAPI> {
+  let d = cache.get(producer);
+  if (!d) {
+    d = defineApi<LogReaderAPI>(producer, { read: { idempotent: true }, register: { idempotent: true } }, 'log');
+    cache.set(producer, d);
+  }
+  return d;
+}

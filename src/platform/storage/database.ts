@@ -1,0 +1,259 @@
+/**
+ * One LevelDB per component, with JSON values, and a single writer that
+ * commits batches in the order they were submitted.
+ *
+ * Group commit: while one batch is being written, later batches queue; the
+ * next write merges everything queued into one LevelDB batch, so concurrent
+ * writers share one sync. Writing in submission order is also what lets the
+ * append log hand out offsets before the write lands.
+ *
+ * Durability: with `sync`, a write that asks to be durable resolves only once
+ * LevelDB has synced its log; with `relaxed`, nothing waits for a sync and the
+ * database syncs at most every 200 ms. Writes that do not ask to be durable
+ * (data that can be rebuilt from the append log) are synced in the background.
+ */
+import { mkdirSync } from 'node:fs';
+import { Level } from 'level';
+import { DatabaseClosedError, DatabaseCorruptError, DatabaseLockedError } from './errors.js';
+
+export type Durability = 'sync' | 'relaxed';
+
+export interface DatabaseOptions {
+  /** LRU block cache in bytes (LevelDB's default of 8 MB is too much thirteen times over). */
+  cacheSize?: number;
+  /** Memtable size in bytes before it is written out. */
+  writeBufferSize?: number;
+  maxOpenFiles?: number;
+  durability?: Durability;
+  /** How soon writes that were not synced on commit reach the disk. */
+  backgroundSyncMs?: number;
+}
+
+export type WriteOp = { type: 'put'; key: string; value: unknown } | { type: 'del'; key: string };
+
+export interface WriteOptions {
+  /** The caller acknowledges this write to someone (a client, a producer): it must survive a power cut. */
+  durable?: boolean;
+}
+
+export interface IterateOptions {
+  gt?: string;
+  gte?: string;
+  lt?: string;
+  lte?: string;
+  reverse?: boolean;
+  limit?: number;
+}
+
+interface PendingWrite {
+  ops: WriteOp[];
+  durable: boolean;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+const SYNC_MARKER = '\xff\xff!last-sync';
+const RELAXED_SYNC_MS = 200;
+
+export class Database {
+  private readonly queue: PendingWrite[] = [];
+  private writing = false;
+  private closed = false;
+  private dirty = false;
+  private syncTimer: NodeJS.Timeout | undefined;
+  private readonly durability: Durability;
+  private readonly backgroundSyncMs: number;
+  /** Counts every committed write; `syncedSeq` is the last one known on disk. */
+  private committedSeq = 0;
+  private syncedSeq = 0;
+  private readonly durableWaiters: { seq: number; resolve: () => void }[] = [];
+
+  private constructor(
+    readonly path: string,
+    private readonly db: Level<string, unknown>,
+    opts: DatabaseOptions,
+  ) {
+    this.durability = opts.durability ?? 'sync';
+    this.backgroundSyncMs = this.durability === 'relaxed' ? RELAXED_SYNC_MS : (opts.backgroundSyncMs ?? 1000);
+  }
+
+  static async open(path: string, opts: DatabaseOptions = {}): Promise<Database> {
+    mkdirSync(path, { recursive: true });
+    const db = new Level<string, unknown>(path, {
+      keyEncoding: 'utf8',
+      valueEncoding: 'json',
+      cacheSize: opts.cacheSize ?? 2 * 1024 * 1024,
+      writeBufferSize: opts.writeBufferSize ?? 1024 * 1024,
+      maxOpenFiles: opts.maxOpenFiles ?? 64,
+    });
+    try {
+      await db.open();
+    } catch (e) {
+      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+      if (cause?.code === 'LEVEL_LOCKED') throw new DatabaseLockedError(path);
+      if (cause?.code === 'LEVEL_CORRUPTION') throw new DatabaseCorruptError(path, cause.message ?? 'corruption');
+      throw new Error(`cannot open database ${path}: ${cause?.message ?? (e as Error).message}`);
+    }
+    return new Database(path, db, opts);
+  }
+
+  get isOpen(): boolean {
+    return !this.closed;
+  }
+
+  async get<T>(key: string): Promise<T | undefined> {
+    this.assertOpen();
+    return (await this.db.get(key)) as T | undefined;
+  }
+
+  async getMany<T>(keys: string[]): Promise<(T | undefined)[]> {
+    this.assertOpen();
+    return (await this.db.getMany(keys)) as (T | undefined)[];
+  }
+
+  async has(key: string): Promise<boolean> {
+    return (await this.get(key)) !== undefined;
+  }
+
+  async *iterate<T>(range: IterateOptions = {}): AsyncGenerator<[string, T]> {
+    this.assertOpen();
+    const it = this.db.iterator({ ...range, limit: range.limit ?? -1 });
+    try {
+      for (;;) {
+        const entries = await it.nextv(256);
+        if (entries.length === 0) return;
+        for (const [k, v] of entries) yield [k as string, v as T];
+      }
+    } finally {
+      await it.close();
+    }
+  }
+
+  async entries<T>(range: IterateOptions = {}): Promise<[string, T][]> {
+    this.assertOpen();
+    return (await this.db.iterator({ ...range, limit: range.limit ?? -1 }).all()) as [string, T][];
+  }
+
+  async keys(range: IterateOptions = {}): Promise<string[]> {
+    this.assertOpen();
+    return (await this.db.keys({ ...range, limit: range.limit ?? -1 }).all()) as string[];
+  }
+
+  /** Queues ops to be written atomically; resolves once committed (and synced when durable). */
+  write(ops: WriteOp[], opts: WriteOptions = {}): Promise<void> {
+    if (this.closed) return Promise.reject(new DatabaseClosedError(this.path));
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ ops, durable: opts.durable ?? false, resolve, reject });
+      if (!this.writing) void this.drain();
+    });
+  }
+
+  put(key: string, value: unknown, opts?: WriteOptions): Promise<void> {
+    return this.write([{ type: 'put', key, value }], opts);
+  }
+
+  del(key: string, opts?: WriteOptions): Promise<void> {
+    return this.write([{ type: 'del', key }], opts);
+  }
+
+  /** Resolves once every write committed so far is on disk. */
+  whenSynced(): Promise<void> {
+    const seq = this.committedSeq;
+    if (this.syncedSeq >= seq) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.durableWaiters.push({ seq, resolve });
+      this.scheduleSync(0);
+    });
+  }
+
+  /** Sequence number of the last committed write; compare with `lastSyncedSeq`. */
+  get lastCommittedSeq(): number {
+    return this.committedSeq;
+  }
+
+  get lastSyncedSeq(): number {
+    return this.syncedSeq;
+  }
+
+  private async drain(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.queue.length > 0) {
+        const group = this.queue.splice(0, this.queue.length);
+        const ops: WriteOp[] = group.length === 1 ? group[0]!.ops : group.flatMap((w) => w.ops);
+        const sync = this.durability === 'sync' && group.some((w) => w.durable);
+        try {
+          await this.db.batch(ops as never, { sync });
+          this.committedSeq++;
+          if (sync) this.markSynced(this.committedSeq);
+          else {
+            this.dirty = true;
+            this.scheduleSync(this.backgroundSyncMs);
+          }
+          for (const w of group) w.resolve();
+        } catch (e) {
+          for (const w of group) w.reject(e);
+        }
+      }
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  private scheduleSync(delayMs: number): void {
+    if (this.closed) return;
+    if (this.syncTimer && delayMs > 0) return;
+    if (this.syncTimer) clearTimeout(this.syncTimer);
+    this.syncTimer = setTimeout(() => {
+      this.syncTimer = undefined;
+      void this.syncNow();
+    }, delayMs);
+    this.syncTimer.unref();
+  }
+
+  /** Forces everything written so far to disk with one synced write. */
+  private async syncNow(): Promise<void> {
+    if (!this.dirty || this.closed) {
+      this.markSynced(this.committedSeq);
+      return;
+    }
+    const seq = this.committedSeq;
+    this.dirty = false;
+    try {
+      // A synced LevelDB write syncs its log file, which holds every write before it.
+      await this.db.put(SYNC_MARKER, Date.now(), { sync: true });
+      this.markSynced(seq);
+    } catch {
+      this.dirty = true;
+      this.scheduleSync(this.backgroundSyncMs);
+    }
+  }
+
+  private markSynced(seq: number): void {
+    if (seq > this.syncedSeq) this.syncedSeq = seq;
+    for (let i = this.durableWaiters.length - 1; i >= 0; i--) {
+      const w = this.durableWaiters[i]!;
+      if (w.seq <= this.syncedSeq) {
+        this.durableWaiters.splice(i, 1);
+        w.resolve();
+      }
+    }
+  }
+
+  /** Waits for queued writes, syncs, and closes. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    while (this.writing || this.queue.length > 0) {
+      await new Promise<void>((r) => setImmediate(r));
+    }
+    if (this.dirty) await this.syncNow();
+    this.closed = true;
+    if (this.syncTimer) clearTimeout(this.syncTimer);
+    for (const w of this.durableWaiters.splice(0)) w.resolve();
+    await this.db.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new DatabaseClosedError(this.path);
+  }
+}

@@ -1,0 +1,25 @@
+/** Storage failures that must stop a component rather than be papered over. */
+
+export class DatabaseLockedError extends Error {
+  constructor(readonly path: string) {
+    super(`database ${path} is locked by another process (is Neurite already running on this data directory?)`);
+    this.name = 'DatabaseLockedError';
+  }
+}
+
+export class DatabaseCorruptError extends Error {
+  constructor(
+    readonly path: string,
+    detail: string,
+  ) {
+    super(`database ${path} is corrupt (${detail}); it was left untouched: restore it from a backup or remove it knowingly`);
+    this.name = 'DatabaseCorruptError';
+  }
+}
+
+export class DatabaseClosedError extends Error {
+  constructor(readonly path: string) {
+    super(`database ${path} is closed`);
+    this.name = 'DatabaseClosedError';
+  }
+}

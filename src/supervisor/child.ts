@@ -1,0 +1,81 @@
+/**
+ * The child side of the supervisor: runs one process group, tells the
+ * supervisor when it is ready (or why it cannot start), stops cleanly when
+ * asked, and exits when the supervisor goes away so that no orphan keeps a
+ * database locked.
+ */
+import { flushLogs, rootLogger } from '../platform/logging/index.js';
+import { dataPaths } from '../platform/config/paths.js';
+import { runProcessGroup, type RunningGroup } from '../platform/runtime/host.js';
+import type { ComponentLoader } from '../platform/runtime/component.js';
+import { CHILD_ENV, type ChildMessage, type ChildSetup, type SupervisorMessage } from './protocol.js';
+
+function send(m: ChildMessage): void {
+  process.send?.(m);
+}
+
+export async function runChild(loader: ComponentLoader): Promise<void> {
+  const setup = JSON.parse(process.env[CHILD_ENV] ?? 'null') as ChildSetup | null;
+  if (!setup || !process.send) {
+    process.stderr.write('neurite: this command is only run by the supervisor\n');
+    process.exit(2);
+  }
+  const logger = rootLogger().child({ process: setup.group });
+  const group = setup.layout.find((g) => g.name === setup.group);
+  if (!group) {
+    send({ type: 'fatal', message: `unknown process group ${setup.group}` });
+    process.exit(1);
+  }
+  // Ctrl-C reaches the whole foreground process group; the supervisor decides the order of stopping.
+  process.on('SIGINT', () => {});
+
+  let running: RunningGroup | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = (code: number) => {
+    stopping ??= (async () => {
+      try {
+        await running?.stop();
+      } catch (e) {
+        logger.error({ err: e }, 'stop failed');
+        code = 1;
+      }
+      flushLogs();
+      process.exit(code);
+    })();
+    return stopping;
+  };
+  process.on('SIGTERM', () => void stop(0));
+  process.on('disconnect', () => void stop(0));
+  process.on('message', (m: SupervisorMessage) => {
+    if (m?.type === 'stop') void stop(0);
+  });
+  process.on('uncaughtException', (err) => {
+    logger.fatal({ err }, 'uncaught exception; the supervisor will restart this process');
+    flushLogs();
+    process.exit(70);
+  });
+  process.on('unhandledRejection', (err) => {
+    logger.fatal({ err }, 'unhandled rejection; the supervisor will restart this process');
+    flushLogs();
+    process.exit(70);
+  });
+
+  try {
+    running = await runProcessGroup({
+      group,
+      layout: setup.layout,
+      configured: setup.configured,
+      config: setup.config,
+      paths: dataPaths(setup.dataDir),
+      loader,
+      logger,
+    });
+  } catch (e) {
+    logger.error({ err: e }, 'process group failed to start');
+    send({ type: 'fatal', message: (e as Error).message });
+    flushLogs();
+    process.exit(1);
+  }
+  if (stopping) return;
+  send({ type: 'ready' });
+}

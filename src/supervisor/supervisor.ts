@@ -1,0 +1,294 @@
+/**
+ * The supervisor: forks one child per process group, waits until each is
+ * ready, restarts a child that dies (with exponential backoff, and a crash
+ * loop reported as such), answers `neurite status` on its control socket,
+ * and on stop takes the gateway down first so that no new request arrives
+ * while the rest drains. It holds no component code, so it has little that
+ * could crash it.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { createServer, type Server } from 'node:http';
+import type { Logger } from 'pino';
+import { processLayout, SETUP_ONLY_LAYOUT, type ProcessGroup } from '../platform/config/layout.js';
+import { loadConfig } from '../platform/config/load.js';
+import { dataPaths, type DataPaths } from '../platform/config/paths.js';
+import { validateConfig, type NeuriteConfig } from '../platform/config/schema.js';
+import { NEURITE_VERSION } from '../version.js';
+import { processMemory, type ProcessMemory } from './memory.js';
+import { CHILD_COMMAND, CHILD_ENV, type ChildMessage, type ChildSetup } from './protocol.js';
+
+export interface SupervisorOptions {
+  dataDir: string;
+  /** The script children run (this program's entry point). */
+  entry: string;
+  logger: Logger;
+  /** For a data directory with no configuration: where the setup wizard listens. */
+  setupPort?: number;
+  setupBind?: string;
+  /** How long a child may take to become ready. */
+  startTimeoutMs?: number;
+}
+
+export type ChildState = 'starting' | 'running' | 'restarting' | 'crash-loop' | 'stopping' | 'stopped';
+
+interface Child {
+  group: ProcessGroup;
+  proc?: ChildProcess;
+  state: ChildState;
+  startedAt: number;
+  restarts: number;
+  /** Exit times in the last minute, to tell a crash loop from an odd crash. */
+  recentExits: number[];
+  consecutiveFailures: number;
+  restartTimer?: NodeJS.Timeout;
+  lastExit?: { code: number | null; signal: NodeJS.Signals | null; at: number };
+}
+
+export interface ProcessStatus {
+  name: string;
+  components: string[];
+  pid: number | undefined;
+  state: ChildState;
+  uptime_ms: number;
+  restarts: number;
+  memory: ProcessMemory | undefined;
+  last_exit?: { code: number | null; signal: string | null; at: number };
+}
+
+export interface SupervisorStatus {
+  version: string;
+  data_dir: string;
+  configured: boolean;
+  server_name?: string;
+  supervisor: { pid: number; uptime_ms: number; memory: ProcessMemory | undefined };
+  processes: ProcessStatus[];
+}
+
+const CRASH_LOOP_WINDOW_MS = 60_000;
+const CRASH_LOOP_EXITS = 5;
+const HEALTHY_AFTER_MS = 30_000;
+const MAX_BACKOFF_MS = 30_000;
+const STOP_TIMEOUT_MS = 4_000;
+
+export class Supervisor {
+  readonly paths: DataPaths;
+  private readonly logger: Logger;
+  private config!: NeuriteConfig;
+  private configured = false;
+  private layout: ProcessGroup[] = [];
+  private readonly children = new Map<string, Child>();
+  private control: Server | undefined;
+  private stopping = false;
+  private readonly startedAt = Date.now();
+
+  constructor(private readonly opts: SupervisorOptions) {
+    this.paths = dataPaths(opts.dataDir);
+    this.logger = opts.logger.child({ component: 'supervisor' });
+  }
+
+  get serverConfig(): NeuriteConfig | undefined {
+    return this.configured ? this.config : undefined;
+  }
+
+  /** Starts every process group; rejects with a one-line reason when the server cannot start. */
+  async start(): Promise<void> {
+    const config = loadConfig(this.paths.dataDir);
+    this.configured = config !== undefined;
+    this.config =
+      config ??
+      validateConfig({ server_name: 'unconfigured', bind: this.opts.setupBind ?? '0.0.0.0', setup_port: this.opts.setupPort ?? 8080, processes: 'monolith' });
+    this.layout = this.configured ? processLayout(this.config.processes) : SETUP_ONLY_LAYOUT;
+
+    await this.listenControl();
+    const t0 = Date.now();
+    try {
+      await Promise.all(this.layout.map((g) => this.startChild(g)));
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
+    this.logger.info({ processes: this.layout.length, startup_ms: Date.now() - t0 }, 'all processes ready');
+  }
+
+  private async listenControl(): Promise<void> {
+    mkdirSync(this.paths.runDir, { recursive: true, mode: 0o700 });
+    if (existsSync(this.paths.controlSocket)) {
+      if (await socketAnswers(this.paths.controlSocket)) throw new Error(`Neurite is already running on ${this.paths.dataDir}`);
+      rmSync(this.paths.controlSocket, { force: true });
+    }
+    const server = createServer((req, res) => {
+      if (req.method === 'GET' && req.url === '/status') {
+        const body = JSON.stringify(this.status());
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+        return;
+      }
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end('{"error":"unknown control request"}');
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.paths.controlSocket, () => resolve());
+    });
+    this.control = server;
+  }
+
+  /** Forks a group's child and resolves when it says it is ready. */
+  private startChild(group: ProcessGroup, existing?: Child): Promise<void> {
+    const child: Child = existing ?? { group, state: 'starting', startedAt: Date.now(), restarts: 0, recentExits: [], consecutiveFailures: 0 };
+    this.children.set(group.name, child);
+    const setup: ChildSetup = { dataDir: this.paths.dataDir, configured: this.configured, config: this.config, layout: this.layout, group: group.name };
+    const proc = fork(this.opts.entry, [CHILD_COMMAND, group.name], {
+      // A small young generation keeps each idle child small; see DESIGN.md budgets.
+      execArgv: [...process.execArgv, '--max-semi-space-size=1'],
+      env: { ...process.env, [CHILD_ENV]: JSON.stringify(setup) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'json',
+    });
+    child.proc = proc;
+    child.state = 'starting';
+    child.startedAt = Date.now();
+
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const timer = setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        proc.kill('SIGKILL');
+        reject(new Error(`process ${group.name} did not become ready in time`));
+      }, this.opts.startTimeoutMs ?? 60_000);
+      proc.on('message', (m: ChildMessage) => {
+        if (m?.type === 'ready') {
+          child.state = 'running';
+          if (!settled) {
+            settled = true;
+            clearTimeout(timer);
+            resolve();
+          }
+        } else if (m?.type === 'fatal' && !settled) {
+          settled = true;
+          clearTimeout(timer);
+          reject(new Error(m.message));
+        }
+      });
+      proc.on('exit', (code, signal) => {
+        clearTimeout(timer);
+        child.lastExit = { code, signal, at: Date.now() };
+        if (!settled) {
+          settled = true;
+          reject(new Error(`process ${group.name} exited during start (${signal ?? `code ${code}`})`));
+          return;
+        }
+        this.onExit(child, code, signal);
+      });
+    });
+  }
+
+  private onExit(child: Child, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.stopping || child.state === 'stopping') {
+      child.state = 'stopped';
+      return;
+    }
+    const now = Date.now();
+    const ranFor = now - child.startedAt;
+    child.consecutiveFailures = ranFor >= HEALTHY_AFTER_MS ? 1 : child.consecutiveFailures + 1;
+    child.recentExits = [...child.recentExits.filter((t) => now - t < CRASH_LOOP_WINDOW_MS), now];
+    const crashLoop = child.recentExits.length >= CRASH_LOOP_EXITS;
+    const delay = Math.min(100 * 2 ** (child.consecutiveFailures - 1), MAX_BACKOFF_MS);
+    child.state = crashLoop ? 'crash-loop' : 'restarting';
+    const log = crashLoop ? this.logger.error.bind(this.logger) : this.logger.warn.bind(this.logger);
+    log(
+      { process: child.group.name, code, signal, ran_ms: ranFor, restart_in_ms: delay, exits_last_minute: child.recentExits.length },
+      crashLoop ? 'process is crash-looping; still restarting with backoff' : 'process exited; restarting',
+    );
+    child.restartTimer = setTimeout(() => {
+      child.restartTimer = undefined;
+      if (this.stopping) return;
+      child.restarts++;
+      this.startChild(child.group, child).then(
+        () => this.logger.info({ process: child.group.name, restarts: child.restarts }, 'process restarted'),
+        (e: Error) => {
+          this.logger.error({ process: child.group.name, err: e.message }, 'restart failed');
+          // The exit handler of that attempt has already scheduled the next one, unless it never spawned.
+          if (child.proc?.exitCode === null && child.proc.signalCode === null) return;
+          if (!child.restartTimer && !this.stopping) this.onExit(child, child.proc?.exitCode ?? null, child.proc?.signalCode ?? null);
+        },
+      );
+    }, delay);
+  }
+
+  status(): SupervisorStatus {
+    const now = Date.now();
+    return {
+      version: NEURITE_VERSION,
+      data_dir: this.paths.dataDir,
+      configured: this.configured,
+      ...(this.configured ? { server_name: this.config.server_name } : {}),
+      supervisor: { pid: process.pid, uptime_ms: now - this.startedAt, memory: processMemory(process.pid) },
+      processes: this.layout.map((g) => {
+        const c = this.children.get(g.name);
+        const pid = c?.proc?.exitCode === null && c.proc.signalCode === null ? c.proc.pid : undefined;
+        return {
+          name: g.name,
+          components: g.components,
+          pid,
+          state: c?.state ?? 'stopped',
+          uptime_ms: c && pid ? now - c.startedAt : 0,
+          restarts: c?.restarts ?? 0,
+          memory: pid ? processMemory(pid) : undefined,
+          ...(c?.lastExit ? { last_exit: c.lastExit } : {}),
+        };
+      }),
+    };
+  }
+
+  private stopChild(child: Child): Promise<void> {
+    if (child.restartTimer) clearTimeout(child.restartTimer);
+    const proc = child.proc;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) {
+      child.state = 'stopped';
+      return Promise.resolve();
+    }
+    child.state = 'stopping';
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.logger.warn({ process: child.group.name }, 'process did not stop in time; killing it');
+        proc.kill('SIGKILL');
+      }, STOP_TIMEOUT_MS);
+      proc.once('exit', () => {
+        clearTimeout(timer);
+        child.state = 'stopped';
+        resolve();
+      });
+      if (proc.connected) proc.send({ type: 'stop' }, (err) => err && proc.kill('SIGTERM'));
+      else proc.kill('SIGTERM');
+    });
+  }
+
+  /** Gateway first (no new requests), then every other process, then the control socket. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const all = [...this.children.values()];
+    const gateway = all.filter((c) => c.group.components.includes('gateway'));
+    await Promise.all(gateway.map((c) => this.stopChild(c)));
+    await Promise.all(all.filter((c) => !gateway.includes(c)).map((c) => this.stopChild(c)));
+    if (this.control) {
+      await new Promise<void>((r) => this.control!.close(() => r()));
+      this.control = undefined;
+      rmSync(this.paths.controlSocket, { force: true });
+    }
+  }
+}
+
+function socketAnswers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
