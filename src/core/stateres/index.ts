@@ -11,7 +11,10 @@ import { resolveV2 } from './v2.js';
 export { EventGraph, type EventLookup } from './event-graph.js';
 export { splitConflicts, splitStateKey, stateKey, stateMapOf, type ConflictSplit, type StateMap } from './state-map.js';
 export type { ResolveOptions } from './types.js';
-export { conflictedStateSubgraph, isPowerEvent } from './v2.js';
+export { iterativeAuthChecks, type AuthCheckContext } from './iterative.js';
+export { mainlineOrder, reverseTopologicalPowerOrder, senderPowerFromAuthEvents } from './ordering.js';
+export { resolveV1 } from './v1.js';
+export { conflictedStateSubgraph, isPowerEvent, resolveV2 } from './v2.js';
 
 /** Resolves conflicting state sets into one state map. Pure and synchronous. */
 export function resolveState(version: RoomVersion, stateSets: readonly StateMap[], options: ResolveOptions): Map<string, string> {

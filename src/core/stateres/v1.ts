@@ -9,7 +9,7 @@ import { compareCodePoints } from '../canonical-json.js';
 import type { PDU } from '../events/pdu.js';
 import type { RoomVersion } from '../room-versions.js';
 import { EventGraph } from './event-graph.js';
-import { splitConflicts, splitStateKey, stateKey, type StateMap } from './state-map.js';
+import { splitStateKey, stateKey, type StateMap } from './state-map.js';
 import type { ResolveOptions } from './types.js';
 
 interface Candidate {
@@ -34,9 +34,30 @@ function candidatesFor(key: string, stateSets: readonly StateMap[], graph: Event
   return out;
 }
 
+/**
+ * v1 calls keys conflicting only where states hold different events for
+ * them; a key some states lack is not a conflict (unlike v2's split).
+ */
+function splitV1(stateSets: readonly StateMap[]): { unconflicted: Map<string, string>; conflictedKeys: Set<string> } {
+  const unconflicted = new Map<string, string>();
+  const conflictedKeys = new Set<string>();
+  for (const set of stateSets) {
+    for (const [key, id] of set) {
+      if (conflictedKeys.has(key)) continue;
+      const seen = unconflicted.get(key);
+      if (seen === undefined) {
+        unconflicted.set(key, id);
+      } else if (seen !== id) {
+        unconflicted.delete(key);
+        conflictedKeys.add(key);
+      }
+    }
+  }
+  return { unconflicted, conflictedKeys };
+}
+
 export function resolveV1(version: RoomVersion, stateSets: readonly StateMap[], options: ResolveOptions): Map<string, string> {
-  if (stateSets.length === 0) return new Map();
-  const { unconflicted, conflictedKeys } = splitConflicts(stateSets);
+  const { unconflicted, conflictedKeys } = splitV1(stateSets);
   if (conflictedKeys.size === 0) return unconflicted;
 
   const graph = new EventGraph(options.getEvent);

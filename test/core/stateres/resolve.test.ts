@@ -35,6 +35,13 @@ t.test('v1: power levels chain, membership chain, and the deepest passing event'
   t.equal(resolved.get(K('m.room.create', '')), '$create', 'unconflicted state stays');
   t.equal(resolved.get(K('m.room.member', eve)), '$eve-join:e');
 
+  // v1 only calls different events for one key a conflict: a key one state lacks is kept as is.
+  const c = new Map(base);
+  dag.add('$name:a', { type: 'm.room.name', sender: alice, stateKey: '', content: { name: 'n' } }, c);
+  const withName = resolveState(dag.version, [c, base], { getEvent: dag.getEvent });
+  t.equal(withName.get(K('m.room.name', '')), '$name:a', 'v1: a key missing from one state is no conflict');
+  t.same(withName, c, 'v1: nothing else changes');
+
   // Same sets under v2: resolution is by power ordering, with the same outcome for this fork.
   t.same(resolveState(roomVersion('2')!, [a, b], { getEvent: dag.getEvent }).get(K('m.room.power_levels', '')), '$plA:a', 'v2 agrees on power levels');
 });
