@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /** Entry point of the bundle (dist/neurite.js) and of the supervisor's children. */
 import { fileURLToPath } from 'node:url';
 import { main } from './cli/main.js';

@@ -7,7 +7,7 @@ import type { ComponentLoader } from '../platform/runtime/component.js';
 import { CHILD_COMMAND } from '../supervisor/protocol.js';
 import { NEURITE_VERSION } from '../version.js';
 import { UsageError } from './args.js';
-import { INIT_USAGE } from './commands/init.js';
+import { INIT_USAGE } from './usage.js';
 
 const USAGE = `Neurite ${NEURITE_VERSION}: a Matrix homeserver appliance
 

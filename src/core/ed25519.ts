@@ -1,11 +1,11 @@
 /**
  * Ed25519 keys, signatures and verification. node:crypto (OpenSSL) is the
  * default path: it verifies several times faster than tweetnacl's pure
- * JavaScript. tweetnacl stays as a second, independent implementation: the
- * tests check that both agree, and `make bench` compares them.
+ * JavaScript. tweetnacl stays as a second, independent implementation in
+ * ed25519-tweetnacl.ts (not loaded by the server): the tests check that both
+ * agree, and `make bench` compares them.
  */
 import { createPrivateKey, createPublicKey, randomBytes, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
-import nacl from 'tweetnacl';
 
 export interface SigningKey {
   /** e.g. `ed25519:a_AbCd` */
@@ -64,17 +64,3 @@ export function verify(publicKey: Uint8Array, message: Uint8Array, signature: Ui
     return false;
   }
 }
-
-/** The pure-JavaScript implementation, kept for cross-checking and benchmarks. */
-export const tweetnacl = {
-  publicKeyFromSeed(seed: Uint8Array): Uint8Array {
-    return nacl.sign.keyPair.fromSeed(seed).publicKey;
-  },
-  sign(seed: Uint8Array, message: Uint8Array): Uint8Array {
-    return nacl.sign.detached(message, nacl.sign.keyPair.fromSeed(seed).secretKey);
-  },
-  verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
-    if (publicKey.length !== 32 || signature.length !== 64) return false;
-    return nacl.sign.detached.verify(message, signature, publicKey);
-  },
-};

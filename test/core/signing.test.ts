@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { decodeBase64, encodeBase64 } from '../../src/core/base64.js';
 import { CanonicalJsonError } from '../../src/core/canonical-json.js';
-import { generateSigningKey, sign, signingKeyFromSeed, tweetnacl, verify } from '../../src/core/ed25519.js';
+import { generateSigningKey, sign, signingKeyFromSeed, verify } from '../../src/core/ed25519.js';
+import { tweetnacl } from '../../src/core/ed25519-tweetnacl.js';
 import { signatureOf, signJson, verifyJsonSignature } from '../../src/core/signing.js';
 
 const load = (name: string) => JSON.parse(readFileSync(new URL(`../vectors/${name}`, import.meta.url), 'utf8'));

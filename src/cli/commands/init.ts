@@ -2,12 +2,6 @@
 import { initDataDir } from '../../platform/config/init.js';
 import { choiceOption, onOffOption, parseCommandArgs, portOption, requireString } from '../args.js';
 
-export const INIT_USAGE = `neurite init --data-dir DIR --server-name NAME
-     [--bind ADDR] [--client-port N] [--federation-port N] [--setup-port N]
-     [--registration open|token|closed] [--registration-shared-secret S]
-     [--tls self-signed|off|files] [--tls-cert FILE --tls-key FILE]
-     [--federation-verify-tls on|off] [--rate-limits on|off]
-     [--guest-access on|off] [--appservice FILE ...] [--mode split|monolith]`;
 
 export function initCommand(args: string[]): number {
   const { values: v } = parseCommandArgs(args, {

@@ -7,7 +7,7 @@
  * from the gateway (`app.routing`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
 import FindMyWay from 'find-my-way';
 import type { Logger } from 'pino';
 import { MatrixError } from '../../core/errors.js';
@@ -37,7 +37,8 @@ let requestCounter = 0;
 export function createPublicApp(opts: PublicAppOptions): FastifyInstance {
   const app: FastifyInstance = Fastify({
     loggerInstance: opts.logger,
-    disableRequestLogging: true,
+    // One log line per request would wear an SD card; errors are logged by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
     genReqId: (req) => {
       const id = req.headers[REQUEST_ID_HEADER];
@@ -84,6 +85,14 @@ export function createPublicApp(opts: PublicAppOptions): FastifyInstance {
   });
 
   return app;
+}
+
+/**
+ * Names a routes plugin. fastify otherwise looks the name up in
+ * `require.cache`, which an ES module bundle does not have.
+ */
+export function namedPlugin(name: string, plugin: FastifyPluginAsync): FastifyPluginAsync {
+  return Object.assign(plugin, { [Symbol.for('fastify.display-name')]: name });
 }
 
 function sendError(reply: FastifyReply, mx: MatrixError): void {

@@ -202,9 +202,9 @@ export async function runProcessGroup(opts: HostOptions): Promise<RunningGroup> 
     if (withRoutes.length > 0) {
       // fastify is loaded only by processes that serve public routes: it is
       // the largest part of a small process's memory.
-      const { createPublicApp } = await import('../http/app.js');
+      const { createPublicApp, namedPlugin } = await import('../http/app.js');
       app = createPublicApp({ logger });
-      for (const r of withRoutes) await app.register(r.instance!.routes!);
+      for (const r of withRoutes) await app.register(namedPlugin(r.name, r.instance!.routes!));
       await app.ready();
       const routing = app.routing.bind(app);
       publicHandler = (req, res) => routing(req, res);

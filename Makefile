@@ -1,0 +1,51 @@
+# Neurite: the front door. `make run` and `make test` work on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+# Node.js 22 (what the image ships). When the system's Node is older,
+# scripts/ensure-node.sh installs the official binary from the npm registry
+# into .tools/node and everything below uses it.
+NODE_DIR := $(shell scripts/ensure-node.sh)
+ifneq ($(NODE_DIR),)
+export PATH := $(NODE_DIR):$(PATH)
+# Native addons built by npm must use Node 22's headers, not the system's.
+export npm_config_nodedir := $(abspath $(NODE_DIR)/..)
+endif
+
+DATA_DIR ?= ./data
+SOURCES := $(shell find src -name '*.ts') package.json rollup.config.js
+
+.PHONY: build run test typecheck bench clean deps
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+deps: node_modules/.installed
+
+dist/neurite.js: node_modules/.installed $(SOURCES)
+	npx rollup -c rollup.config.js --silent
+	@touch $@
+
+build: dist/neurite.js
+
+typecheck: node_modules/.installed
+	npx tsc --noEmit -p .
+
+# The main job on the embedded default: a localhost server in ./data,
+# initialised on first run.
+run: build
+	@if [ ! -f "$(DATA_DIR)/neurite.yaml" ]; then \
+	  node dist/neurite.js init --data-dir "$(DATA_DIR)" --server-name localhost \
+	    --bind 127.0.0.1 --registration open --mode split; \
+	fi
+	node dist/neurite.js start --data-dir "$(DATA_DIR)"
+
+test: build typecheck
+	npx tap
+
+bench: build
+	node --import tsx scripts/bench/run.ts
+
+clean:
+	rm -rf dist .tap coverage .bench

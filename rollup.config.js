@@ -1,0 +1,58 @@
+// Bundles the TypeScript sources into dist/neurite.js plus one chunk per
+// component (loaded only by the processes that run it). Native modules stay
+// external and ship beside the bundle in node_modules.
+import { builtinModules } from 'node:module';
+import commonjs from '@rollup/plugin-commonjs';
+import json from '@rollup/plugin-json';
+import { nodeResolve } from '@rollup/plugin-node-resolve';
+import esbuild from 'rollup-plugin-esbuild';
+
+const external = [...builtinModules, ...builtinModules.map((m) => `node:${m}`), 'level', 'classic-level'];
+
+// fastify loads ajv and fast-json-stringify to compile route schemas. Neurite
+// gives fastify its own (trivial) compilers, so those modules are never
+// called; leaving them out saves about 1 MB of code in every process.
+const UNUSED = new Set(['@fastify/ajv-compiler', '@fastify/fast-json-stringify-compiler']);
+const unusedStub = {
+  name: 'neurite-unused-stubs',
+  resolveId(id) {
+    return UNUSED.has(id) ? `\0unused:${id}` : null;
+  },
+  load(id) {
+    if (!id.startsWith('\0unused:')) return null;
+    return `export default function unused() { throw new Error(${JSON.stringify(id.slice(8) + ' is not bundled in Neurite')}); }`;
+  },
+};
+
+// Added after minification, which would not parse it.
+const shebang = {
+  name: 'neurite-shebang',
+  renderChunk(code, chunk) {
+    return chunk.isEntry ? { code: `#!/usr/bin/env node\n${code}`, map: null } : null;
+  },
+};
+
+export default {
+  input: { neurite: 'src/neurite.ts' },
+  external,
+  output: {
+    dir: 'dist',
+    format: 'esm',
+    entryFileNames: '[name].js',
+    chunkFileNames: 'chunks/[name]-[hash].js',
+    sourcemap: true,
+  },
+  onwarn(warning, warn) {
+    // Circular requires inside CommonJS dependencies (semver, ajv) are theirs and harmless.
+    if (warning.code === 'CIRCULAR_DEPENDENCY' && warning.ids?.every((id) => id.includes('node_modules'))) return;
+    warn(warning);
+  },
+  plugins: [
+    unusedStub,
+    nodeResolve({ preferBuiltins: true, exportConditions: ['node'] }),
+    commonjs({ ignoreDynamicRequires: true }),
+    json(),
+    esbuild({ target: 'node22', minifyWhitespace: true, minifySyntax: true, legalComments: 'none' }),
+    shebang,
+  ],
+};

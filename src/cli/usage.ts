@@ -1,0 +1,8 @@
+/** Usage text, kept apart from the commands so that printing it loads none of them. */
+export const INIT_USAGE = `neurite init --data-dir DIR --server-name NAME
+     [--bind ADDR] [--client-port N] [--federation-port N] [--setup-port N]
+     [--registration open|token|closed] [--registration-shared-secret S]
+     [--tls self-signed|off|files] [--tls-cert FILE --tls-key FILE]
+     [--federation-verify-tls on|off] [--rate-limits on|off]
+     [--guest-access on|off] [--appservice FILE ...] [--mode split|monolith]`;
+
