@@ -18,8 +18,9 @@ export function parseCommandArgs<O extends Options>(args: string[], options: O, 
     const msg = (e as Error).message;
     const unknown = /Unknown option '([^']+)'/.exec(msg);
     if (unknown) throw new UsageError(`unknown option ${unknown[1]}`);
-    const missing = /Option '(-\S+)[^']*' argument missing/.exec(msg) ?? /Option '(-\S+)/.exec(msg);
-    if (missing && /argument missing/.test(msg)) throw new UsageError(`option ${missing[1]} needs a value`);
+    // "argument missing" at the end of the line; "ambiguous" when the next word is another option.
+    const missing = /Option '(-[^' ]+)[^']*' argument (missing|is ambiguous)/.exec(msg);
+    if (missing) throw new UsageError(`option ${missing[1]} needs a value`);
     const unexpected = /Unexpected argument '([^']+)'/.exec(msg);
     if (unexpected) throw new UsageError(`unexpected argument ${unexpected[1]}`);
     throw new UsageError(msg.split('\n')[0]!);

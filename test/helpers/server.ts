@@ -1,0 +1,148 @@
+/**
+ * Runs the built server (dist/neurite.js) as a user would: `init`, then
+ * `start` in a child process, waiting until it answers.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const NEURITE = resolve(import.meta.dirname, '../../dist/neurite.js');
+
+export function requireBuild(): void {
+  if (!existsSync(NEURITE)) throw new Error(`${NEURITE} is missing: run \`make build\` (make test does) first`);
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+export function tempDir(prefix = 'nt-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function cli(args: string[], env: NodeJS.ProcessEnv = {}): CliResult {
+  const r = spawnSync(process.execPath, [NEURITE, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export interface Ports {
+  client: number;
+  federation: number;
+  setup: number;
+}
+
+export async function freePorts(): Promise<Ports> {
+  return { client: await freePort(), federation: await freePort(), setup: await freePort() };
+}
+
+export interface InitOptions {
+  mode?: 'split' | 'monolith';
+  tls?: 'self-signed' | 'off';
+  extra?: string[];
+}
+
+/** A fresh data directory initialised for localhost:<federation port>. */
+export async function initServer(opts: InitOptions = {}): Promise<{ dataDir: string; ports: Ports; serverName: string }> {
+  requireBuild();
+  const dataDir = join(tempDir(), 'data');
+  const ports = await freePorts();
+  const serverName = `localhost:${ports.federation}`;
+  const r = cli([
+    'init',
+    '--data-dir', dataDir,
+    '--server-name', serverName,
+    '--bind', '127.0.0.1',
+    '--client-port', String(ports.client),
+    '--federation-port', String(ports.federation),
+    '--setup-port', String(ports.setup),
+    '--mode', opts.mode ?? 'split',
+    '--tls', opts.tls ?? 'self-signed',
+    '--rate-limits', 'off',
+    ...(opts.extra ?? []),
+  ]);
+  if (r.status !== 0) throw new Error(`init failed: ${r.stderr}`);
+  return { dataDir, ports, serverName };
+}
+
+export interface RunningServer {
+  proc: ChildProcess;
+  output(): string;
+  /** SIGTERM, then resolves with the exit code and how long stopping took. */
+  stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
+  kill(): void;
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function versionsAnswer(port: number): Promise<boolean | undefined> {
+  const r = await fetch(`http://127.0.0.1:${port}/_matrix/client/versions`);
+  return r.ok ? true : undefined;
+}
+
+/** Starts `neurite start` and waits until the client port answers /versions (unless unconfigured). */
+export async function startServer(dataDir: string, opts: { clientPort?: number; args?: string[] } = {}): Promise<RunningServer> {
+  const proc = spawn(process.execPath, [NEURITE, 'start', '--data-dir', dataDir, ...(opts.args ?? [])], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NEURITE_LOG_LEVEL: 'warn' },
+  });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => proc.once('exit', (code, signal) => r({ code, signal })));
+  const server: RunningServer = {
+    proc,
+    output: () => out,
+    stop: async () => {
+      const t0 = Date.now();
+      proc.kill('SIGTERM');
+      const e = await exited;
+      return { ...e, ms: Date.now() - t0 };
+    },
+    kill: () => proc.kill('SIGKILL'),
+  };
+  if (opts.clientPort !== undefined) {
+    const port = opts.clientPort;
+    await Promise.race([
+      waitFor('the client port to answer', () => versionsAnswer(port)),
+      exited.then((e) => {
+        throw new Error(`neurite start exited (${e.code ?? e.signal}): ${out}`);
+      }),
+    ]);
+  }
+  return server;
+}
+
+export function removeDataDir(dataDir: string): void {
+  rmSync(resolve(dataDir, '..'), { recursive: true, force: true });
+}
+
+export function makeRunAvailable(): boolean {
+  return spawnSync('make', ['--version']).status === 0;
+}
