@@ -45,8 +45,13 @@ export function decodeKey(key: string): KeyPart[] {
   return key.split(SEP).map((p) => (p.startsWith(NUM) && p.length === 15 ? parseInt(p.slice(1), 16) : decodeString(p)));
 }
 
-/** The range holding every key that starts with these parts (and at least one more part). */
+/**
+ * The range holding every key that starts with these parts (and at least one more part).
+ * `gt` is the prefix's own key, not `base + SEP`: a following empty string part
+ * (state key "") encodes to exactly `base + SEP`, and nothing sorts between
+ * `base` and `base + SEP`.
+ */
 export function prefixRange(...parts: KeyPart[]): { gt: string; lt: string } {
   const base = encodeKey(...parts);
-  return { gt: base + SEP, lt: base + '\x01' };
+  return { gt: base, lt: base + '\x01' };
 }
