@@ -184,19 +184,39 @@ export class Database {
         const sync = this.durability === 'sync' && group.some((w) => w.durable);
         try {
           await this.db.batch(ops as never, { sync });
-          this.committedSeq++;
-          if (sync) this.markSynced(this.committedSeq);
-          else {
-            this.dirty = true;
-            this.scheduleSync(this.backgroundSyncMs);
-          }
+          this.committed(sync);
           for (const w of group) w.resolve();
         } catch (e) {
-          for (const w of group) w.reject(e);
+          if (group.length === 1) {
+            group[0]!.reject(e);
+            continue;
+          }
+          // A batch fails as a whole (e.g. one value JSON cannot encode) and
+          // nothing of it was written: one write's failure must not fail the
+          // writes it was grouped with, so write them one by one, in order.
+          for (const w of group) {
+            const wsync = this.durability === 'sync' && w.durable;
+            try {
+              await this.db.batch(w.ops as never, { sync: wsync });
+              this.committed(wsync);
+              w.resolve();
+            } catch (e2) {
+              w.reject(e2);
+            }
+          }
         }
       }
     } finally {
       this.writing = false;
+    }
+  }
+
+  private committed(synced: boolean): void {
+    this.committedSeq++;
+    if (synced) this.markSynced(this.committedSeq);
+    else {
+      this.dirty = true;
+      this.scheduleSync(this.backgroundSyncMs);
     }
   }
 
@@ -208,7 +228,8 @@ export class Database {
       this.syncTimer = undefined;
       void this.syncNow();
     }, delayMs);
-    this.syncTimer.unref();
+    // Background syncs must not keep a process alive; a sync someone awaits (whenSynced) must.
+    if (delayMs > 0) this.syncTimer.unref();
   }
 
   /** Forces everything written so far to disk with one synced write. */
