@@ -24,6 +24,16 @@ const unusedStub = {
   },
 };
 
+// The bundle is CommonJS: Node's ES-module view of a builtin such as
+// node:http reads every export, which loads the bundled undici (about 6 MB
+// per process); require() does not. dist/package.json says so to Node.
+const commonJsPackage = {
+  name: 'neurite-commonjs-package',
+  generateBundle() {
+    this.emitFile({ type: 'asset', fileName: 'package.json', source: '{ "type": "commonjs" }\n' });
+  },
+};
+
 // Added after minification, which would not parse it.
 const shebang = {
   name: 'neurite-shebang',
@@ -37,7 +47,9 @@ export default {
   external,
   output: {
     dir: 'dist',
-    format: 'esm',
+    format: 'cjs',
+    // Lazy component chunks stay lazy.
+    dynamicImportInCjs: false,
     entryFileNames: '[name].js',
     chunkFileNames: 'chunks/[name]-[hash].js',
     sourcemap: true,
@@ -54,5 +66,6 @@ export default {
     json(),
     esbuild({ target: 'node22', minifyWhitespace: true, minifySyntax: true, legalComments: 'none' }),
     shebang,
+    commonJsPackage,
   ],
 };
