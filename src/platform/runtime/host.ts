@@ -127,7 +127,15 @@ export async function runProcessGroup(opts: HostOptions): Promise<RunningGroup> 
       apis,
       signingKey: () => (signingKey ??= readSigningKey(resolveDataPath(paths, opts.config.signing_key))),
       openDatabase: async (dbOpts) => {
-        const db = await openComponentDatabase(paths.dataDir, name, { durability: opts.config.durability, ...dbOpts });
+        const db = await openComponentDatabase(paths.dataDir, name, {
+          durability: opts.config.durability,
+          // What was queued after a failed write may depend on it: restart from what is on disk.
+          onWriteFailure: (err) => {
+            clog.fatal({ err }, 'database write failed; restarting this process');
+            setImmediate(() => process.exit(75));
+          },
+          ...dbOpts,
+        });
         r.stops.push(() => db.close());
         return db;
       },

@@ -14,7 +14,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { Level } from 'level';
-import { DatabaseClosedError, DatabaseCorruptError, DatabaseLockedError } from './errors.js';
+import { DatabaseClosedError, DatabaseCorruptError, DatabaseLockedError, DatabaseWriteFailedError } from './errors.js';
 
 export type Durability = 'sync' | 'relaxed';
 
@@ -27,6 +27,8 @@ export interface DatabaseOptions {
   durability?: Durability;
   /** How soon writes that were not synced on commit reach the disk. */
   backgroundSyncMs?: number;
+  /** Called once when a write fails and the database stops accepting writes. */
+  onWriteFailure?: (error: Error) => void;
 }
 
 export type WriteOp = { type: 'put'; key: string; value: unknown } | { type: 'del'; key: string };
@@ -52,6 +54,11 @@ interface PendingWrite {
   reject: (e: unknown) => void;
 }
 
+/** JSON.stringify's refusals (BigInt, cycles): raised before LevelDB sees the batch. */
+function isEncodingError(e: unknown): boolean {
+  return e instanceof TypeError;
+}
+
 const SYNC_MARKER = '\xff\xff!last-sync';
 const RELAXED_SYNC_MS = 200;
 
@@ -67,6 +74,13 @@ export class Database {
   private committedSeq = 0;
   private syncedSeq = 0;
   private readonly durableWaiters: { seq: number; resolve: () => void }[] = [];
+  /**
+   * Set by the first failed batch. Later batches may depend on the failed
+   * one (an event and the next event that cites it), so none is written
+   * after it: the component must reopen the database (restart) to go on.
+   */
+  private failure: Error | undefined;
+  private readonly onWriteFailure: ((error: Error) => void) | undefined;
 
   private constructor(
     readonly path: string,
@@ -75,6 +89,7 @@ export class Database {
   ) {
     this.durability = opts.durability ?? 'sync';
     this.backgroundSyncMs = this.durability === 'relaxed' ? RELAXED_SYNC_MS : (opts.backgroundSyncMs ?? 1000);
+    this.onWriteFailure = opts.onWriteFailure;
   }
 
   static async open(path: string, opts: DatabaseOptions = {}): Promise<Database> {
@@ -142,6 +157,7 @@ export class Database {
   /** Queues ops to be written atomically; resolves once committed (and synced when durable). */
   write(ops: WriteOp[], opts: WriteOptions = {}): Promise<void> {
     if (this.closed) return Promise.reject(new DatabaseClosedError(this.path));
+    if (this.failure) return Promise.reject(this.failure);
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ ops, durable: opts.durable ?? false, resolve, reject });
       if (!this.writing) void this.drain();
@@ -154,6 +170,11 @@ export class Database {
 
   del(key: string, opts?: WriteOptions): Promise<void> {
     return this.write([{ type: 'del', key }], opts);
+  }
+
+  /** The write failure that stopped this database, if one did. */
+  get failed(): Error | undefined {
+    return this.failure;
   }
 
   /** Resolves once every write committed so far is on disk. */
@@ -180,6 +201,10 @@ export class Database {
     try {
       while (this.queue.length > 0) {
         const group = this.queue.splice(0, this.queue.length);
+        if (this.failure) {
+          for (const w of group) w.reject(this.failure);
+          continue;
+        }
         const ops: WriteOp[] = group.length === 1 ? group[0]!.ops : group.flatMap((w) => w.ops);
         const sync = this.durability === 'sync' && group.some((w) => w.durable);
         try {
@@ -187,21 +212,26 @@ export class Database {
           this.committed(sync);
           for (const w of group) w.resolve();
         } catch (e) {
-          if (group.length === 1) {
-            group[0]!.reject(e);
+          if (!isEncodingError(e)) {
+            this.stopWrites(group, e);
             continue;
           }
-          // A batch fails as a whole (e.g. one value JSON cannot encode) and
-          // nothing of it was written: one write's failure must not fail the
-          // writes it was grouped with, so write them one by one, in order.
+          // A value JSON cannot encode fails the whole batch before anything
+          // is written: that write alone must fail, not the writes it was
+          // grouped with, so write them one by one, in order.
           for (const w of group) {
+            if (this.failure) {
+              w.reject(this.failure);
+              continue;
+            }
             const wsync = this.durability === 'sync' && w.durable;
             try {
               await this.db.batch(w.ops as never, { sync: wsync });
               this.committed(wsync);
               w.resolve();
             } catch (e2) {
-              w.reject(e2);
+              if (isEncodingError(e2)) w.reject(e2);
+              else this.stopWrites([w], e2);
             }
           }
         }
@@ -209,6 +239,14 @@ export class Database {
     } finally {
       this.writing = false;
     }
+  }
+
+  private stopWrites(group: PendingWrite[], cause: unknown): void {
+    if (!this.failure) {
+      this.failure = new DatabaseWriteFailedError(this.path, cause);
+      this.onWriteFailure?.(this.failure);
+    }
+    for (const w of group) w.reject(this.failure);
   }
 
   private committed(synced: boolean): void {

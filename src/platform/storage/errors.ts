@@ -23,3 +23,13 @@ export class DatabaseClosedError extends Error {
     this.name = 'DatabaseClosedError';
   }
 }
+
+export class DatabaseWriteFailedError extends Error {
+  constructor(
+    readonly path: string,
+    cause: unknown,
+  ) {
+    super(`a write to database ${path} failed (${cause instanceof Error ? cause.message : String(cause)}); it accepts no more writes until reopened`, { cause });
+    this.name = 'DatabaseWriteFailedError';
+  }
+}
