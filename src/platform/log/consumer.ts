@@ -57,6 +57,9 @@ export class LogConsumer<R> {
   async start(): Promise<void> {
     this.position = (await this.opts.db.get<number>(this.key)) ?? 0;
     this.durable = this.position;
+    this.unsynced.length = 0;
+    // A fresh controller: the one stop() aborted would cancel every call of this run at once.
+    this.abort = new AbortController();
     this.running = true;
     this.loop = this.run();
   }

@@ -144,8 +144,8 @@ export class LogProducer implements LogReaderAPI {
   }
 
   /**
-   * Deletes records every registered consumer has applied durably. A topic
-   * nobody has registered for keeps everything.
+   * Deletes records every registered consumer has applied durably, except a
+   * topic's newest record. A topic nobody has registered for keeps everything.
    */
   async prune(): Promise<number> {
     let removed = 0;
@@ -155,7 +155,10 @@ export class LogProducer implements LogReaderAPI {
         await this.db.write([...s.acks].map(([c, v]) => ({ type: 'put' as const, key: ackKey(topic, c), value: v })));
       }
       if (s.acks.size === 0) continue;
-      const upTo = Math.min(...s.acks.values());
+      // The newest record is kept even when every consumer has it: open() finds the
+      // next offset from it, and without it a restart would hand out offsets again
+      // that consumers have already passed (their records would never be read).
+      const upTo = Math.min(...s.acks.values(), s.committed - 1);
       if (upTo <= 0) continue;
       for (;;) {
         const keys = await this.db.keys({ gt: prefixRange('log', topic).gt, lte: recordKey(topic, upTo), limit: 1000 });
