@@ -86,9 +86,15 @@ export class SocketClient {
         done(() => reject(new IpcError('DEADLINE_EXCEEDED', `call to ${this.peer} cancelled`)));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
+      // The callee answers 102 just before it runs the call (see IpcServer.handle).
+      let started = false;
+      req.on('information', () => {
+        started = true;
+      });
       req.on('error', (err: NodeJS.ErrnoException) => {
         // A stale kept-alive socket closed by the peer, or no listener at all: the call never ran.
-        const delivered = !(NOT_DELIVERED.has(err.code ?? '') || (req.reusedSocket && err.code === 'ECONNRESET'));
+        // A reused socket reset after the callee started the call is a callee that died mid-call.
+        const delivered = started || !(NOT_DELIVERED.has(err.code ?? '') || (req.reusedSocket && err.code === 'ECONNRESET'));
         done(() => reject(new Attempt(delivered, err.code ?? err.message)));
       });
       req.on('response', (res) => {

@@ -60,6 +60,9 @@ export class IpcServer {
         if (!res.writableFinished) controller.abort();
       });
       const ctx: CallContext = { signal: controller.signal, deadline };
+      // 102 tells the caller the call is about to run: from now on a broken
+      // connection may mean it ran, so a non-idempotent call must not be retried.
+      res.writeProcessing();
       handler(arg, ctx).then(
         (r: unknown) => send(res, 200, r === undefined ? {} : { r }),
         (e: unknown) => {
