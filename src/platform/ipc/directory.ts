@@ -5,6 +5,7 @@
  */
 import type { ComponentName } from '../config/components.js';
 import { DEFAULT_TIMEOUT_MS, methodPath, type ApiDescriptor, type ApiShape, type CallContext } from './define.js';
+import { MatrixError } from '../../core/errors.js';
 import { IpcError } from './errors.js';
 import type { IpcServer } from './server.js';
 import { SocketClient } from './client.js';
@@ -24,7 +25,45 @@ export interface Placement {
   socketFor(component: ComponentName): string | undefined;
 }
 
-const NEVER = new AbortController().signal;
+/**
+ * Runs a call in this process with what a socket call gets: the deadline and
+ * the caller's signal end the call (DEADLINE_EXCEEDED) and abort ctx.signal,
+ * a MatrixError or IpcError passes through, anything else is IpcError INTERNAL.
+ */
+function callDirect(run: (ctx: CallContext) => Promise<unknown>, what: string, deadline: number, signal?: AbortSignal): Promise<unknown> {
+  if (signal?.aborted) return Promise.reject(new IpcError('DEADLINE_EXCEEDED', `call to ${what} cancelled`));
+  const controller = new AbortController();
+  return new Promise((resolve, reject) => {
+    const stop = (err?: IpcError) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      if (err) {
+        controller.abort(err);
+        reject(err);
+      }
+    };
+    const timer = setTimeout(() => stop(new IpcError('DEADLINE_EXCEEDED', `${what} did not answer in time`)), Math.max(0, deadline - Date.now()));
+    const onAbort = () => stop(new IpcError('DEADLINE_EXCEEDED', `call to ${what} cancelled`));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let running: Promise<unknown>;
+    try {
+      running = run({ signal: controller.signal, deadline });
+    } catch (e) {
+      running = Promise.reject(e);
+    }
+    running.then(
+      (r) => {
+        stop();
+        resolve(r);
+      },
+      (e: unknown) => {
+        stop();
+        if (e instanceof MatrixError || e instanceof IpcError) reject(e);
+        else reject(Object.assign(new IpcError('INTERNAL', `${what} failed: ${e instanceof Error ? e.message : String(e)}`), { cause: e }));
+      },
+    );
+  });
+}
 
 interface LocalEntry {
   impl?: object;
@@ -68,7 +107,7 @@ export class ApiDirectory {
       out[name] = async (req: unknown, opts: CallOptions = {}) => {
         const deadline = Date.now() + (opts.timeoutMs ?? spec.timeoutMs ?? DEFAULT_TIMEOUT_MS);
         const impl = (await this.localImpl(key, deadline, opts.signal)) as Record<string, (r: unknown, c: CallContext) => Promise<unknown>>;
-        return impl[name]!(req, { signal: opts.signal ?? NEVER, deadline });
+        return callDirect((ctx) => impl[name]!(req, ctx), `${key}.${name}`, deadline, opts.signal);
       };
     }
     return out as Client<T>;
@@ -84,14 +123,20 @@ export class ApiDirectory {
     const e = entry;
     // The component is in this process but still starting: wait for it, as a remote caller would retry.
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new IpcError('UNAVAILABLE', `${key} did not start in time`)), Math.max(0, deadline - Date.now()));
-      const onAbort = () => reject(new IpcError('DEADLINE_EXCEEDED', `call to ${key} cancelled`));
-      signal?.addEventListener('abort', onAbort, { once: true });
-      e.waiters.push(() => {
+      const settle = (err?: IpcError) => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
-        resolve();
-      });
+        const i = e.waiters.indexOf(waiter);
+        if (i >= 0) e.waiters.splice(i, 1);
+        if (err) reject(err);
+        else resolve();
+      };
+      const waiter = () => settle();
+      const timer = setTimeout(() => settle(new IpcError('UNAVAILABLE', `${key} did not start in time`)), Math.max(0, deadline - Date.now()));
+      const onAbort = () => settle(new IpcError('DEADLINE_EXCEEDED', `call to ${key} cancelled`));
+      e.waiters.push(waiter);
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
     });
     return e.impl!;
   }
