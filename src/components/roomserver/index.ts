@@ -1,9 +1,79 @@
 /**
- * roomserver: runs under the supervisor in every arrangement so that the process
- * layout is complete; its behaviour arrives with the roomserver issue (#3).
+ * Roomserver: rooms, their events, their state at every event, and the
+ * output log every other component learns about rooms from.
  */
 import type { ComponentContext, ComponentInstance } from '../../platform/runtime/component.js';
+import type { WriteOp } from '../../platform/storage/database.js';
+import { roomserverApi, type RoomserverAPI } from './api.js';
+import { EventStore } from './events.js';
+import { LocalInput } from './input/local.js';
+import { RemoteInput } from './input/remote.js';
+import { RoomCache } from './input/room-cache.js';
+import { RoomQueue } from './input/room-queue.js';
+import type { RoomServices } from './input/room-draft.js';
+import { createRoom } from './perform/create-room.js';
+import { RoomQueries } from './query.js';
+import { PendingNodeStore } from './state/pending-nodes.js';
+import { RoomStateReader } from './state/room-state.js';
+import { StateTree } from './state/state-tree.js';
+import { keys, put, RoomserverStorage } from './storage.js';
+import { outputRoomEvents } from './topics.js';
+import { serverKeyApi } from '../serverkeyapi/api.js';
 
-export async function start(_ctx: ComponentContext): Promise<ComponentInstance> {
-  return {};
+export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
+  // The busiest database: a larger cache than the platform default.
+  const db = await ctx.openDatabase({ cacheSize: 8 * 1024 * 1024, writeBufferSize: 2 * 1024 * 1024 });
+  const storage = new RoomserverStorage(db);
+  const events = new EventStore(storage);
+  const nodes = new PendingNodeStore(db);
+  const tree = new StateTree(nodes, { cacheSize: 4096 });
+  const state = new RoomStateReader(tree, events);
+  const rooms = new RoomCache(storage);
+  const producer = await ctx.openProducer(db, [outputRoomEvents]);
+  const queue = new RoomQueue();
+
+  let nextNid = await storage.nextNid();
+  const svc: RoomServices = {
+    serverName: ctx.config.server_name,
+    signingKey: () => ctx.signingKey(),
+    events,
+    state,
+    rooms,
+    producer,
+    nodes,
+    allocateNid: () => nextNid++,
+    nextNidKey: (): WriteOp => put(keys.nextNid(), nextNid),
+    now: Date.now,
+  };
+  const local = new LocalInput(svc, queue, storage);
+  const remote = new RemoteInput(svc, queue, storage, ctx.apis.get(serverKeyApi));
+  const queries = new RoomQueries(storage, events, state);
+
+  const api: RoomserverAPI = {
+    createRoom: async (req) => {
+      const { room_id, commit } = await createRoom(svc, req);
+      await commit;
+      return { room_id };
+    },
+    sendEvent: (req) => local.sendEvent(req),
+    inputEvents: async (req) => ({ results: await remote.input(req.events) }),
+    queryRoom: (req) => queries.room(req.room_id),
+    queryEvents: async (req) => ({ events: await queries.views(req.event_ids) }),
+    queryCurrentState: async (req) => ({ events: await queries.currentState(req) }),
+    queryStateAtEvent: async (req) => {
+      const found = await queries.stateAtEvent(req.event_id, req.after ?? false, {
+        ...(req.keys ? { keys: req.keys } : {}),
+        ...(req.types ? { types: req.types } : {}),
+      });
+      return { events: found ?? [] };
+    },
+    queryMembership: (req) => queries.membership(req.room_id, req.user_id),
+    queryRoomsForUser: async (req) => ({ rooms: await queries.roomsForUser(req.user_id, req.membership) }),
+    queryJoinedHosts: async (req) => ({ servers: await queries.joinedHosts(req.room_id) }),
+    queryServerInRoom: async (req) => ({ joined: (await queries.joinedHosts(req.room_id)).includes(req.server_name) }),
+  };
+  ctx.apis.provide(roomserverApi, api);
+  return {
+    health: () => ({ next_nid: nextNid, cached_state_nodes: tree.cachedNodes }),
+  };
 }

@@ -13,9 +13,21 @@ export interface ServerKeys {
   signatures: Record<string, Record<string, string>>;
 }
 
+/** A server's public keys as a verifier needs them: key id → key and until when it may sign. */
+export interface VerifyKeys {
+  server_name: string;
+  keys: Record<string, { key: string; valid_until_ts: number }>;
+}
+
 export interface ServerKeyAPI {
   /** This server's own key document, signed by itself. */
   localKeys(req: Record<string, never>, ctx?: CallContext): Promise<ServerKeys>;
+  /**
+   * The keys a server signs with, for verifying its signatures. This server's
+   * own keys now; other servers' keys, fetched and cached, arrive with the
+   * federation issue (until then they are unknown: empty `keys`).
+   */
+  verifyKeys(req: { server_name: string }, ctx?: CallContext): Promise<VerifyKeys>;
 }
 
-export const serverKeyApi = defineApi<ServerKeyAPI>('serverkeyapi', { localKeys: { idempotent: true } });
+export const serverKeyApi = defineApi<ServerKeyAPI>('serverkeyapi', { localKeys: { idempotent: true }, verifyKeys: { idempotent: true } });

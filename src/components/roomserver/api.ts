@@ -1,0 +1,146 @@
+/**
+ * RoomserverAPI: every event of every room passes through here. Other
+ * components send events (input), ask about rooms (queries) and perform
+ * room operations; they learn about new events from the output log
+ * (topics.ts).
+ */
+import type { JsonObject } from '../../core/canonical-json.js';
+import type { PDU } from '../../core/events/pdu.js';
+import { defineApi, type CallContext } from '../../platform/ipc/define.js';
+
+/** An event as the roomserver stores it. */
+export interface RoomEvent {
+  event_id: string;
+  room_id: string;
+  room_version: string;
+  /** The event as servers exchange it; already redacted when `redacted_because` is set. */
+  pdu: PDU;
+  /** The redaction event that redacted this one. */
+  redacted_because?: PDU & { event_id: string };
+}
+
+/**
+ * A client transaction: scoped, as the client-server API scopes `txnId`, to
+ * the device and the request path (room and event type).
+ */
+export interface TxnKey {
+  user_id: string;
+  device_id: string;
+  room_id: string;
+  type: string;
+  txn_id: string;
+}
+
+/** A new event from a local user, which the roomserver completes, signs and checks. */
+export interface SendEventRequest {
+  room_id: string;
+  sender: string;
+  type: string;
+  state_key?: string;
+  content: JsonObject;
+  /** m.room.redaction only. */
+  redacts?: string;
+  /**
+   * The client transaction that sent it: the same (sender, device, txn id)
+   * sent again returns the first event instead of a new one, across restarts.
+   */
+  txn?: { device_id: string; txn_id: string };
+}
+
+export interface SendEventResponse {
+  event_id: string;
+  /** True when this request repeated a transaction that had already produced the event. */
+  duplicate?: boolean;
+}
+
+export type RoomPreset = 'private_chat' | 'trusted_private_chat' | 'public_chat';
+
+/** A room to create, already validated by the ClientAPI (client-server API `POST /createRoom`). */
+export interface CreateRoomRequest {
+  creator: string;
+  /** displayname / avatar_url for the creator's join event. */
+  creator_profile?: { displayname?: string; avatar_url?: string };
+  room_version: string;
+  preset: RoomPreset;
+  creation_content?: JsonObject;
+  power_level_content_override?: JsonObject;
+  initial_state?: { type: string; state_key: string; content: JsonObject }[];
+  name?: string;
+  topic?: string;
+  /** The full alias (`#local:server`) for m.room.canonical_alias; the ClientAPI reserves it. */
+  canonical_alias?: string;
+  invite?: string[];
+  is_direct?: boolean;
+}
+
+/** An event from another server (federation, backfill) or an auth-chain event fetched for one. */
+export interface InputEvent {
+  pdu: PDU;
+  room_version: string;
+  /**
+   * new: a live event that moves the room forward; outlier: an event we keep
+   * for its own sake (auth chains, invites) without state; backfill: history
+   * before what we have.
+   */
+  kind: 'new' | 'outlier' | 'backfill';
+  /** The server that sent it to us. */
+  origin?: string;
+}
+
+export interface InputResult {
+  event_id: string;
+  /** Set when the event was refused; the reason says why. */
+  rejected?: string;
+  /** Accepted into the DAG but not into current state (it fails against current state). */
+  soft_failed?: boolean;
+  /** Set when the event had been stored before. */
+  duplicate?: boolean;
+}
+
+export type StateKeyTuple = [type: string, state_key: string];
+
+export interface StateRequest {
+  room_id: string;
+  /** Only these (type, state_key) pairs. */
+  keys?: StateKeyTuple[];
+  /** Only these event types. */
+  types?: string[];
+}
+
+export interface RoomSummary {
+  room_id: string;
+  room_version: string;
+  /** Forward extremities. */
+  latest_event_ids: string[];
+  depth: number;
+}
+
+export interface RoomserverAPI {
+  createRoom(req: CreateRoomRequest, ctx?: CallContext): Promise<{ room_id: string }>;
+  sendEvent(req: SendEventRequest, ctx?: CallContext): Promise<SendEventResponse>;
+  inputEvents(req: { events: InputEvent[] }, ctx?: CallContext): Promise<{ results: InputResult[] }>;
+
+  queryRoom(req: { room_id: string }, ctx?: CallContext): Promise<RoomSummary | null>;
+  queryEvents(req: { event_ids: string[] }, ctx?: CallContext): Promise<{ events: RoomEvent[] }>;
+  queryCurrentState(req: StateRequest, ctx?: CallContext): Promise<{ events: RoomEvent[] }>;
+  /** The room state just before `event_id`, or just after it when `after` is set. */
+  queryStateAtEvent(req: { event_id: string; after?: boolean; keys?: StateKeyTuple[]; types?: string[] }, ctx?: CallContext): Promise<{ events: RoomEvent[] }>;
+  queryMembership(req: { room_id: string; user_id: string }, ctx?: CallContext): Promise<{ membership: string | null; event_id: string | null }>;
+  queryRoomsForUser(req: { user_id: string; membership?: string }, ctx?: CallContext): Promise<{ rooms: { room_id: string; membership: string }[] }>;
+  queryJoinedHosts(req: { room_id: string }, ctx?: CallContext): Promise<{ servers: string[] }>;
+  queryServerInRoom(req: { room_id: string; server_name: string }, ctx?: CallContext): Promise<{ joined: boolean }>;
+}
+
+export const roomserverApi = defineApi<RoomserverAPI>('roomserver', {
+  createRoom: {},
+  sendEvent: {},
+  inputEvents: { idempotent: true, timeoutMs: 120_000 },
+  queryRoom: { idempotent: true },
+  queryEvents: { idempotent: true },
+  queryCurrentState: { idempotent: true },
+  queryStateAtEvent: { idempotent: true },
+  queryMembership: { idempotent: true },
+  queryRoomsForUser: { idempotent: true },
+  queryJoinedHosts: { idempotent: true },
+  queryServerInRoom: { idempotent: true },
+});
