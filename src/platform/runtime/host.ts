@@ -47,6 +47,8 @@ interface Running {
 
 export interface RunningGroup {
   readonly socketPath: string;
+  /** This process's view of every API: direct calls to the components it runs. */
+  readonly apis: ApiDirectory;
   health(): Promise<Record<string, unknown>>;
   stop(): Promise<void>;
 }
@@ -223,5 +225,5 @@ export async function runProcessGroup(opts: HostOptions): Promise<RunningGroup> 
     throw e;
   }
 
-  return { socketPath, health, stop };
+  return { socketPath, apis, health, stop };
 }

