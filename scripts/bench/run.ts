@@ -8,6 +8,7 @@ import type { BenchResult } from './result.js';
 const suites: [string, () => Promise<{ run(): Promise<BenchResult[]> }>][] = [
   ['core', () => import('./core-bench.js')],
   ['platform', () => import('./platform-bench.js')],
+  ['roomserver', () => import('./roomserver-bench.js')],
   ['server', () => import('./server-bench.js')],
 ];
 
