@@ -58,9 +58,10 @@ export type RoomPreset = 'private_chat' | 'trusted_private_chat' | 'public_chat'
 /** A room to create, already validated by the ClientAPI (client-server API `POST /createRoom`). */
 export interface CreateRoomRequest {
   creator: string;
+  /** Defaults to the server's default room version (12). */
+  room_version?: string;
   /** displayname / avatar_url for the creator's join event. */
   creator_profile?: { displayname?: string; avatar_url?: string };
-  room_version: string;
   preset: RoomPreset;
   creation_content?: JsonObject;
   power_level_content_override?: JsonObject;
@@ -115,9 +116,33 @@ export interface RoomSummary {
   depth: number;
 }
 
+export interface JoinRequest {
+  room_id: string;
+  user_id: string;
+  /** Extra content for the join event (displayname, avatar_url, reason). */
+  content?: JsonObject;
+}
+
+export interface UpgradeRequest {
+  room_id: string;
+  user_id: string;
+  new_version: string;
+  /** v12+: creators of the new room besides the user (not carried over automatically). */
+  additional_creators?: string[];
+}
+
 export interface RoomserverAPI {
   createRoom(req: CreateRoomRequest, ctx?: CallContext): Promise<{ room_id: string }>;
   sendEvent(req: SendEventRequest, ctx?: CallContext): Promise<SendEventResponse>;
+  /**
+   * Joins a local user to a room this server knows, satisfying a restricted
+   * join rule on the user's behalf when one of its conditions holds.
+   */
+  performJoin(req: JoinRequest, ctx?: CallContext): Promise<{ event_id: string }>;
+  /** Forgets a room the user has left: it no longer counts among their rooms until they are in it again. */
+  performForget(req: { room_id: string; user_id: string }, ctx?: CallContext): Promise<void>;
+  /** Replaces a room by a new one of another version (client-server API "Room upgrades"). */
+  performUpgrade(req: UpgradeRequest, ctx?: CallContext): Promise<{ replacement_room: string }>;
   inputEvents(req: { events: InputEvent[] }, ctx?: CallContext): Promise<{ results: InputResult[] }>;
 
   queryRoom(req: { room_id: string }, ctx?: CallContext): Promise<RoomSummary | null>;
@@ -126,7 +151,11 @@ export interface RoomserverAPI {
   /** The room state just before `event_id`, or just after it when `after` is set. */
   queryStateAtEvent(req: { event_id: string; after?: boolean; keys?: StateKeyTuple[]; types?: string[] }, ctx?: CallContext): Promise<{ events: RoomEvent[] }>;
   queryMembership(req: { room_id: string; user_id: string }, ctx?: CallContext): Promise<{ membership: string | null; event_id: string | null }>;
-  queryRoomsForUser(req: { user_id: string; membership?: string }, ctx?: CallContext): Promise<{ rooms: { room_id: string; membership: string }[] }>;
+  /** The rooms a user has a membership in; forgotten rooms are left out unless asked for. */
+  queryRoomsForUser(
+    req: { user_id: string; membership?: string; include_forgotten?: boolean },
+    ctx?: CallContext,
+  ): Promise<{ rooms: { room_id: string; membership: string; forgotten?: boolean }[] }>;
   queryJoinedHosts(req: { room_id: string }, ctx?: CallContext): Promise<{ servers: string[] }>;
   queryServerInRoom(req: { room_id: string; server_name: string }, ctx?: CallContext): Promise<{ joined: boolean }>;
 }
@@ -134,6 +163,9 @@ export interface RoomserverAPI {
 export const roomserverApi = defineApi<RoomserverAPI>('roomserver', {
   createRoom: {},
   sendEvent: {},
+  performJoin: {},
+  performForget: { idempotent: true },
+  performUpgrade: {},
   inputEvents: { idempotent: true, timeoutMs: 120_000 },
   queryRoom: { idempotent: true },
   queryEvents: { idempotent: true },

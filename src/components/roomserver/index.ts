@@ -12,6 +12,10 @@ import { RoomCache } from './input/room-cache.js';
 import { RoomQueue } from './input/room-queue.js';
 import type { RoomServices } from './input/room-draft.js';
 import { createRoom } from './perform/create-room.js';
+import { performJoin } from './perform/join.js';
+import { performUpgrade } from './perform/upgrade.js';
+import { MatrixError } from '../../core/errors.js';
+import { roomVersion } from '../../core/room-versions.js';
 import { RoomQueries } from './query.js';
 import { PendingNodeStore } from './state/pending-nodes.js';
 import { RoomStateReader } from './state/room-state.js';
@@ -56,6 +60,40 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
       return { room_id };
     },
     sendEvent: (req) => local.sendEvent(req),
+    performJoin: async (req) => {
+      const room = await rooms.get(req.room_id);
+      if (!room) throw new MatrixError(404, 'M_NOT_FOUND', `Unknown room ${req.room_id}: joining rooms on other servers arrives with federation`);
+      return performJoin(
+        {
+          serverName: svc.serverName,
+          currentState: (room_id, types) => queries.currentState({ room_id, ...(types ? { types } : {}) }),
+          membershipIn: async (room_id, user_id) => (await queries.membership(room_id, user_id)).membership,
+          send: (r) => local.sendEvent(r),
+        },
+        roomVersion(room.room_version)!,
+        req.room_id,
+        req.user_id,
+        req.content,
+      );
+    },
+    performForget: async (req) => {
+      const { membership } = await queries.membership(req.room_id, req.user_id);
+      if (membership === 'join' || membership === 'invite' || membership === 'knock') {
+        throw new MatrixError(400, 'M_UNKNOWN', 'You can only forget a room you have left');
+      }
+      await db.put(keys.forgotten(req.user_id, req.room_id), true, { durable: true });
+    },
+    performUpgrade: (req) =>
+      performUpgrade(
+        {
+          roomVersionOf: async (id) => (await rooms.get(id))?.room_version,
+          latest: async (id) => (await storage.room(id))?.latest ?? [],
+          currentState: (room_id) => queries.currentState({ room_id }),
+          createRoom: api.createRoom,
+          send: (r) => local.sendEvent(r),
+        },
+        req,
+      ),
     inputEvents: async (req) => ({ results: await remote.input(req.events) }),
     queryRoom: (req) => queries.room(req.room_id),
     queryEvents: async (req) => ({ events: await queries.views(req.event_ids) }),
@@ -68,7 +106,7 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
       return { events: found ?? [] };
     },
     queryMembership: (req) => queries.membership(req.room_id, req.user_id),
-    queryRoomsForUser: async (req) => ({ rooms: await queries.roomsForUser(req.user_id, req.membership) }),
+    queryRoomsForUser: async (req) => ({ rooms: await queries.roomsForUser(req.user_id, req.membership, req.include_forgotten ?? false) }),
     queryJoinedHosts: async (req) => ({ servers: await queries.joinedHosts(req.room_id) }),
     queryServerInRoom: async (req) => ({ joined: (await queries.joinedHosts(req.room_id)).includes(req.server_name) }),
   };

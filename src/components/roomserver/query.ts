@@ -71,9 +71,12 @@ export class RoomQueries {
     return { membership: typeof m === 'string' ? m : null, event_id: id };
   }
 
-  async roomsForUser(userId: string, membership?: string): Promise<{ room_id: string; membership: string }[]> {
-    const rooms = await this.storage.roomsForUser(userId);
-    return rooms.filter((r) => membership === undefined || r.membership === membership).map((r) => ({ room_id: r.roomId, membership: r.membership }));
+  async roomsForUser(userId: string, membership: string | undefined, includeForgotten: boolean): Promise<{ room_id: string; membership: string; forgotten?: boolean }[]> {
+    const [rooms, forgotten] = await Promise.all([this.storage.roomsForUser(userId), this.storage.forgottenRooms(userId)]);
+    return rooms
+      .filter((r) => membership === undefined || r.membership === membership)
+      .filter((r) => includeForgotten || !forgotten.has(r.roomId))
+      .map((r) => ({ room_id: r.roomId, membership: r.membership, ...(forgotten.has(r.roomId) ? { forgotten: true } : {}) }));
   }
 
   async joinedHosts(roomId: string): Promise<string[]> {

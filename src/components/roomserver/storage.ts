@@ -9,6 +9,7 @@
  *   ('mu', user_id, room_id)     → membership of a user in a room (current)
  *   ('txn', user, device, room, type, txn) → event_id sent by that client transaction
  *   ('red', event_id)            → event_id of the redaction that redacted it
+ *   ('forgot', user_id, room_id) → true: the user forgot the room
  *   ('meta', 'next_nid')         → the next numeric event id
  *
  * State is a persistent map (state/state-tree.ts) from `type\0state_key` to
@@ -59,6 +60,7 @@ export const keys = {
   membership: (userId: string, roomId: string) => encodeKey('mu', userId, roomId),
   txn: (t: TxnKey) => encodeKey('txn', t.user_id, t.device_id, t.room_id, t.type, t.txn_id),
   redaction: (eventId: string) => encodeKey('red', eventId),
+  forgotten: (userId: string, roomId: string) => encodeKey('forgot', userId, roomId),
   nextNid: () => encodeKey('meta', 'next_nid'),
 };
 
@@ -125,6 +127,12 @@ export class RoomserverStorage {
 
   async currentStateEvent(roomId: string, type: string, stateKey: string): Promise<string | undefined> {
     return this.db.get<string>(keys.currentState(roomId, type, stateKey));
+  }
+
+  async forgottenRooms(userId: string): Promise<Set<string>> {
+    const rooms = new Set<string>();
+    for (const k of await this.db.keys(prefixRange('forgot', userId))) rooms.add(String(decodeKey(k)[2]));
+    return rooms;
   }
 
   async roomsForUser(userId: string): Promise<{ roomId: string; membership: string }[]> {

@@ -29,6 +29,24 @@ export interface RedactedEvent {
   redaction: RoomEvent;
 }
 
-export type OutputRoomEvent = NewRoomEvent | RedactedEvent;
+/** A local user was invited (so clients show the invite, whatever else they know of the room). */
+export interface NewInviteEvent {
+  kind: 'new_invite_event';
+  room_id: string;
+  user_id: string;
+  event: RoomEvent;
+}
+
+/** A local user's invite ended: they joined, declined, were uninvited or banned. */
+export interface RetireInviteEvent {
+  kind: 'retire_invite_event';
+  room_id: string;
+  user_id: string;
+  /** The membership event that ended the invite. */
+  event_id: string;
+  membership: string;
+}
+
+export type OutputRoomEvent = NewRoomEvent | RedactedEvent | NewInviteEvent | RetireInviteEvent;
 
 export const outputRoomEvents = defineTopic<OutputRoomEvent>('roomserver', 'output_room_events');

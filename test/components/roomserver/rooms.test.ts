@@ -223,3 +223,71 @@ t.test('errors crossing the socket keep their Matrix shape', async (t) => {
   const err = await rs.sendEvent({ room_id: '!nope:x', sender: alice, type: 't', content: {} }).catch((e) => e);
   t.ok(err instanceof MatrixError);
 });
+
+t.test('joins: invited, public, restricted by membership of another room', async (t) => {
+  const space = await rs.createRoom({ creator: alice, preset: 'private_chat', invite: [bob] });
+  t.equal((await rs.queryRoom({ room_id: space.room_id }))!.room_version, '12', 'rooms default to version 12');
+  await rs.performJoin({ room_id: space.room_id, user_id: bob, content: { displayname: 'Bob' } });
+  const restricted = await rs.createRoom({
+    creator: alice,
+    preset: 'private_chat',
+    initial_state: [{ type: 'm.room.join_rules', state_key: '', content: { join_rule: 'restricted', allow: [{ type: 'm.room_membership', room_id: space.room_id }] } }],
+  });
+  const { event_id } = await rs.performJoin({ room_id: restricted.room_id, user_id: bob });
+  const [join] = (await rs.queryEvents({ event_ids: [event_id] })).events;
+  t.equal(join!.pdu.content.join_authorised_via_users_server, alice, 'a local member with invite power vouches');
+  await t.rejects(rs.performJoin({ room_id: restricted.room_id, user_id: eve }), { name: 'MatrixError', errcode: 'M_FORBIDDEN' }, 'a user in none of the allowed rooms cannot join');
+  await t.rejects(rs.performJoin({ room_id: '!unknown:elsewhere.example', user_id: bob }), { name: 'MatrixError', errcode: 'M_NOT_FOUND' });
+});
+
+t.test('invites are announced to consumers and retired when answered', async (t) => {
+  const reader = h.apis.get(logReaderApi('roomserver'));
+  let from = 1;
+  for (;;) {
+    const { records } = await reader.read({ topic: 'output_room_events', consumer: 'inv', from, limit: 1000, waitMs: 0, durable: 0 });
+    if (records.length === 0) break;
+    from = records[records.length - 1]!.offset + 1;
+  }
+  const { room_id } = await rs.createRoom({ creator: alice, preset: 'private_chat', invite: [bob] });
+  await rs.performJoin({ room_id, user_id: bob });
+  const { records } = await reader.read({ topic: 'output_room_events', consumer: 'inv', from, limit: 1000, waitMs: 0, durable: 0 });
+  const kinds = records.map((r) => r.record as OutputRoomEvent).filter((r) => r.kind === 'new_invite_event' || r.kind === 'retire_invite_event');
+  t.same(kinds.map((k) => [k.kind, k.user_id, k.room_id]), [
+    ['new_invite_event', bob, room_id],
+    ['retire_invite_event', bob, room_id],
+  ]);
+  t.equal((kinds[1] as { membership: string }).membership, 'join');
+});
+
+t.test('forgetting a room', async (t) => {
+  const { room_id } = await rs.createRoom({ creator: alice, preset: 'public_chat' });
+  await rs.performJoin({ room_id, user_id: eve });
+  await t.rejects(rs.performForget({ room_id, user_id: eve }), { name: 'MatrixError', message: /left/ }, 'not while in the room');
+  await rs.sendEvent({ room_id, sender: eve, type: 'm.room.member', state_key: eve, content: { membership: 'leave' } });
+  await rs.performForget({ room_id, user_id: eve });
+  const mine = (r: { rooms: { room_id: string }[] }) => r.rooms.filter((x) => x.room_id === room_id);
+  t.same(mine(await rs.queryRoomsForUser({ user_id: eve })), [], 'forgotten rooms are left out');
+  t.same(mine(await rs.queryRoomsForUser({ user_id: eve, include_forgotten: true })), [{ room_id, membership: 'leave', forgotten: true }]);
+  await rs.performJoin({ room_id, user_id: eve });
+  t.same(mine(await rs.queryRoomsForUser({ user_id: eve })), [{ room_id, membership: 'join' }], 'rejoining undoes it');
+});
+
+t.test('upgrading a room', async (t) => {
+  const { room_id } = await rs.createRoom({ creator: alice, room_version: '10', preset: 'public_chat', name: 'Old', topic: 'Kept' });
+  await rs.performJoin({ room_id, user_id: bob });
+  await t.rejects(rs.performUpgrade({ room_id, user_id: bob, new_version: '12' }), { name: 'MatrixError', errcode: 'M_FORBIDDEN' }, 'needs the tombstone power');
+  await t.rejects(rs.performUpgrade({ room_id, user_id: alice, new_version: '77' }), { name: 'MatrixError', errcode: 'M_UNSUPPORTED_ROOM_VERSION' });
+  const { replacement_room } = await rs.performUpgrade({ room_id, user_id: alice, new_version: '12' });
+  const newState = byType((await rs.queryCurrentState({ room_id: replacement_room })).events);
+  const create = newState.get('m.room.create|')!.pdu.content as any;
+  t.equal(create.room_version, '12');
+  t.equal(create.predecessor.room_id, room_id, 'the new room names its predecessor');
+  t.equal(newState.get('m.room.name|')!.pdu.content.name, 'Old', 'name carried over');
+  t.equal(newState.get('m.room.topic|')!.pdu.content.topic, 'Kept', 'topic carried over');
+  t.equal(newState.get('m.room.join_rules|')!.pdu.content.join_rule, 'public', 'join rules carried over');
+  t.same((newState.get('m.room.power_levels|')!.pdu.content as any).users, {}, 'v12: the upgrader is a creator, not listed');
+  const oldState = byType((await rs.queryCurrentState({ room_id })).events);
+  t.equal(oldState.get('m.room.tombstone|')!.pdu.content.replacement_room, replacement_room, 'a tombstone points to the new room');
+  t.equal((oldState.get('m.room.power_levels|')!.pdu.content as any).events_default, 50, 'the old room is quietened');
+  await forbidden(t, rs.sendEvent({ room_id, sender: bob, type: 'm.room.message', content: message('still here?') }), /needs level 50/, 'members can no longer talk there');
+});

@@ -20,6 +20,7 @@ import type { EventReferenceV1, PDU } from '../../../core/events/pdu.js';
 import { redact } from '../../../core/events/redaction.js';
 import { buildEvent, EventBuildError } from '../../../core/events/sign.js';
 import type { RoomVersion } from '../../../core/room-versions.js';
+import { serverNameOf } from '../../../core/identifiers.js';
 import type { Append, LogProducer } from '../../../platform/log/producer.js';
 import type { WriteOp } from '../../../platform/storage/database.js';
 import type { RoomEvent } from '../api.js';
@@ -66,6 +67,12 @@ export function hooksFor(state: AuthStateWithIds): AuthHooks {
 
 export function roomEventOf(eventId: string, stored: StoredEvent): RoomEvent {
   return { event_id: eventId, room_id: stored.room_id, room_version: stored.room_version, pdu: stored.pdu };
+}
+
+interface StateChangeSummary {
+  adds: string[];
+  removes: string[];
+  memberships: { userId: string; before: string | undefined; after: string | undefined; eventId: string | undefined }[];
 }
 
 export class RoomDraft {
@@ -220,6 +227,7 @@ export class RoomDraft {
         ...(opts.txn ? { txn: opts.txn } : {}),
       },
     });
+    this.inviteRecords(room.room_id, change.memberships, { eventId, stored });
     if (opts.redacts) await this.applyRedaction(opts.redacts, eventId, stored);
   }
 
@@ -264,37 +272,65 @@ export class RoomDraft {
     }
   }
 
-  /** Updates the current-state and membership indexes from one state root to another. */
-  private async applyCurrentState(roomId: string, from: string, to: string): Promise<{ adds: string[]; removes: string[] }> {
-    if (from === to) return { adds: [], removes: [] };
+  /**
+   * Updates the current-state and membership indexes from one state root to
+   * another, and says what changed: the events in and out of current state,
+   * and the membership changes of users.
+   */
+  private async applyCurrentState(roomId: string, from: string, to: string): Promise<StateChangeSummary> {
+    const summary: StateChangeSummary = { adds: [], removes: [], memberships: [] };
+    if (from === to) return summary;
     const changed = await this.svc.state.tree.diff(from, to);
-    const oldNids: number[] = [];
-    const newNids: number[] = [];
-    for (const c of changed) {
-      if (c.a !== undefined) oldNids.push(nidOf(c.a));
-      if (c.b !== undefined) newNids.push(nidOf(c.b));
-    }
-    const [oldIds, newIds] = await Promise.all([this.svc.events.idsOfNids(oldNids), this.svc.events.idsOfNids(newNids)]);
-    const removes = oldIds.filter((x): x is string => x !== undefined);
-    const adds = newIds.filter((x): x is string => x !== undefined);
-    const addedEvents = await this.svc.events.getMany(adds);
-    const byKey = new Map<string, string>();
-    adds.forEach((id, i) => {
-      const e = addedEvents[i];
-      if (e && typeof e.pdu.state_key === 'string') byKey.set(stateTreeKey(e.pdu.type, e.pdu.state_key), id);
-    });
-    for (const c of changed) {
+    const idsOf = async (values: (string | undefined)[]) => {
+      const present = values.map((v, i) => [v, i] as const).filter(([v]) => v !== undefined);
+      const ids = await this.svc.events.idsOfNids(present.map(([v]) => nidOf(v!)));
+      const out: (string | undefined)[] = new Array(values.length);
+      present.forEach(([, i], j) => (out[i] = ids[j]));
+      return out;
+    };
+    const [oldIds, newIds] = await Promise.all([idsOf(changed.map((c) => c.a)), idsOf(changed.map((c) => c.b))]);
+    const membershipKeys = changed.map((c, i) => (splitStateTreeKey(c.key)[0] === 'm.room.member' ? i : -1)).filter((i) => i >= 0);
+    const [oldMembers, newMembers] = await Promise.all([
+      this.svc.events.getMany(membershipKeys.map((i) => oldIds[i] ?? '')),
+      this.svc.events.getMany(membershipKeys.map((i) => newIds[i] ?? '')),
+    ]);
+    changed.forEach((c, i) => {
       const [type, stateKey] = splitStateTreeKey(c.key);
-      const id = byKey.get(c.key);
-      if (id) this.ops.push(put(keys.currentState(roomId, type, stateKey), id));
-      else this.ops.push(del(keys.currentState(roomId, type, stateKey)));
-      if (type === 'm.room.member') {
-        const membership = id ? addedEvents[adds.indexOf(id)]?.pdu.content.membership : undefined;
-        if (typeof membership === 'string') this.ops.push(put(keys.membership(stateKey, roomId), membership));
-        else this.ops.push(del(keys.membership(stateKey, roomId)));
+      if (oldIds[i]) summary.removes.push(oldIds[i]!);
+      if (newIds[i]) {
+        summary.adds.push(newIds[i]!);
+        this.ops.push(put(keys.currentState(roomId, type, stateKey), newIds[i]!));
+      } else {
+        this.ops.push(del(keys.currentState(roomId, type, stateKey)));
+      }
+    });
+    membershipKeys.forEach((i, j) => {
+      const userId = splitStateTreeKey(changed[i]!.key)[1];
+      const membershipOf = (e: StoredEvent | undefined) => (typeof e?.pdu.content.membership === 'string' ? e.pdu.content.membership : undefined);
+      const before = membershipOf(oldMembers[j]);
+      const after = membershipOf(newMembers[j]);
+      if (after) this.ops.push(put(keys.membership(userId, roomId), after));
+      else this.ops.push(del(keys.membership(userId, roomId)));
+      // Being in the room again undoes forgetting it.
+      if (after === 'join' || after === 'invite' || after === 'knock') this.ops.push(del(keys.forgotten(userId, roomId)));
+      summary.memberships.push({ userId, before, after, eventId: newIds[i] });
+    });
+    return summary;
+  }
+
+  /** Invite records for local users whose invite began or ended. */
+  private inviteRecords(roomId: string, memberships: StateChangeSummary['memberships'], event: { eventId: string; stored: StoredEvent }): void {
+    for (const m of memberships) {
+      if (serverNameOf(m.userId) !== this.svc.serverName || m.before === m.after) continue;
+      if (m.after === 'invite' && m.eventId === event.eventId) {
+        this.records.push({ topic: outputRoomEvents, record: { kind: 'new_invite_event', room_id: roomId, user_id: m.userId, event: roomEventOf(event.eventId, event.stored) } });
+      } else if (m.before === 'invite' && m.eventId) {
+        this.records.push({
+          topic: outputRoomEvents,
+          record: { kind: 'retire_invite_event', room_id: roomId, user_id: m.userId, event_id: m.eventId, membership: m.after ?? 'leave' },
+        });
       }
     }
-    return { adds, removes };
   }
 
   /** Replaces the redacted event's stored form by its redaction and tells consumers. */

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { JsonObject } from '../../../core/canonical-json.js';
 import { MatrixError } from '../../../core/errors.js';
-import { roomVersion, type RoomVersion } from '../../../core/room-versions.js';
+import { DEFAULT_ROOM_VERSION, roomVersion, type RoomVersion } from '../../../core/room-versions.js';
 import type { CreateRoomRequest, RoomPreset } from '../api.js';
 import { RoomDraft, type LocalEventProto, type RoomServices } from '../input/room-draft.js';
 
@@ -72,8 +72,9 @@ function createContent(req: CreateRoomRequest, version: RoomVersion): JsonObject
 }
 
 export async function createRoom(svc: RoomServices, req: CreateRoomRequest): Promise<{ room_id: string; commit: Promise<void> }> {
-  const version = roomVersion(req.room_version);
-  if (!version) throw new MatrixError(400, 'M_UNSUPPORTED_ROOM_VERSION', `Room version ${req.room_version} is not supported`);
+  const versionId = req.room_version ?? DEFAULT_ROOM_VERSION;
+  const version = roomVersion(versionId);
+  if (!version) throw new MatrixError(400, 'M_UNSUPPORTED_ROOM_VERSION', `Room version ${versionId} is not supported`);
   const preset = PRESETS[req.preset];
   const invitees = [...new Set(req.invite ?? [])].filter((u) => u !== req.creator);
   const draft = new RoomDraft(svc, version, undefined);

@@ -1,0 +1,110 @@
+/**
+ * Room upgrades (client-server API "Room upgrades", server behaviour): a new
+ * room of the requested version that names its predecessor, the old room's
+ * transferable state copied over, a tombstone in the old room, and the old
+ * room's power levels raised so that nobody keeps talking there.
+ */
+import type { JsonObject } from '../../../core/canonical-json.js';
+import { roomPowers } from '../../../core/auth/power-levels.js';
+import { MatrixError } from '../../../core/errors.js';
+import { roomVersion, type RoomVersion } from '../../../core/room-versions.js';
+import type { CreateRoomRequest, RoomEvent, SendEventRequest, UpgradeRequest } from '../api.js';
+
+/** State worth carrying over (the spec's recommended list). Memberships and sender-bound state are not. */
+const TRANSFERABLE = [
+  'm.room.server_acl',
+  'm.room.encryption',
+  'm.room.name',
+  'm.room.avatar',
+  'm.room.topic',
+  'm.room.guest_access',
+  'm.room.history_visibility',
+  'm.room.join_rules',
+];
+
+export interface UpgradeDeps {
+  roomVersionOf(roomId: string): Promise<string | undefined>;
+  latest(roomId: string): Promise<string[]>;
+  currentState(roomId: string): Promise<RoomEvent[]>;
+  createRoom(req: CreateRoomRequest): Promise<{ room_id: string }>;
+  send(req: SendEventRequest): Promise<{ event_id: string }>;
+}
+
+export async function performUpgrade(deps: UpgradeDeps, req: UpgradeRequest): Promise<{ replacement_room: string }> {
+  const oldVersionId = await deps.roomVersionOf(req.room_id);
+  if (!oldVersionId) throw new MatrixError(404, 'M_NOT_FOUND', `Unknown room ${req.room_id}`);
+  const oldVersion = roomVersion(oldVersionId)!;
+  const newVersion = roomVersion(req.new_version);
+  if (!newVersion) throw new MatrixError(400, 'M_UNSUPPORTED_ROOM_VERSION', `Room version ${req.new_version} is not supported`);
+
+  const state = await deps.currentState(req.room_id);
+  const get = (type: string) => state.find((e) => e.pdu.type === type && e.pdu.state_key === '');
+  const create = get('m.room.create');
+  const powerLevels = get('m.room.power_levels');
+  const powers = roomPowers(create?.pdu, powerLevels?.pdu, oldVersion);
+  if (state.find((e) => e.pdu.type === 'm.room.member' && e.pdu.state_key === req.user_id)?.pdu.content.membership !== 'join') {
+    throw new MatrixError(403, 'M_FORBIDDEN', 'You are not in the room');
+  }
+  if (powers.userLevel(req.user_id) < powers.eventLevel('m.room.tombstone', true)) {
+    throw new MatrixError(403, 'M_FORBIDDEN', 'You may not upgrade this room: it needs the power to send m.room.tombstone');
+  }
+
+  const latest = await deps.latest(req.room_id);
+  const creation: JsonObject = { predecessor: { room_id: req.room_id, event_id: latest[latest.length - 1]! } };
+  const roomType = create?.pdu.content.type;
+  if (typeof roomType === 'string') creation.type = roomType;
+  if (newVersion.privilegedCreators && req.additional_creators?.length) creation.additional_creators = req.additional_creators;
+
+  const { room_id: replacement } = await deps.createRoom({
+    creator: req.user_id,
+    room_version: newVersion.id,
+    preset: 'private_chat',
+    creation_content: creation,
+    ...(powerLevels ? { power_level_content_override: carriedPowerLevels(powerLevels.pdu.content, req, newVersion, powers.userLevel(req.user_id)) } : {}),
+    initial_state: TRANSFERABLE.map(get)
+      .filter((e): e is RoomEvent => e !== undefined)
+      .map((e) => ({ type: e.pdu.type, state_key: '', content: e.pdu.content })),
+  });
+
+  await deps.send({
+    room_id: req.room_id,
+    sender: req.user_id,
+    type: 'm.room.tombstone',
+    state_key: '',
+    content: { body: 'This room has been replaced', replacement_room: replacement },
+  });
+
+  // Quieten the old room where the upgrader may; where not, the tombstone says enough.
+  if (powerLevels) {
+    const old = powerLevels.pdu.content as { users_default?: unknown };
+    const usersDefault = typeof old.users_default === 'number' ? old.users_default : 0;
+    const restricted = Math.max(50, usersDefault + 1);
+    await deps
+      .send({
+        room_id: req.room_id,
+        sender: req.user_id,
+        type: 'm.room.power_levels',
+        state_key: '',
+        content: { ...powerLevels.pdu.content, events_default: restricted, invite: restricted },
+      })
+      .catch(() => undefined);
+  }
+  return { replacement_room: replacement };
+}
+
+/**
+ * The old room's power levels for the new room: creators of a v12+ room are
+ * not listed (they have infinite power); in earlier versions the upgrader
+ * keeps at least the level they had, so they can finish setting it up.
+ */
+function carriedPowerLevels(content: JsonObject, req: UpgradeRequest, to: RoomVersion, upgraderLevel: number): JsonObject {
+  const users = { ...((content.users as JsonObject | undefined) ?? {}) };
+  if (to.privilegedCreators) {
+    delete users[req.user_id];
+    for (const c of req.additional_creators ?? []) delete users[c];
+  } else {
+    const had = Number.isFinite(upgraderLevel) ? upgraderLevel : 100;
+    users[req.user_id] = Math.max(typeof users[req.user_id] === 'number' ? (users[req.user_id] as number) : 0, had);
+  }
+  return { ...content, users };
+}
