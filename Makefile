@@ -13,7 +13,9 @@ export npm_config_nodedir := $(abspath $(NODE_DIR)/..)
 endif
 
 DATA_DIR ?= ./data
-SOURCES := $(shell find src -name '*.ts') package.json rollup.config.js
+SOURCES := $(shell find src -name '*.ts' -not -path 'src/generated/*') package.json rollup.config.js
+SPEC_API := $(shell find spec/matrix-v1.19/api -name '*.yaml')
+GENERATED := src/generated/validators.js
 
 .PHONY: build run test typecheck bench clean deps
 
@@ -23,13 +25,17 @@ node_modules/.installed: package.json package-lock.json
 
 deps: node_modules/.installed
 
-dist/neurite.js: node_modules/.installed $(SOURCES)
+# Request validators compiled from the spec's OpenAPI files.
+$(GENERATED): node_modules/.installed scripts/build-validators.ts $(SPEC_API)
+	node --import tsx scripts/build-validators.ts
+
+dist/neurite.js: node_modules/.installed $(GENERATED) $(SOURCES)
 	npx rollup -c rollup.config.js --silent
 	@touch $@
 
 build: dist/neurite.js
 
-typecheck: node_modules/.installed
+typecheck: node_modules/.installed $(GENERATED)
 	npx tsc --noEmit -p .
 
 # The main job on the embedded default: a localhost server in ./data,
@@ -48,4 +54,4 @@ bench: build
 	node --import tsx scripts/bench/run.ts
 
 clean:
-	rm -rf dist .tap coverage .bench
+	rm -rf dist .tap coverage .bench src/generated
