@@ -67,6 +67,8 @@ export class Database {
   private writing = false;
   private closed = false;
   private dirty = false;
+  /** Sync writes under way; each marks synced what was committed when it began. */
+  private syncsInFlight = 0;
   private syncTimer: NodeJS.Timeout | undefined;
   private readonly durability: Durability;
   private readonly backgroundSyncMs: number;
@@ -273,11 +275,15 @@ export class Database {
   /** Forces everything written so far to disk with one synced write. */
   private async syncNow(): Promise<void> {
     if (!this.dirty || this.closed) {
-      this.markSynced(this.committedSeq);
+      // Not dirty while a sync is under way: that sync covers everything committed
+      // since (later commits set dirty or were synced themselves) and marks it
+      // synced once it is on disk, not before.
+      if (this.syncsInFlight === 0 || this.closed) this.markSynced(this.committedSeq);
       return;
     }
     const seq = this.committedSeq;
     this.dirty = false;
+    this.syncsInFlight++;
     try {
       // A synced LevelDB write syncs its log file, which holds every write before it.
       await this.db.put(SYNC_MARKER, Date.now(), { sync: true });
@@ -285,6 +291,8 @@ export class Database {
     } catch {
       this.dirty = true;
       this.scheduleSync(this.backgroundSyncMs);
+    } finally {
+      this.syncsInFlight--;
     }
   }
 
