@@ -1,10 +1,23 @@
 /**
- * ClientAPI: the client-server endpoints that are not sync, media or keys.
- * This issue brings /versions; accounts and rooms arrive with issue 4.
+ * ClientAPI: the client-server endpoints other than sync, media and keys.
+ * Routes validate and authenticate, then call the UserAPI and Roomserver.
  */
 import type { ComponentContext, ComponentInstance } from '../../platform/runtime/component.js';
-import { versionsRoutes } from './routes/versions.js';
+import { roomserverApi } from '../roomserver/api.js';
+import { userApi } from '../userapi/api.js';
+import { createClientApiContext } from './context.js';
+import { clientRoutes } from './routes/index.js';
 
-export async function start(_ctx: ComponentContext): Promise<ComponentInstance> {
-  return { routes: versionsRoutes };
+export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
+  const cctx = createClientApiContext({
+    serverName: ctx.config.server_name,
+    config: ctx.config,
+    roomserver: ctx.apis.get(roomserverApi),
+    userapi: ctx.apis.get(userApi),
+  });
+  return {
+    routes: async (app) => {
+      for (const register of clientRoutes) await register(app, cctx);
+    },
+  };
 }

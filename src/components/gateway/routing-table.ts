@@ -19,6 +19,8 @@ const FEDERATION: readonly ListenerKind[] = ['federation'];
 
 export const ROUTES: readonly Route[] = [
   { prefix: '/_matrix/client/', component: 'clientapi', listeners: PUBLIC },
+  { prefix: '/_synapse/admin/', component: 'clientapi', listeners: PUBLIC },
+  { prefix: '/.well-known/matrix/', component: 'clientapi', listeners: PUBLIC },
   { prefix: '/_matrix/federation/', component: 'federationapi', listeners: FEDERATION },
   { prefix: '/_matrix/key/', component: 'serverkeyapi', listeners: FEDERATION },
   { prefix: '/', component: 'setup', listeners: ['setup'] },

@@ -1,0 +1,7 @@
+import { accountRoutes } from './account/index.js';
+import { roomRoutes } from './rooms/index.js';
+import type { ClientRoutes } from './types.js';
+import { versionsRoutes } from './versions.js';
+
+/** Every ClientAPI route group, in registration order. */
+export const clientRoutes: ClientRoutes[] = [versionsRoutes, ...accountRoutes, ...roomRoutes];
