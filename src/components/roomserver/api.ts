@@ -131,6 +131,50 @@ export interface UpgradeRequest {
   additional_creators?: string[];
 }
 
+/** `createRoom` with the room's alias reserved first and its place in the published directory. */
+export interface PerformCreateRoomRequest extends CreateRoomRequest {
+  /** A local alias (`#name:server`) for the room; it also becomes the canonical alias. 400 M_ROOM_IN_USE when taken. */
+  alias?: string;
+  /** Publish the room in the server's room directory (`visibility: public`). */
+  publish?: boolean;
+}
+
+export interface RoomAliasRecord {
+  room_id: string;
+  /** Who created the alias; they may always delete it. */
+  creator: string;
+}
+
+export type DirectoryVisibility = 'public' | 'private';
+
+/** A room as the published room directory lists it (client-server API `PublishedRoomsChunk`). */
+export interface PublicRoom {
+  room_id: string;
+  num_joined_members: number;
+  world_readable: boolean;
+  guest_can_join: boolean;
+  name?: string;
+  topic?: string;
+  avatar_url?: string;
+  canonical_alias?: string;
+  join_rule?: string;
+  room_type?: string;
+}
+
+export interface PublicRoomsRequest {
+  limit?: number;
+  /** A `next_batch` or `prev_batch` token of an earlier answer. */
+  since?: string;
+  filter?: { generic_search_term?: string; room_types?: (string | null)[] };
+}
+
+export interface PublicRoomsResponse {
+  chunk: PublicRoom[];
+  next_batch?: string;
+  prev_batch?: string;
+  total_room_count_estimate: number;
+}
+
 export interface RoomserverAPI {
   createRoom(req: CreateRoomRequest, ctx?: CallContext): Promise<{ room_id: string }>;
   sendEvent(req: SendEventRequest, ctx?: CallContext): Promise<SendEventResponse>;
@@ -158,6 +202,26 @@ export interface RoomserverAPI {
   ): Promise<{ rooms: { room_id: string; membership: string; forgotten?: boolean }[] }>;
   queryJoinedHosts(req: { room_id: string }, ctx?: CallContext): Promise<{ servers: string[] }>;
   queryServerInRoom(req: { room_id: string; server_name: string }, ctx?: CallContext): Promise<{ joined: boolean }>;
+
+  // Aliases and the published room directory (aliases.ts). Aliases are local to this server.
+  performCreateRoom(req: PerformCreateRoomRequest, ctx?: CallContext): Promise<{ room_id: string }>;
+  /** Maps a local alias to a room; 409 when the alias exists, 403 unless the user is joined (or an admin). */
+  setRoomAlias(req: { alias: string; room_id: string; user_id: string; is_admin?: boolean }, ctx?: CallContext): Promise<void>;
+  /** The room a local alias points to and the servers in it, or null. */
+  queryRoomAlias(req: { alias: string }, ctx?: CallContext): Promise<(RoomAliasRecord & { servers: string[] }) | null>;
+  /**
+   * Removes a local alias: its creator, a member who may send
+   * m.room.canonical_alias, or an admin may. The canonical alias event stops
+   * naming it where the user may change that event.
+   */
+  removeRoomAlias(req: { alias: string; user_id: string; is_admin?: boolean }, ctx?: CallContext): Promise<void>;
+  queryRoomAliases(req: { room_id: string }, ctx?: CallContext): Promise<{ aliases: string[] }>;
+  /** Points every local alias (and the directory entry) of an upgraded room at its replacement. */
+  moveRoomAliases(req: { from_room_id: string; to_room_id: string; user_id: string }, ctx?: CallContext): Promise<void>;
+  /** 404 for an unknown room; publishing needs an admin or a member who may send m.room.canonical_alias. */
+  setRoomVisibility(req: { room_id: string; visibility: DirectoryVisibility; user_id: string; is_admin?: boolean }, ctx?: CallContext): Promise<void>;
+  queryRoomVisibility(req: { room_id: string }, ctx?: CallContext): Promise<{ visibility: DirectoryVisibility } | null>;
+  queryPublicRooms(req: PublicRoomsRequest, ctx?: CallContext): Promise<PublicRoomsResponse>;
 }
 
 export const roomserverApi = defineApi<RoomserverAPI>('roomserver', {
@@ -175,4 +239,13 @@ export const roomserverApi = defineApi<RoomserverAPI>('roomserver', {
   queryRoomsForUser: { idempotent: true },
   queryJoinedHosts: { idempotent: true },
   queryServerInRoom: { idempotent: true },
+  performCreateRoom: {},
+  setRoomAlias: {},
+  queryRoomAlias: { idempotent: true },
+  removeRoomAlias: {},
+  queryRoomAliases: { idempotent: true },
+  moveRoomAliases: { idempotent: true },
+  setRoomVisibility: { idempotent: true },
+  queryRoomVisibility: { idempotent: true },
+  queryPublicRooms: { idempotent: true },
 });

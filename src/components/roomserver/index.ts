@@ -23,6 +23,8 @@ import { StateTree } from './state/state-tree.js';
 import { keys, put, RoomserverStorage } from './storage.js';
 import { outputRoomEvents } from './topics.js';
 import { serverKeyApi } from '../serverkeyapi/api.js';
+import { RoomAliases } from './aliases.js';
+import { page, summarise, SUMMARY_TYPES } from './public-rooms.js';
 
 export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   // The busiest database: a larger cache than the platform default.
@@ -109,7 +111,33 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
     queryRoomsForUser: async (req) => ({ rooms: await queries.roomsForUser(req.user_id, req.membership, req.include_forgotten ?? false) }),
     queryJoinedHosts: async (req) => ({ servers: await queries.joinedHosts(req.room_id) }),
     queryServerInRoom: async (req) => ({ joined: (await queries.joinedHosts(req.room_id)).includes(req.server_name) }),
+
+    performCreateRoom: (req) => aliases.createRoom(req),
+    setRoomAlias: (req) => aliases.set(req.alias, req.room_id, req.user_id, req.is_admin ?? false),
+    queryRoomAlias: (req) => aliases.lookup(req.alias),
+    removeRoomAlias: (req) => aliases.remove(req.alias, req.user_id, req.is_admin ?? false),
+    queryRoomAliases: async (req) => ({ aliases: await aliases.forRoom(req.room_id) }),
+    moveRoomAliases: (req) => aliases.move(req.from_room_id, req.to_room_id, req.user_id),
+    setRoomVisibility: (req) => aliases.setVisibility(req.room_id, req.visibility, req.user_id, req.is_admin ?? false),
+    queryRoomVisibility: async (req) => {
+      const visibility = await aliases.visibility(req.room_id);
+      return visibility ? { visibility } : null;
+    },
+    queryPublicRooms: async (req) => {
+      const ids = await aliases.publishedRooms();
+      const rooms = await Promise.all(ids.map(async (id) => summarise(id, await queries.currentState({ room_id: id, types: SUMMARY_TYPES }))));
+      return page(rooms, req);
+    },
   };
+  const aliases = new RoomAliases({
+    db,
+    serverName: svc.serverName,
+    roomVersionOf: async (id) => (await rooms.get(id))?.room_version,
+    currentState: (room_id, types) => queries.currentState({ room_id, ...(types ? { types } : {}) }),
+    joinedHosts: (id) => queries.joinedHosts(id),
+    createRoom: api.createRoom,
+    send: (r) => local.sendEvent(r),
+  });
   ctx.apis.provide(roomserverApi, api);
   return {
     health: () => ({ next_nid: nextNid, cached_state_nodes: tree.cachedNodes }),

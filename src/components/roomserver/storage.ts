@@ -11,6 +11,9 @@
  *   ('red', event_id)            → event_id of the redaction that redacted it
  *   ('forgot', user_id, room_id) → true: the user forgot the room
  *   ('meta', 'next_nid')         → the next numeric event id
+ *   ('alias', alias)             → RoomAliasRecord: a local alias (aliases.ts)
+ *   ('ral', room_id, alias)      → true: the room's local aliases
+ *   ('pub', room_id)             → true: the room is in the published directory
  *
  * State is a persistent map (state/state-tree.ts) from `type\0state_key` to
  * a numeric event id; each event stores the root of the state before it and,
@@ -62,6 +65,9 @@ export const keys = {
   redaction: (eventId: string) => encodeKey('red', eventId),
   forgotten: (userId: string, roomId: string) => encodeKey('forgot', userId, roomId),
   nextNid: () => encodeKey('meta', 'next_nid'),
+  alias: (alias: string) => encodeKey('alias', alias),
+  roomAlias: (roomId: string, alias: string) => encodeKey('ral', roomId, alias),
+  published: (roomId: string) => encodeKey('pub', roomId),
 };
 
 /** The state-tree key of a (type, state_key) pair. */
