@@ -18,6 +18,84 @@ export interface Profile {
   avatar_url?: string;
 }
 
+/** A pusher as the client-server API shows it (`GET /pushers`). */
+export interface Pusher {
+  pushkey: string;
+  kind: string;
+  app_id: string;
+  app_display_name: string;
+  device_display_name: string;
+  profile_tag?: string;
+  lang: string;
+  data: Record<string, unknown>;
+}
+
+/** What a new login (or registration) asks for its device and tokens. */
+export interface NewLogin {
+  /** Reuse this device (its old tokens stop working) or create it with this id. */
+  device_id?: string;
+  /** For a new device only. */
+  display_name?: string;
+  /** The client supports refresh tokens: the access token expires and a refresh token comes with it. */
+  refresh_token?: boolean;
+  ip?: string;
+  user_agent?: string;
+}
+
+/** The tokens of a login, as the client-server API returns them. */
+export interface LoginResult {
+  user_id: string;
+  device_id: string;
+  access_token: string;
+  refresh_token?: string;
+  expires_in_ms?: number;
+}
+
+export interface CreateAccountRequest {
+  /** The basis of the localpart (lower-cased, then held to the grammar of new user ids); generated when absent. */
+  username?: string;
+  password?: string;
+  admin?: boolean;
+  guest?: boolean;
+  displayname?: string;
+  /** Log the new account in (registration without `inhibit_login`). */
+  login?: NewLogin;
+  /** The auth session that allowed the registration: ends with it, and a registration token it holds counts as used. */
+  uia_session?: string;
+}
+
+/** A registration token as Synapse's admin API shows it. */
+export interface RegistrationToken {
+  token: string;
+  uses_allowed: number | null;
+  /** Auth sessions that passed the token stage and have not registered yet. */
+  pending: number;
+  completed: number;
+  /** Epoch milliseconds; null: never expires. */
+  expiry_time: number | null;
+}
+
+export interface NewRegistrationToken {
+  token?: string;
+  uses_allowed?: number | null;
+  expiry_time?: number | null;
+  /** Length of a generated token (when `token` is absent), 1–64; 16 by default. */
+  length?: number;
+}
+
+export interface RegistrationTokenChanges {
+  uses_allowed?: number | null;
+  expiry_time?: number | null;
+}
+
+/** A user-interactive auth session as the ClientAPI needs it. */
+export interface UiaState {
+  session: string;
+  flows: string[][];
+  params: Record<string, unknown>;
+  completed: string[];
+}
+
 export interface UserAPI {
   /**
    * The owner of a valid access token, or null for an unknown, revoked or
@@ -30,9 +108,72 @@ export interface UserAPI {
   ): Promise<{ owner: TokenOwner } | { owner: null; soft_logout: boolean }>;
   /** A local user's profile; null when the user does not exist. */
   queryProfile(req: { user_id: string }, ctx?: CallContext): Promise<Profile | null>;
+
+  /**
+   * Creates an account. M_USER_IN_USE when the localpart is taken,
+   * M_INVALID_USERNAME when it does not fit the grammar of new user ids.
+   */
+  createAccount(req: CreateAccountRequest, ctx?: CallContext): Promise<{ user_id: string; login?: LoginResult }>;
+  /** Throws M_INVALID_USERNAME or M_USER_IN_USE unless the localpart could be registered now. */
+  checkUsernameAvailable(req: { username: string }, ctx?: CallContext): Promise<void>;
+  /**
+   * Logs in with a password. `user` is a localpart or a full user id of
+   * this server. 403 M_FORBIDDEN for a wrong password or an unknown user
+   * (in the same time), M_USER_DEACTIVATED for a deactivated account.
+   */
+  loginWithPassword(req: { user: string; password: string; login: NewLogin }, ctx?: CallContext): Promise<LoginResult>;
+  /** Exchanges a refresh token for new tokens; 401 M_UNKNOWN_TOKEN for an unknown or spent one. `lifetime_ms` is for tools and tests. */
+  refreshToken(req: { refresh_token: string; lifetime_ms?: number }, ctx?: CallContext): Promise<{ access_token: string; refresh_token: string; expires_in_ms: number }>;
+  /** Deletes devices of a user with their tokens (logout, device deletion); unknown ids are ignored. Returns the ids deleted. */
+  deleteDevices(req: { user_id: string; device_ids: string[] }, ctx?: CallContext): Promise<{ deleted: string[] }>;
+  /** Deletes every device of a user but `except_device_id` (logout/all, password change). */
+  deleteAllDevices(req: { user_id: string; except_device_id?: string }, ctx?: CallContext): Promise<{ deleted: string[] }>;
+  /** Checks a password as loginWithPassword does, without logging in (the m.login.password auth stage). */
+  checkPassword(req: { user: string; password: string }, ctx?: CallContext): Promise<{ user_id: string }>;
+
+  /**
+   * Opens a user-interactive auth session. `bound` names the request it
+   * authorises (endpoint and user): the session serves no other.
+   */
+  uiaBegin(req: { bound: string; flows: string[][]; params?: Record<string, unknown> }, ctx?: CallContext): Promise<UiaState>;
+  /** The session, or 400 M_UNKNOWN when it is unknown, expired or opened for another request. */
+  uiaQuery(req: { session: string; bound: string }, ctx?: CallContext): Promise<UiaState>;
+  /**
+   * Records a completed stage. For `m.login.registration_token`, `token` is
+   * checked and one use of it held for the session: 401 M_UNAUTHORIZED when
+   * it cannot be used.
+   */
+  uiaComplete(req: { session: string; bound: string; stage: string; token?: string }, ctx?: CallContext): Promise<UiaState>;
+  /** Ends a session whose request succeeded. */
+  uiaFinish(req: { session: string }, ctx?: CallContext): Promise<void>;
+
+  /** True when a registration token could be used now. */
+  registrationTokenValid(req: { token: string }, ctx?: CallContext): Promise<{ valid: boolean }>;
+  listRegistrationTokens(req: { valid?: boolean }, ctx?: CallContext): Promise<{ registration_tokens: RegistrationToken[] }>;
+  getRegistrationToken(req: { token: string }, ctx?: CallContext): Promise<RegistrationToken>;
+  createRegistrationToken(req: NewRegistrationToken, ctx?: CallContext): Promise<RegistrationToken>;
+  updateRegistrationToken(req: { token: string } & RegistrationTokenChanges, ctx?: CallContext): Promise<RegistrationToken>;
+  deleteRegistrationToken(req: { token: string }, ctx?: CallContext): Promise<void>;
 }
 
 export const userApi = defineApi<UserAPI>('userapi', {
   queryAccessToken: { idempotent: true, timeoutMs: 10_000 },
   queryProfile: { idempotent: true },
+  createAccount: {},
+  checkUsernameAvailable: { idempotent: true },
+  loginWithPassword: {},
+  checkPassword: { idempotent: true },
+  refreshToken: {},
+  deleteDevices: { idempotent: true },
+  deleteAllDevices: { idempotent: true },
+  uiaBegin: {},
+  uiaQuery: { idempotent: true },
+  uiaComplete: {},
+  uiaFinish: { idempotent: true },
+  registrationTokenValid: { idempotent: true },
+  listRegistrationTokens: { idempotent: true },
+  getRegistrationToken: { idempotent: true },
+  createRegistrationToken: {},
+  updateRegistrationToken: { idempotent: true },
+  deleteRegistrationToken: {},
 });

@@ -1,0 +1,50 @@
+/** Small helpers shared by the account routes. */
+import type { FastifyRequest } from 'fastify';
+import { MatrixError } from '../../../../core/errors.js';
+import { clientIp } from '../../../../platform/http/app.js';
+import type { NewLogin } from '../../../userapi/api.js';
+
+export const V3 = '/_matrix/client/v3';
+export const V1 = '/_matrix/client/v1';
+
+export type Body = Record<string, unknown>;
+
+/** The request body as an object (the spec validators ran before, where a route has one). */
+export function bodyOf(request: FastifyRequest): Body {
+  const b = request.body;
+  if (b === undefined || b === null) return {};
+  if (typeof b !== 'object' || Array.isArray(b)) throw new MatrixError(400, 'M_BAD_JSON', 'The body must be a JSON object');
+  return b as Body;
+}
+
+export function queryOf(request: FastifyRequest): Record<string, unknown> {
+  return (request.query ?? {}) as Record<string, unknown>;
+}
+
+export function paramsOf(request: FastifyRequest): Record<string, string> {
+  return request.params as Record<string, string>;
+}
+
+/** What a login or registration asks of its device, with where it came from. */
+export function newLogin(request: FastifyRequest, body: Body): NewLogin {
+  const ua = request.headers['user-agent'];
+  return {
+    ...(typeof body.device_id === 'string' ? { device_id: body.device_id } : {}),
+    ...(typeof body.initial_device_display_name === 'string' ? { display_name: body.initial_device_display_name } : {}),
+    ...(body.refresh_token === true ? { refresh_token: true } : {}),
+    ip: clientIp(request),
+    ...(typeof ua === 'string' ? { user_agent: ua } : {}),
+  };
+}
+
+/** The login part of a response: tokens only when there are any. */
+export function loginResponse(login: { user_id: string; device_id: string; access_token: string; refresh_token?: string; expires_in_ms?: number }, serverName: string) {
+  return {
+    user_id: login.user_id,
+    access_token: login.access_token,
+    device_id: login.device_id,
+    home_server: serverName,
+    ...(login.refresh_token !== undefined ? { refresh_token: login.refresh_token } : {}),
+    ...(login.expires_in_ms !== undefined ? { expires_in_ms: login.expires_in_ms } : {}),
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * Registration: POST /register (user-interactive auth: m.login.dummy when
+ * registration is open, m.login.registration_token when it needs a token;
+ * guests when guest access is on), GET /register/available and
+ * GET /register/m.login.registration_token/validity.
+ */
+import { MatrixError } from '../../../../core/errors.js';
+import { clientIp } from '../../../../platform/http/app.js';
+import { specBody } from '../../../../platform/http/validate.js';
+import type { ClientRoutes } from '../types.js';
+import { bodyOf, loginResponse, newLogin, queryOf, V1, V3 } from './common.js';
+import { interactiveAuth } from './uia.js';
+
+export const registerRoutes: ClientRoutes = (app, cctx) => {
+  const mode = cctx.config.registration;
+
+  app.post(`${V3}/register`, { preValidation: specBody('client-server', 'POST /register') }, async (request) => {
+    const body = bodyOf(request);
+    const kind = queryOf(request).kind ?? 'user';
+    if (kind !== 'user' && kind !== 'guest') throw new MatrixError(400, 'M_INVALID_PARAM', 'kind must be user or guest');
+    const ip = clientIp(request);
+
+    if (kind === 'guest') {
+      if (!cctx.config.guest_access) throw new MatrixError(403, 'M_FORBIDDEN', 'Guest access is disabled on this server');
+      cctx.limit('register', ip);
+      // Everything but the device's display name is ignored for guests (spec); the server picks the device id.
+      const { device_id: _ignored, refresh_token: _r, ...login } = newLogin(request, body);
+      const created = await cctx.userapi.createAccount({ guest: true, login });
+      return loginResponse(created.login!, cctx.serverName);
+    }
+
+    if (mode === 'closed') throw new MatrixError(403, 'M_FORBIDDEN', 'Registration is disabled on this server');
+    // Checks that do not depend on authentication come first (spec): a taken
+    // or invalid name is refused before the client is asked to authenticate.
+    if (body.username !== undefined) await cctx.userapi.checkUsernameAvailable({ username: body.username as string });
+    if (body.auth !== undefined) cctx.limit('register', ip);
+    const session = await interactiveAuth(cctx, request, body.auth, {
+      bound: 'register',
+      flows: mode === 'open' ? [['m.login.dummy']] : [['m.login.registration_token']],
+    });
+    if (typeof body.password !== 'string') throw new MatrixError(400, 'M_MISSING_PARAM', 'password is required');
+    const inhibit = body.inhibit_login === true;
+    const created = await cctx.userapi.createAccount({
+      ...(body.username !== undefined ? { username: body.username as string } : {}),
+      password: body.password,
+      uia_session: session,
+      ...(inhibit ? {} : { login: newLogin(request, body) }),
+    });
+    if (!created.login) return { user_id: created.user_id, home_server: cctx.serverName };
+    return loginResponse(created.login, cctx.serverName);
+  });
+
+  app.get(`${V3}/register/available`, async (request) => {
+    if (mode === 'closed') throw new MatrixError(403, 'M_FORBIDDEN', 'Registration is disabled on this server');
+    const username = queryOf(request).username;
+    if (typeof username !== 'string' || username === '') throw new MatrixError(400, 'M_MISSING_PARAM', 'username is required');
+    cctx.limit('default', clientIp(request));
+    await cctx.userapi.checkUsernameAvailable({ username });
+    return { available: true };
+  });
+
+  app.get(`${V1}/register/m.login.registration_token/validity`, async (request) => {
+    if (mode === 'closed') throw new MatrixError(403, 'M_FORBIDDEN', 'Registration is disabled on this server');
+    const token = queryOf(request).token;
+    if (typeof token !== 'string') throw new MatrixError(400, 'M_MISSING_PARAM', 'token is required');
+    // Its own bucket under the registration limits: guessing tokens is guessing registrations.
+    cctx.limit('register', `validity:${clientIp(request)}`);
+    return cctx.userapi.registrationTokenValid({ token });
+  });
+};

@@ -1,0 +1,85 @@
+/**
+ * User-interactive auth sessions: which flows a request offered, which
+ * stages the client completed. The ClientAPI runs the protocol; the
+ * sessions live here so that every ClientAPI process sees the same ones.
+ *
+ * They are kept in memory: a session lasts minutes, and after a restart the
+ * client starts the flow again. Each session is bound to the request that
+ * opened it (endpoint and user), so that stages completed for one request
+ * cannot authorise another.
+ */
+import { MatrixError } from '../../core/errors.js';
+import { newOpaqueId } from './tokens.js';
+
+export interface UiaSession {
+  id: string;
+  bound: string;
+  flows: string[][];
+  params: Record<string, unknown>;
+  completed: string[];
+  expires_at: number;
+  /** The registration token a completed m.login.registration_token stage reserved. */
+  registration_token?: string;
+}
+
+const LIFETIME_MS = 30 * 60_000;
+const MAX_SESSIONS = 10_000;
+
+export class UiaSessions {
+  private readonly sessions = new Map<string, UiaSession>();
+
+  constructor(
+    private readonly now: () => number,
+    /** Called when a session holding a reserved registration token goes away unused. */
+    private readonly onRelease: (token: string) => void,
+  ) {}
+
+  begin(bound: string, flows: string[][], params: Record<string, unknown>): UiaSession {
+    this.sweep();
+    if (this.sessions.size >= MAX_SESSIONS) this.drop(this.sessions.keys().next().value!);
+    const s: UiaSession = { id: newOpaqueId(), bound, flows, params, completed: [], expires_at: this.now() + LIFETIME_MS };
+    this.sessions.set(s.id, s);
+    return s;
+  }
+
+  /** The live session with this id opened for `bound`, or undefined. */
+  get(id: string, bound: string): UiaSession | undefined {
+    const s = this.sessions.get(id);
+    if (!s) return undefined;
+    if (s.expires_at <= this.now()) {
+      this.drop(id);
+      return undefined;
+    }
+    return s.bound === bound ? s : undefined;
+  }
+
+  require(id: string, bound: string): UiaSession {
+    const s = this.get(id, bound);
+    if (!s) throw new MatrixError(400, 'M_UNKNOWN', 'Unknown or expired auth session');
+    return s;
+  }
+
+  complete(id: string, bound: string, stage: string): string[] {
+    const s = this.require(id, bound);
+    if (!s.completed.includes(stage)) s.completed.push(stage);
+    return s.completed;
+  }
+
+  /** Ends a session whose request succeeded: a reserved token was used, not released. */
+  finish(id: string): UiaSession | undefined {
+    const s = this.sessions.get(id);
+    this.sessions.delete(id);
+    return s;
+  }
+
+  private drop(id: string): void {
+    const s = this.sessions.get(id);
+    this.sessions.delete(id);
+    if (s?.registration_token !== undefined) this.onRelease(s.registration_token);
+  }
+
+  private sweep(): void {
+    const now = this.now();
+    for (const [id, s] of this.sessions) if (s.expires_at <= now) this.drop(id);
+  }
+}
