@@ -1,4 +1,10 @@
-/** Rooms: creation, membership, sending, state, aliases and the directory (issue 4). */
+/** Rooms: creation, membership, sending, state, aliases and the directory, discovery (issue 4). */
 import type { ClientRoutes } from '../types.js';
+import { createRoomRoutes } from './create.js';
+import { directoryRoutes } from './directory.js';
+import { discoveryRoutes } from './discovery.js';
+import { membershipRoutes } from './membership.js';
+import { readRoutes } from './read.js';
+import { sendRoutes } from './send.js';
 
-export const roomRoutes: ClientRoutes[] = [];
+export const roomRoutes: ClientRoutes[] = [createRoomRoutes, membershipRoutes, sendRoutes, readRoutes, directoryRoutes, discoveryRoutes];

@@ -1,0 +1,116 @@
+/**
+ * Reading a room: its state (all, or one entry), single events under the
+ * history visibility rules, its members and joined members.
+ */
+import type { FastifyRequest } from 'fastify';
+import { MatrixError } from '../../../../core/errors.js';
+import { parseEventId } from '../../../../core/identifiers.js';
+import type { RoomEvent } from '../../../roomserver/api.js';
+import { ownerOf, type ClientApiContext } from '../../context.js';
+import type { ClientRoutes } from '../types.js';
+import { eventAccess, readState, stateView, type StateView } from './access.js';
+import { clientEvent } from './client-event.js';
+import { params, query, roomIdParam, V3 } from './common.js';
+
+const MEMBERSHIPS = ['join', 'invite', 'knock', 'leave', 'ban'];
+
+function single(q: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const v = q[name];
+  if (Array.isArray(v)) throw new MatrixError(400, 'M_INVALID_PARAM', `${name} may be given once`);
+  return v;
+}
+
+/**
+ * `at` of /members: a point in the room's history. Sync tokens arrive with
+ * the SyncAPI; until then an event id of the room names the point.
+ */
+async function viewAt(cctx: ClientApiContext, roomId: string, at: string, allowed: StateView): Promise<StateView> {
+  if (!parseEventId(at).ok) throw new MatrixError(400, 'M_INVALID_PARAM', 'at is not a position in this room');
+  const [ev] = (await cctx.roomserver.queryEvents({ event_ids: [at] })).events;
+  if (!ev || ev.room_id !== roomId) throw new MatrixError(400, 'M_INVALID_PARAM', 'at is not a position in this room');
+  // A departed member sees no further than when they left.
+  if (allowed.kind === 'at') {
+    const [left] = (await cctx.roomserver.queryEvents({ event_ids: [allowed.event_id] })).events;
+    if (left && ev.pdu.depth > left.pdu.depth) return allowed;
+  }
+  return { kind: 'at', event_id: at };
+}
+
+export const readRoutes: ClientRoutes = (app, cctx) => {
+  const auth = { onRequest: cctx.auth.required };
+
+  app.get(`${V3}/rooms/:roomId/state`, auth, async (request) => {
+    const roomId = roomIdParam(params(request).roomId);
+    const view = await stateView(cctx, roomId, ownerOf(request).user_id);
+    const now = Date.now();
+    return (await readState(cctx, roomId, view)).map((e) => clientEvent(e, {}, now));
+  });
+
+  const getState = async (request: FastifyRequest, stateKey: string) => {
+    const roomId = roomIdParam(params(request).roomId);
+    const type = params(request).eventType!;
+    const format = single(query(request), 'format') ?? 'content';
+    if (format !== 'content' && format !== 'event') throw new MatrixError(400, 'M_INVALID_PARAM', 'format must be content or event');
+    const view = await stateView(cctx, roomId, ownerOf(request).user_id);
+    const [ev] = await readState(cctx, roomId, view, { keys: [[type, stateKey]] });
+    if (!ev) throw new MatrixError(404, 'M_NOT_FOUND', `The room has no ${type} state with key "${stateKey}"`);
+    return format === 'event' ? clientEvent(ev) : ev.pdu.content;
+  };
+  app.get(`${V3}/rooms/:roomId/state/:eventType/:stateKey`, auth, async (request) => getState(request, params(request).stateKey ?? ''));
+  app.get(`${V3}/rooms/:roomId/state/:eventType`, auth, async (request) => getState(request, ''));
+
+  app.get(`${V3}/rooms/:roomId/event/:eventId`, auth, async (request) => {
+    const roomId = roomIdParam(params(request).roomId);
+    const eventId = params(request).eventId!;
+    const notFound = () => new MatrixError(404, 'M_NOT_FOUND', 'Event not found');
+    if (!parseEventId(eventId).ok) throw notFound();
+    const [ev] = (await cctx.roomserver.queryEvents({ event_ids: [eventId] })).events;
+    if (!ev || ev.room_id !== roomId) throw notFound();
+    const access = await eventAccess(cctx, ev, ownerOf(request).user_id);
+    // Not allowed looks like absent, so events cannot be probed for.
+    if (!access.visible) throw notFound();
+    return clientEvent(ev, {
+      membership: access.membership,
+      ...(access.replaced ? { replaces_state: access.replaced.event_id, prev_content: access.replaced.pdu.content } : {}),
+    });
+  });
+
+  app.get(`${V3}/rooms/:roomId/members`, auth, async (request) => {
+    const roomId = roomIdParam(params(request).roomId);
+    const q = query(request);
+    const membership = single(q, 'membership');
+    const notMembership = single(q, 'not_membership');
+    const at = single(q, 'at');
+    for (const [name, v] of [['membership', membership], ['not_membership', notMembership]] as const) {
+      if (v !== undefined && !MEMBERSHIPS.includes(v)) throw new MatrixError(400, 'M_INVALID_PARAM', `${name} must be one of ${MEMBERSHIPS.join(', ')}`);
+    }
+    let view = await stateView(cctx, roomId, ownerOf(request).user_id);
+    if (at !== undefined) view = await viewAt(cctx, roomId, at, view);
+    const members = await readState(cctx, roomId, view, { types: ['m.room.member'] });
+    // Both given: either condition admits a member (the spec's "or").
+    const keep = (e: RoomEvent) => {
+      const m = e.pdu.content.membership;
+      if (membership === undefined && notMembership === undefined) return true;
+      return (membership !== undefined && m === membership) || (notMembership !== undefined && m !== notMembership);
+    };
+    const now = Date.now();
+    return { chunk: members.filter(keep).map((e) => clientEvent(e, {}, now)) };
+  });
+
+  app.get(`${V3}/rooms/:roomId/joined_members`, auth, async (request) => {
+    const roomId = roomIdParam(params(request).roomId);
+    const { membership } = await cctx.roomserver.queryMembership({ room_id: roomId, user_id: ownerOf(request).user_id });
+    if (membership !== 'join') throw new MatrixError(403, 'M_FORBIDDEN', "You aren't a member of the room");
+    const members = (await cctx.roomserver.queryCurrentState({ room_id: roomId, types: ['m.room.member'] })).events;
+    const joined: Record<string, { display_name?: string; avatar_url?: string }> = {};
+    for (const e of members) {
+      if (e.pdu.content.membership !== 'join' || typeof e.pdu.state_key !== 'string') continue;
+      const { displayname, avatar_url } = e.pdu.content;
+      joined[e.pdu.state_key] = {
+        ...(typeof displayname === 'string' ? { display_name: displayname } : {}),
+        ...(typeof avatar_url === 'string' ? { avatar_url } : {}),
+      };
+    }
+    return { joined };
+  });
+};

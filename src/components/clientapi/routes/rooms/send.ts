@@ -1,0 +1,127 @@
+/**
+ * Sending to a room: events with a client transaction id, state events,
+ * redactions and room upgrades. The roomserver checks the auth rules and
+ * keeps transactions; these routes check what the client-server API adds.
+ */
+import type { FastifyRequest } from 'fastify';
+import type { JsonObject } from '../../../../core/canonical-json.js';
+import { MatrixError } from '../../../../core/errors.js';
+import { parseEventId, parseRoomAlias } from '../../../../core/identifiers.js';
+import { roomVersion } from '../../../../core/room-versions.js';
+import type { ClientApiContext } from '../../context.js';
+import { ownerOf } from '../../context.js';
+import type { ClientRoutes } from '../types.js';
+import { body, eventRoute, fullUser, isLocal, params, reasonOf, roomIdParam, userIdParam, V3 } from './common.js';
+
+const CANONICAL = 'm.room.canonical_alias';
+
+function eventIdParam(value: unknown): string {
+  if (typeof value !== 'string' || !parseEventId(value).ok) throw new MatrixError(400, 'M_INVALID_PARAM', `${String(value)} is not a valid event id`);
+  return value;
+}
+
+/** The aliases an m.room.canonical_alias content lists. Malformed fields are M_INVALID_PARAM. */
+function listedAliases(content: JsonObject): string[] {
+  const out: string[] = [];
+  if (content.alias !== undefined) {
+    if (typeof content.alias !== 'string') throw new MatrixError(400, 'M_INVALID_PARAM', 'alias must be a string');
+    out.push(content.alias);
+  }
+  if (content.alt_aliases !== undefined) {
+    if (!Array.isArray(content.alt_aliases) || content.alt_aliases.some((a) => typeof a !== 'string')) {
+      throw new MatrixError(400, 'M_INVALID_PARAM', 'alt_aliases must be a list of strings');
+    }
+    out.push(...(content.alt_aliases as string[]));
+  }
+  return out;
+}
+
+/**
+ * New aliases in an m.room.canonical_alias event must be valid and point to
+ * the room (the spec's 400 M_INVALID_PARAM / M_BAD_ALIAS). Aliases already
+ * in the current event, or being removed, are not checked again.
+ */
+async function checkCanonicalAlias(cctx: ClientApiContext, roomId: string, content: JsonObject): Promise<void> {
+  const [current] = (await cctx.roomserver.queryCurrentState({ room_id: roomId, keys: [[CANONICAL, '']] })).events;
+  const known = new Set<unknown>(current ? [current.pdu.content.alias, ...(Array.isArray(current.pdu.content.alt_aliases) ? current.pdu.content.alt_aliases : [])] : []);
+  for (const alias of listedAliases(content)) {
+    if (known.has(alias)) continue;
+    if (!parseRoomAlias(alias).ok) throw new MatrixError(400, 'M_INVALID_PARAM', `${alias} is not a valid room alias`);
+    // Aliases of other servers need a federation query, which is not here yet: they cannot be shown to point here.
+    const found = isLocal(cctx, alias) ? await cctx.roomserver.queryRoomAlias({ alias }) : null;
+    if (found?.room_id !== roomId) throw new MatrixError(400, 'M_BAD_ALIAS', `The alias ${alias} does not point to this room`);
+  }
+}
+
+export const sendRoutes: ClientRoutes = (app, cctx) => {
+  app.put(`${V3}/rooms/:roomId/send/:eventType/:txnId`, eventRoute(cctx, 'PUT /rooms/{roomId}/send/{eventType}/{txnId}'), async (request) => {
+    const owner = ownerOf(request);
+    const { eventType, txnId } = params(request);
+    const roomId = roomIdParam(params(request).roomId);
+    cctx.limit('send', owner.user_id);
+    const content = body(request);
+    let redacts: string | undefined;
+    // Since v1.18 clients may send redactions here too; the target is in content.redacts.
+    if (eventType === 'm.room.redaction') redacts = eventIdParam(content.redacts);
+    const { event_id } = await cctx.roomserver.sendEvent({
+      room_id: roomId,
+      sender: owner.user_id,
+      type: eventType!,
+      content,
+      ...(redacts ? { redacts } : {}),
+      txn: { device_id: owner.device_id, txn_id: txnId! },
+    });
+    return { event_id };
+  });
+
+  const putState = async (request: FastifyRequest, stateKey: string) => {
+    const owner = ownerOf(request);
+    const { eventType } = params(request);
+    const roomId = roomIdParam(params(request).roomId);
+    cctx.limit('send', owner.user_id);
+    const content = body(request);
+    if (eventType === CANONICAL && stateKey === '') await checkCanonicalAlias(cctx, roomId, content);
+    const { event_id } = await cctx.roomserver.sendEvent({ room_id: roomId, sender: owner.user_id, type: eventType!, state_key: stateKey, content });
+    return { event_id };
+  };
+  const stateOpts = eventRoute(cctx, 'PUT /rooms/{roomId}/state/{eventType}/{stateKey}');
+  app.put(`${V3}/rooms/:roomId/state/:eventType/:stateKey`, stateOpts, async (request) => putState(request, params(request).stateKey ?? ''));
+  // An empty state key: the trailing slash is optional.
+  app.put(`${V3}/rooms/:roomId/state/:eventType`, stateOpts, async (request) => putState(request, ''));
+
+  app.put(`${V3}/rooms/:roomId/redact/:eventId/:txnId`, eventRoute(cctx, 'PUT /rooms/{roomId}/redact/{eventId}/{txnId}'), async (request) => {
+    const owner = fullUser(request);
+    const roomId = roomIdParam(params(request).roomId);
+    const redacts = eventIdParam(params(request).eventId);
+    cctx.limit('send', owner.user_id);
+    // The transaction is scoped to (device, room, m.room.redaction, txn id), shared with /send/m.room.redaction:
+    // its id is kept as the client gave it so that the client recognises its echo by `transaction_id`.
+    const { event_id } = await cctx.roomserver.sendEvent({
+      room_id: roomId,
+      sender: owner.user_id,
+      type: 'm.room.redaction',
+      content: reasonOf(body(request)),
+      redacts,
+      txn: { device_id: owner.device_id, txn_id: params(request).txnId! },
+    });
+    return { event_id };
+  });
+
+  app.post(`${V3}/rooms/:roomId/upgrade`, eventRoute(cctx, 'POST /rooms/{roomId}/upgrade'), async (request) => {
+    const owner = fullUser(request);
+    const roomId = roomIdParam(params(request).roomId);
+    cctx.limit('send', owner.user_id);
+    const b = body(request);
+    const newVersion = b.new_version as string;
+    if (!roomVersion(newVersion)) throw new MatrixError(400, 'M_UNSUPPORTED_ROOM_VERSION', `Room version ${newVersion} is not supported`);
+    const additional = ((b.additional_creators as unknown[] | undefined) ?? []).map((u) => userIdParam(u, 'additional_creators'));
+    const { replacement_room } = await cctx.roomserver.performUpgrade({
+      room_id: roomId,
+      user_id: owner.user_id,
+      new_version: newVersion,
+      ...(additional.length > 0 ? { additional_creators: additional } : {}),
+    });
+    await cctx.roomserver.moveRoomAliases({ from_room_id: roomId, to_room_id: replacement_room, user_id: owner.user_id });
+    return { replacement_room };
+  });
+};
