@@ -45,7 +45,8 @@ export type ErrCode =
   | 'M_NOT_YET_UPLOADED'
   | 'M_CANNOT_OVERWRITE_MEDIA'
   | 'M_UNKNOWN_POS'
-  | 'M_UNACTIONABLE';
+  | 'M_UNACTIONABLE'
+  | 'M_BAD_ALIAS';
 
 export class MatrixError extends Error {
   readonly status: number;
