@@ -4,6 +4,7 @@
  */
 import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { MatrixError } from '../../core/errors.js';
+import type { DataPaths } from '../../platform/config/paths.js';
 import type { NeuriteConfig } from '../../platform/config/schema.js';
 import { accessTokenOf } from '../../platform/http/auth.js';
 import { clientIp } from '../../platform/http/app.js';
@@ -22,6 +23,8 @@ declare module 'fastify' {
 export interface ClientApiContext {
   serverName: string;
   config: NeuriteConfig;
+  /** For files the configuration names (secrets under keys/). */
+  paths: DataPaths;
   roomserver: Client<RoomserverAPI>;
   userapi: Client<UserAPI>;
   auth: {
@@ -53,6 +56,7 @@ export function ownerOf(request: FastifyRequest): TokenOwner {
 export function createClientApiContext(opts: {
   serverName: string;
   config: NeuriteConfig;
+  paths: DataPaths;
   roomserver: Client<RoomserverAPI>;
   userapi: Client<UserAPI>;
 }): ClientApiContext {

@@ -12,6 +12,7 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   const cctx = createClientApiContext({
     serverName: ctx.config.server_name,
     config: ctx.config,
+    paths: ctx.paths,
     roomserver: ctx.apis.get(roomserverApi),
     userapi: ctx.apis.get(userApi),
   });
