@@ -27,6 +27,21 @@ export interface NeuriteConfig {
   processes: ProcessArrangement;
   durability: 'sync' | 'relaxed';
   presence: boolean;
+  /** The client API's public base URL for /.well-known/matrix/client; empty: derived from the server name and federation port. */
+  public_baseurl: string;
+  /** TURN servers handed to clients for calls (GET /voip/turnServer); no uris means none. */
+  turn: TurnConfig;
+}
+
+export interface TurnConfig {
+  uris: string[];
+  /** File holding the TURN REST API shared secret (time-limited credentials); empty when fixed ones are used. */
+  shared_secret_file: string;
+  username: string;
+  password: string;
+  /** How long time-limited credentials last. */
+  lifetime_seconds: number;
+  allow_guests: boolean;
 }
 
 export class ConfigError extends Error {
@@ -99,6 +114,21 @@ export function validateProcesses(v: unknown): ProcessArrangement {
   return out;
 }
 
+function turnConfig(t: Raw): TurnConfig {
+  const uris = t.uris ?? [];
+  if (!Array.isArray(uris) || uris.some((u) => typeof u !== 'string' || !/^turns?:/.test(u))) fail('turn.uris', 'must be a list of turn: or turns: URIs');
+  const lifetime = t.lifetime_seconds ?? 86400;
+  if (typeof lifetime !== 'number' || !Number.isInteger(lifetime) || lifetime < 1) fail('turn.lifetime_seconds', 'must be a positive integer');
+  return {
+    uris: uris as string[],
+    shared_secret_file: str(t, 'turn.shared_secret_file', ''),
+    username: str(t, 'turn.username', ''),
+    password: str(t, 'turn.password', ''),
+    lifetime_seconds: lifetime,
+    allow_guests: bool(t, 'turn.allow_guests', true),
+  };
+}
+
 export function validateConfig(raw: unknown): NeuriteConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError('the file must hold a mapping');
   const o = raw as Raw;
@@ -127,7 +157,10 @@ export function validateConfig(raw: unknown): NeuriteConfig {
     processes: validateProcesses(o.processes),
     durability: oneOf(o, 'durability', ['sync', 'relaxed'] as const, 'sync'),
     presence: bool(o, 'presence', true),
+    public_baseurl: str(o, 'public_baseurl', ''),
+    turn: turnConfig(obj(o, 'turn')),
   };
   if (cfg.server_name === '') fail('server_name', 'must not be empty');
+  if (cfg.public_baseurl !== '' && !/^https?:\/\/[^/\s]+\/?$/.test(cfg.public_baseurl)) fail('public_baseurl', 'must be an http(s) URL without a path');
   return cfg;
 }
