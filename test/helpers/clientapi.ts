@@ -4,6 +4,7 @@
  * fixed access tokens and profiles. Requests go through fastify's inject.
  */
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { Test } from 'tap';
 import { pino } from 'pino';
 import { roomserverApi } from '../../src/components/roomserver/api.js';
 import type { Profile, TokenOwner, UserAPI } from '../../src/components/userapi/api.js';
@@ -16,12 +17,14 @@ import type { NeuriteConfig } from '../../src/platform/config/schema.js';
 import { createPublicApp } from '../../src/platform/http/app.js';
 import type { Client } from '../../src/platform/ipc/directory.js';
 import { startComponents, type ComponentHarness } from './components.js';
+import { specResponse } from './spec-schemas.js';
 
 export interface FakeUser extends TokenOwner {
   token: string;
 }
 
-export class FakeUserApi implements Client<UserAPI> {
+/** The two UserAPI queries room routes make; the rest of the UserAPI is not needed here. */
+export class FakeUserApi {
   readonly users = new Map<string, FakeUser>();
   readonly profiles = new Map<string, Profile>();
 
@@ -48,17 +51,6 @@ export class FakeUserApi implements Client<UserAPI> {
   };
 
   queryProfile = async (req: { user_id: string }) => this.profiles.get(req.user_id) ?? null;
-
-  // The rest of the UserAPI is not used by room routes.
-  createAccount = async () => {
-    throw new Error('not in the fake');
-  };
-  checkUsernameAvailable = async () => {
-    throw new Error('not in the fake');
-  };
-  loginWithPassword = async () => {
-    throw new Error('not in the fake');
-  };
 }
 
 export interface RoomsHarness {
@@ -125,3 +117,18 @@ export async function startRooms(opts: { serverName?: string; config?: Partial<N
   };
   return h;
 }
+
+/** Asserts a 200 whose body fits the spec's response schema of `operation` (client-server API). */
+export async function expectOk(t: Test, res: { status: number; body: unknown }, operation: string, what = operation, opts: { oneOf?: number } = {}): Promise<void> {
+  t.equal(res.status, 200, `${what}: 200 (${res.status === 200 ? 'ok' : JSON.stringify(res.body)})`);
+  const problem = (await specResponse('client-server', operation, '200', opts))(res.body);
+  t.equal(problem, undefined, `${what}: the response fits the spec's schema`);
+}
+
+/** Asserts a Matrix error with this status and errcode. */
+export function expectError(t: Test, res: { status: number; body: any }, status: number, errcode: string, what: string): void {
+  t.match({ status: res.status, errcode: res.body?.errcode }, { status, errcode }, `${what}: ${status} ${errcode} (${res.body?.error ?? JSON.stringify(res.body)})`);
+  t.type(res.body?.error, 'string', `${what}: the error has a message`);
+}
+
+export const enc = encodeURIComponent;

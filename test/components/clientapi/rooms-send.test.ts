@@ -1,0 +1,268 @@
+/**
+ * Sending and reading through the ClientAPI: transactions, state events,
+ * redactions, canonical alias checks, upgrades, single events under the
+ * history visibility rules, rate limits.
+ */
+import t from 'tap';
+import { enc, expectError, expectOk, startRooms, type FakeUser } from '../../helpers/clientapi.js';
+
+const h = await startRooms();
+t.teardown(() => h.stop());
+const S = h.serverName;
+const alice = h.users.add('alice');
+const bob = h.users.add('bob');
+const eve = h.users.add('eve');
+const admin = h.users.add('root', { admin: true });
+const V3 = '/_matrix/client/v3';
+const room = (id: string) => `${V3}/rooms/${enc(id)}`;
+const post = (user: FakeUser, path: string, body: unknown = {}) => h.call(user, 'POST', `${V3}${path}`, body);
+const send = (user: FakeUser, roomId: string, txn: string, body: unknown = { msgtype: 'm.text', body: txn }, type = 'm.room.message') =>
+  h.call(user, 'PUT', `${room(roomId)}/send/${enc(type)}/${enc(txn)}`, body);
+const putState = (user: FakeUser, roomId: string, type: string, key: string | undefined, body: unknown) =>
+  h.call(user, 'PUT', `${room(roomId)}/state/${enc(type)}${key === undefined ? '' : `/${enc(key)}`}`, body);
+const getEvent = (user: FakeUser, roomId: string, id: string) => h.call(user, 'GET', `${room(roomId)}/event/${enc(id)}`);
+const createRoom = async (body: unknown = {}) => (await post(alice, '/createRoom', body)).body.room_id as string;
+const stateIds = async (roomId: string) => ((await h.call(alice, 'GET', `${room(roomId)}/state`)).body as any[]).map((e) => e.event_id).sort();
+
+t.test('send: a transaction id sent again gives the same event; per device', async (t) => {
+  const roomId = await createRoom({ preset: 'public_chat' });
+  const first = await send(alice, roomId, 'txn-1');
+  await expectOk(t, first, 'PUT /rooms/{roomId}/send/{eventType}/{txnId}');
+  const again = await send(alice, roomId, 'txn-1', { msgtype: 'm.text', body: 'different' });
+  t.equal(again.body.event_id, first.body.event_id, 'same device, same txn: same event');
+  const otherType = await send(alice, roomId, 'txn-1', { x: 1 }, 'org.example.other');
+  t.not(otherType.body.event_id, first.body.event_id, 'another endpoint path (event type): another event');
+  const otherDevice = h.users.add('alice2');
+  otherDevice.user_id = alice.user_id;
+  otherDevice.device_id = 'OTHERDEVICE';
+  const fromOther = await send(otherDevice, roomId, 'txn-1');
+  t.not(fromOther.body.event_id, first.body.event_id, 'another device: another event');
+  const ev = await getEvent(alice, roomId, first.body.event_id);
+  await expectOk(t, ev, 'GET /rooms/{roomId}/event/{eventId}');
+  t.match(ev.body, { type: 'm.room.message', content: { body: 'txn-1' }, sender: alice.user_id, room_id: roomId, unsigned: { membership: 'join' } });
+  t.notOk('hashes' in ev.body || 'signatures' in ev.body || 'prev_events' in ev.body || 'depth' in ev.body, 'client format: no federation fields');
+
+  expectError(t, await send(eve, roomId, 't'), 403, 'M_FORBIDDEN', 'sending into a room one is not in');
+  expectError(t, await send(alice, '!nowhere:' + S, 't'), 404, 'M_NOT_FOUND', 'unknown room');
+  expectError(t, await send(alice, 'nowhere', 't'), 400, 'M_INVALID_PARAM', 'not a room id');
+  expectError(t, await send(alice, roomId, 't2', '[1]'), 400, 'M_BAD_JSON', 'content not an object');
+  expectError(t, await send(alice, roomId, 't3', '{"n": 1.5}'), 400, 'M_BAD_JSON', 'a float (not canonical JSON)');
+  expectError(t, await send(alice, roomId, 't4', { big: 'x'.repeat(70_000) }), 413, 'M_TOO_LARGE', 'larger than an event may be');
+  expectError(t, await send(alice, roomId, 't5', { big: 'x'.repeat(65_300) }), 413, 'M_TOO_LARGE', 'the body fits but the event would pass 64 KiB');
+  const s = await stateIds(roomId);
+  t.equal((await send(alice, roomId, 't6')).status, 200, 'the room still works');
+  t.same(await stateIds(roomId), s);
+});
+
+t.test('state: put and get, empty state keys, format=event', async (t) => {
+  const roomId = await createRoom({ preset: 'public_chat' });
+  await post(bob, `/rooms/${enc(roomId)}/join`);
+  const r = await putState(alice, roomId, 'm.room.topic', undefined, { topic: 'one' });
+  await expectOk(t, r, 'PUT /rooms/{roomId}/state/{eventType}/{stateKey}');
+  const slash = await h.call(alice, 'PUT', `${room(roomId)}/state/m.room.name/`, { name: 'Slash' });
+  t.equal(slash.status, 200, 'trailing slash: empty state key');
+  const keyed = await putState(alice, roomId, 'org.example.pref', 'x/y:z', { v: 1 });
+  t.equal(keyed.status, 200, 'a state key with / and :');
+
+  const topic = await h.call(bob, 'GET', `${room(roomId)}/state/m.room.topic`);
+  await expectOk(t, topic, 'GET /rooms/{roomId}/state/{eventType}/{stateKey}', 'state content', { oneOf: 0 });
+  t.same(topic.body, { topic: 'one' }, 'content by default');
+  t.same((await h.call(bob, 'GET', `${room(roomId)}/state/m.room.name/`)).body, { name: 'Slash' });
+  t.same((await h.call(bob, 'GET', `${room(roomId)}/state/org.example.pref/${enc('x/y:z')}`)).body, { v: 1 });
+  const asEvent = await h.call(bob, 'GET', `${room(roomId)}/state/m.room.topic?format=event`);
+  await expectOk(t, asEvent, 'GET /rooms/{roomId}/state/{eventType}/{stateKey}', 'format=event', { oneOf: 1 });
+  t.match(asEvent.body, { event_id: r.body.event_id, type: 'm.room.topic', state_key: '', sender: alice.user_id, content: { topic: 'one' } });
+  const all = await h.call(bob, 'GET', `${room(roomId)}/state`);
+  await expectOk(t, all, 'GET /rooms/{roomId}/state');
+  t.ok((all.body as any[]).some((e) => e.event_id === r.body.event_id));
+
+  expectError(t, await h.call(bob, 'GET', `${room(roomId)}/state/m.room.avatar`), 404, 'M_NOT_FOUND', 'no such state');
+  expectError(t, await h.call(bob, 'GET', `${room(roomId)}/state/m.room.topic?format=xml`), 400, 'M_INVALID_PARAM', 'unknown format');
+  expectError(t, await h.call(eve, 'GET', `${room(roomId)}/state`), 403, 'M_FORBIDDEN', 'state of a room one was never in');
+  expectError(t, await h.call(eve, 'GET', `${room(roomId)}/state/m.room.topic`), 403, 'M_FORBIDDEN', 'a state entry of a room one was never in');
+  expectError(t, await h.call(eve, 'GET', `${room('!nowhere:' + S)}/state`), 403, 'M_FORBIDDEN', 'unknown room: the same answer, no probing');
+  const before = await stateIds(roomId);
+  expectError(t, await putState(bob, roomId, 'm.room.topic', '', { topic: 'mine' }), 403, 'M_FORBIDDEN', 'state without the power');
+  expectError(t, await putState(alice, roomId, 'm.room.topic', '', '"text"'), 400, 'M_BAD_JSON', 'content not an object');
+  t.same(await stateIds(roomId), before, 'refusals changed nothing');
+
+  // After leaving, the state as it was then.
+  await post(bob, `/rooms/${enc(roomId)}/leave`);
+  await putState(alice, roomId, 'm.room.topic', '', { topic: 'two' });
+  t.same((await h.call(bob, 'GET', `${room(roomId)}/state/m.room.topic`)).body, { topic: 'one' }, 'a departed member sees the state when they left');
+  t.same((await h.call(alice, 'GET', `${room(roomId)}/state/m.room.topic`)).body, { topic: 'two' });
+  await putState(alice, roomId, 'm.room.history_visibility', '', { history_visibility: 'world_readable' });
+  t.same((await h.call(eve, 'GET', `${room(roomId)}/state/m.room.topic`)).body, { topic: 'two' }, 'anyone reads the current state of a world-readable room');
+});
+
+t.test('redactions: the endpoint and /send', async (t) => {
+  const roomId = await createRoom({ preset: 'public_chat' });
+  await post(bob, `/rooms/${enc(roomId)}/join`);
+  const msg = (await send(bob, roomId, 'm1', { msgtype: 'm.text', body: 'oops' })).body.event_id;
+  const other = (await send(alice, roomId, 'm2', { msgtype: 'm.text', body: 'mine' })).body.event_id;
+  expectError(t, await h.call(bob, 'PUT', `${room(roomId)}/redact/${enc(other)}/r1`, {}), 403, 'M_FORBIDDEN', "redacting another's event without the power");
+  t.equal((await getEvent(alice, roomId, other)).body.content.body, 'mine', 'not redacted');
+
+  const r = await h.call(bob, 'PUT', `${room(roomId)}/redact/${enc(msg)}/r2`, { reason: 'typo' });
+  await expectOk(t, r, 'PUT /rooms/{roomId}/redact/{eventId}/{txnId}');
+  const again = await h.call(bob, 'PUT', `${room(roomId)}/redact/${enc(msg)}/r2`, { reason: 'typo' });
+  t.equal(again.body.event_id, r.body.event_id, 'the same transaction: the same redaction');
+  const redacted = await getEvent(alice, roomId, msg);
+  await expectOk(t, redacted, 'GET /rooms/{roomId}/event/{eventId}');
+  t.same(redacted.body.content, {}, 'content removed');
+  t.match(redacted.body.unsigned.redacted_because, { event_id: r.body.event_id, type: 'm.room.redaction', sender: bob.user_id, redacts: msg, content: { reason: 'typo' } });
+
+  const bySend = await send(alice, roomId, 'r3', { redacts: other, reason: 'moderation' }, 'm.room.redaction');
+  t.equal(bySend.status, 200, 'a redaction sent with /send (v1.18)');
+  t.same((await getEvent(alice, roomId, other)).body.content, {}, 'applied');
+  expectError(t, await send(alice, roomId, 'r4', { reason: 'no target' }, 'm.room.redaction'), 400, 'M_INVALID_PARAM', '/send of a redaction without redacts');
+  expectError(t, await h.call(alice, 'PUT', `${room(roomId)}/redact/not-an-event/r5`, {}), 400, 'M_INVALID_PARAM', 'redacting something that is not an event id');
+});
+
+t.test('canonical alias: new aliases must exist and point to the room', async (t) => {
+  const roomId = await createRoom({ preset: 'public_chat', room_alias_name: 'home' });
+  const otherRoom = await createRoom({ room_alias_name: 'elsewhere' });
+  t.equal((await h.call(alice, 'PUT', `${V3}/directory/room/${enc(`#second:${S}`)}`, { room_id: roomId })).status, 200);
+  const before = await stateIds(roomId);
+  const cases: [string, unknown, string][] = [
+    ['an alias of another room', { alias: `#elsewhere:${S}` }, 'M_BAD_ALIAS'],
+    ['an alias that does not exist', { alias: `#ghost:${S}` }, 'M_BAD_ALIAS'],
+    ['an alt alias that does not exist', { alias: `#home:${S}`, alt_aliases: [`#ghost:${S}`] }, 'M_BAD_ALIAS'],
+    ['an alias of another server (cannot be checked yet)', { alias: '#x:other.example' }, 'M_BAD_ALIAS'],
+    ['a malformed alias', { alias: 'home' }, 'M_INVALID_PARAM'],
+    ['alias not a string', { alias: 5 }, 'M_INVALID_PARAM'],
+    ['alt_aliases not a list', { alt_aliases: `#second:${S}` }, 'M_INVALID_PARAM'],
+  ];
+  for (const [what, content, errcode] of cases) expectError(t, await putState(alice, roomId, 'm.room.canonical_alias', '', content), 400, errcode, what);
+  t.same(await stateIds(roomId), before, 'nothing sent');
+  const ok = await putState(alice, roomId, 'm.room.canonical_alias', '', { alias: `#home:${S}`, alt_aliases: [`#second:${S}`] });
+  t.equal(ok.status, 200, 'aliases that point to the room');
+  // Existing entries are not checked again, even once deleted.
+  t.equal((await h.call(alice, 'DELETE', `${V3}/directory/room/${enc(`#elsewhere:${S}`)}`)).status, 200);
+  t.same(
+    (await h.call(alice, 'GET', `${room(roomId)}/state/m.room.canonical_alias`)).body,
+    { alias: `#home:${S}`, alt_aliases: [`#second:${S}`] },
+    'unchanged by the deletion of an alias it does not list',
+  );
+  t.equal((await h.call(alice, 'DELETE', `${V3}/directory/room/${enc(`#second:${S}`)}`)).status, 200);
+  t.same((await h.call(alice, 'GET', `${room(roomId)}/state/m.room.canonical_alias`)).body, { alias: `#home:${S}`, alt_aliases: [] }, 'a deleted alias leaves the canonical alias event');
+  t.equal((await putState(alice, roomId, 'm.room.canonical_alias', '', { alias: `#home:${S}`, alt_aliases: [] })).status, 200, 'listing only known aliases');
+  t.equal((await putState(alice, roomId, 'm.room.canonical_alias', '', {})).status, 200, 'removing every alias');
+  void otherRoom;
+});
+
+t.test('upgrade: a new room, aliases and directory entry moved', async (t) => {
+  const roomId = await createRoom({ preset: 'public_chat', room_alias_name: 'club', visibility: 'public', name: 'Club', room_version: '10' });
+  await post(bob, `/rooms/${enc(roomId)}/join`);
+  expectError(t, await post(bob, `/rooms/${enc(roomId)}/upgrade`, { new_version: '12' }), 403, 'M_FORBIDDEN', 'upgrade without the power');
+  expectError(t, await post(alice, `/rooms/${enc(roomId)}/upgrade`, { new_version: '99' }), 400, 'M_UNSUPPORTED_ROOM_VERSION', 'unknown version');
+  expectError(t, await post(alice, `/rooms/${enc(roomId)}/upgrade`, {}), 400, 'M_BAD_JSON', 'no new_version');
+  const r = await post(alice, `/rooms/${enc(roomId)}/upgrade`, { new_version: '12', additional_creators: [bob.user_id] });
+  await expectOk(t, r, 'POST /rooms/{roomId}/upgrade');
+  const next = r.body.replacement_room;
+  t.match((await h.call(alice, 'GET', `${room(roomId)}/state/m.room.tombstone`)).body, { replacement_room: next });
+  const create = (await h.call(alice, 'GET', `${room(next)}/state/m.room.create`)).body;
+  t.match(create, { room_version: '12', predecessor: { room_id: roomId }, additional_creators: [bob.user_id] });
+  t.equal((await h.call(alice, 'GET', `${room(next)}/state/m.room.name`)).body.name, 'Club', 'name carried over');
+  t.equal((await h.call(alice, 'GET', `${V3}/directory/room/${enc(`#club:${S}`)}`)).body.room_id, next, 'the alias moved');
+  t.same((await h.call(alice, 'GET', `${room(next)}/state/m.room.canonical_alias`)).body, { alias: `#club:${S}` }, 'canonical alias in the new room');
+  t.same((await h.call(alice, 'GET', `${room(roomId)}/state/m.room.canonical_alias`)).body, {}, 'and gone from the old one');
+  t.equal((await h.call(alice, 'GET', `${V3}/directory/list/room/${enc(next)}`)).body.visibility, 'public', 'new room published');
+  t.equal((await h.call(alice, 'GET', `${V3}/directory/list/room/${enc(roomId)}`)).body.visibility, 'private', 'old room no longer');
+  t.same((await h.call(alice, 'GET', `${room(roomId)}/aliases`)).body.aliases, []);
+});
+
+t.test('GET /event follows history visibility at the event', async (t) => {
+  const cases: { vis: string; seen: string[] }[] = [
+    { vis: 'joined', seen: ['whileJoined'] },
+    { vis: 'invited', seen: ['whileInvited', 'whileJoined'] },
+    { vis: 'shared', seen: ['beforeInvite', 'whileInvited', 'whileJoined'] },
+    { vis: 'world_readable', seen: ['beforeInvite', 'whileInvited', 'whileJoined', 'afterLeave'] },
+  ];
+  for (const c of cases) {
+    await t.test(c.vis, async (t) => {
+      const roomId = await createRoom({ preset: 'private_chat', initial_state: [{ type: 'm.room.history_visibility', content: { history_visibility: c.vis } }] });
+      const ids: Record<string, string> = {};
+      const say = async (name: string) => (ids[name] = (await send(alice, roomId, name)).body.event_id);
+      await say('beforeInvite');
+      await post(alice, `/rooms/${enc(roomId)}/invite`, { user_id: bob.user_id });
+      await say('whileInvited');
+      await post(bob, `/rooms/${enc(roomId)}/join`);
+      await say('whileJoined');
+      await post(bob, `/rooms/${enc(roomId)}/leave`);
+      await say('afterLeave');
+      for (const [name, id] of Object.entries(ids)) {
+        const r = await getEvent(bob, roomId, id);
+        if (c.seen.includes(name)) t.equal(r.status, 200, `bob sees ${name}`);
+        else expectError(t, r, 404, 'M_NOT_FOUND', `bob does not see ${name}`);
+        const stranger = await getEvent(eve, roomId, id);
+        t.equal(stranger.status, c.vis === 'world_readable' ? 200 : 404, `eve (never a member) ${c.vis === 'world_readable' ? 'sees' : 'does not see'} ${name}`);
+      }
+      const leave = (await h.call(alice, 'GET', `${room(roomId)}/state/m.room.member/${enc(bob.user_id)}?format=event`)).body.event_id;
+      const own = await getEvent(bob, roomId, leave);
+      t.equal(own.status, 200, "bob sees his own leave event (his membership before it allowed it)");
+      t.equal(own.body.unsigned.membership, 'leave', 'unsigned.membership includes the change');
+      t.equal((await getEvent(alice, roomId, ids.whileJoined!)).body.unsigned.membership, 'join');
+    });
+  }
+
+  await t.test('joined later under shared; a history visibility change is seen from either side', async (t) => {
+    const roomId = await createRoom({ preset: 'public_chat', initial_state: [{ type: 'm.room.history_visibility', content: { history_visibility: 'joined' } }] });
+    const early = (await send(alice, roomId, 'early')).body.event_id;
+    const hv = (await putState(alice, roomId, 'm.room.history_visibility', '', { history_visibility: 'shared' })).body.event_id;
+    const shared = (await send(alice, roomId, 'shared')).body.event_id;
+    await post(bob, `/rooms/${enc(roomId)}/join`);
+    t.equal((await getEvent(bob, roomId, shared)).status, 200, 'sent under shared before bob joined: visible');
+    t.equal((await getEvent(bob, roomId, early)).status, 404, 'sent under joined before bob joined: hidden');
+    t.equal((await getEvent(bob, roomId, hv)).status, 200, 'the change to shared itself is visible (shared after it)');
+    await post(bob, `/rooms/${enc(roomId)}/leave`);
+    t.equal((await getEvent(bob, roomId, shared)).status, 200, 'still visible after leaving: bob joined after it');
+    const open = (await putState(alice, roomId, 'm.room.history_visibility', '', { history_visibility: 'world_readable' })).body.event_id;
+    t.equal((await getEvent(eve, roomId, open)).status, 200, 'the change to world_readable is visible to anyone');
+    const closed = (await putState(alice, roomId, 'm.room.history_visibility', '', { history_visibility: 'joined' })).body.event_id;
+    t.equal((await getEvent(eve, roomId, closed)).status, 200, 'and so is the change back (world_readable before it)');
+    const after = (await send(alice, roomId, 'after')).body.event_id;
+    t.equal((await getEvent(eve, roomId, after)).status, 404, 'then nothing more');
+    const ev = await getEvent(alice, roomId, closed);
+    t.equal(ev.body.unsigned.replaces_state, open, 'replaces_state');
+    t.same(ev.body.unsigned.prev_content, { history_visibility: 'world_readable' }, 'prev_content');
+  });
+
+  await t.test('refusals', async (t) => {
+    const roomId = await createRoom();
+    const id = (await send(alice, roomId, 'x')).body.event_id;
+    const otherRoom = await createRoom();
+    expectError(t, await getEvent(alice, otherRoom, id), 404, 'M_NOT_FOUND', 'an event of another room');
+    expectError(t, await getEvent(alice, roomId, '$nope'), 404, 'M_NOT_FOUND', 'an unknown event');
+    expectError(t, await getEvent(alice, roomId, 'nope'), 404, 'M_NOT_FOUND', 'not an event id');
+    expectError(t, await h.call(undefined as unknown as FakeUser, 'GET', `${room(roomId)}/event/${enc(id)}`), 401, 'M_MISSING_TOKEN', 'no token');
+  });
+});
+
+t.test('admins', async (t) => {
+  const roomId = await createRoom({ room_alias_name: 'adm' });
+  t.equal((await h.call(admin, 'GET', `${room(roomId)}/aliases`)).status, 200, 'an admin lists aliases of a room they are not in');
+  t.equal((await h.call(admin, 'DELETE', `${V3}/directory/room/${enc(`#adm:${S}`)}`)).status, 200, 'and deletes them');
+});
+
+t.test('rate limits on sending', async (t) => {
+  const limited = await startRooms({ serverName: 'limits.neurite.local', config: { rate_limits: true } });
+  t.teardown(() => limited.stop());
+  const u = limited.users.add('fast');
+  const roomId = (await limited.call(u, 'POST', `${V3}/createRoom`, {})).body.room_id;
+  let last;
+  let sent = 0;
+  for (let i = 0; i < 200; i++) {
+    last = await limited.call(u, 'PUT', `${V3}/rooms/${enc(roomId)}/send/m.room.message/t${i}`, { msgtype: 'm.text', body: String(i) });
+    if (last.status !== 200) break;
+    sent++;
+  }
+  t.ok(sent < 200, `limited after ${sent} sends`);
+  expectError(t, last!, 429, 'M_LIMIT_EXCEEDED', 'over the limit');
+  t.type(last!.body.retry_after_ms, 'number', 'retry_after_ms');
+  t.ok(last!.raw.headers['retry-after'], 'Retry-After header');
+  const other = limited.users.add('slow');
+  await limited.call(u, 'POST', `${V3}/rooms/${enc(roomId)}/invite`, { user_id: other.user_id }).catch(() => undefined);
+  const r = await limited.call(other, 'PUT', `${V3}/rooms/${enc(roomId)}/send/m.room.message/x`, { msgtype: 'm.text', body: 'x' });
+  t.not(r.status, 429, 'another user has their own budget');
+});
