@@ -7,7 +7,7 @@ import type { ComponentLoader } from '../platform/runtime/component.js';
 import { CHILD_COMMAND } from '../supervisor/protocol.js';
 import { NEURITE_VERSION } from '../version.js';
 import { UsageError } from './args.js';
-import { INIT_USAGE } from './usage.js';
+import { INIT_USAGE, USER_USAGE } from './usage.js';
 
 const USAGE = `Neurite ${NEURITE_VERSION}: a Matrix homeserver appliance
 
@@ -15,6 +15,7 @@ usage:
   ${INIT_USAGE}
   neurite start --data-dir DIR      (foreground; SIGTERM or SIGINT stops it)
   neurite status --data-dir DIR [--json]
+  ${USER_USAGE}
   neurite version
 `;
 
@@ -28,6 +29,8 @@ export async function main(argv: string[], entry: string, loader: ComponentLoade
         return await (await import('./commands/start.js')).startCommand(args, entry);
       case 'status':
         return await (await import('./commands/status.js')).statusCommand(args);
+      case 'user':
+        return await (await import('./commands/user.js')).userCommand(args);
       case CHILD_COMMAND:
         await (await import('../supervisor/child.js')).runChild(loader);
         return -1;

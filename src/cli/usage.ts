@@ -6,3 +6,6 @@ export const INIT_USAGE = `neurite init --data-dir DIR --server-name NAME
      [--federation-verify-tls on|off] [--rate-limits on|off]
      [--guest-access on|off] [--appservice FILE ...] [--mode split|monolith]`;
 
+
+export const USER_USAGE = `neurite user add NAME --password P [--admin] --data-dir DIR
+     (works with the server running or stopped)`;

@@ -46,7 +46,9 @@ export type ErrCode =
   | 'M_CANNOT_OVERWRITE_MEDIA'
   | 'M_UNKNOWN_POS'
   | 'M_UNACTIONABLE'
-  | 'M_BAD_ALIAS';
+  | 'M_BAD_ALIAS'
+  | 'M_PROFILE_TOO_LARGE'
+  | 'M_KEY_TOO_LARGE';
 
 export class MatrixError extends Error {
   readonly status: number;

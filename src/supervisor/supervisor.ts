@@ -9,12 +9,15 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { processLayout, SETUP_ONLY_LAYOUT, type ProcessGroup } from '../platform/config/layout.js';
+import { userApi } from '../components/userapi/api.js';
+import { MatrixError } from '../core/errors.js';
+import { processLayout, processOf, SETUP_ONLY_LAYOUT, type ProcessGroup } from '../platform/config/layout.js';
 import { loadConfig } from '../platform/config/load.js';
-import { dataPaths, type DataPaths } from '../platform/config/paths.js';
+import { dataPaths, processSocketPath, type DataPaths } from '../platform/config/paths.js';
 import { validateConfig, type NeuriteConfig } from '../platform/config/schema.js';
+import { ApiDirectory } from '../platform/ipc/directory.js';
 import { NEURITE_VERSION } from '../version.js';
 import { processMemory, type ProcessMemory } from './memory.js';
 import { CHILD_COMMAND, CHILD_ENV, type ChildMessage, type ChildSetup } from './protocol.js';
@@ -80,6 +83,8 @@ export class Supervisor {
   private layout: ProcessGroup[] = [];
   private readonly children = new Map<string, Child>();
   private control: Server | undefined;
+  /** Internal API clients, made on first use (only `user add` needs them). */
+  private userClients: ApiDirectory | undefined;
   private stopping = false;
   private readonly startedAt = Date.now();
 
@@ -125,6 +130,10 @@ export class Supervisor {
         res.end(body);
         return;
       }
+      if (req.method === 'POST' && req.url === '/users') {
+        void this.addUser(req, res);
+        return;
+      }
       res.writeHead(404, { 'content-type': 'application/json' });
       res.end('{"error":"unknown control request"}');
     });
@@ -133,6 +142,31 @@ export class Supervisor {
       server.listen(this.paths.controlSocket, () => resolve());
     });
     this.control = server;
+  }
+
+  /**
+   * `neurite user add` while the server runs: the UserAPI owns its database,
+   * so the request goes to it over the internal API. Answers 200 with
+   * `{user_id}`, or the error as `{errcode, error}`.
+   */
+  private async addUser(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const reply = (status: number, body: unknown) => {
+      const text = JSON.stringify(body);
+      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+    };
+    try {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const { username, password, admin } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { username: string; password: string; admin?: boolean };
+      if (!this.configured) return reply(409, { errcode: 'M_UNKNOWN', error: 'the server is not configured yet' });
+      this.userClients ??= new ApiDirectory({ socketFor: (c) => processSocketPath(this.paths, processOf(this.layout, c)!.name) });
+      const created = await this.userClients.get(userApi).createAccount({ username, password, admin: admin === true });
+      reply(200, { user_id: created.user_id });
+    } catch (e) {
+      if (e instanceof MatrixError) return reply(e.status, e.toJSON());
+      reply(503, { errcode: 'M_UNKNOWN', error: (e as Error).message });
+    }
   }
 
   /** Forks a group's child and resolves when it says it is ready. */
@@ -275,6 +309,7 @@ export class Supervisor {
     const gateway = all.filter((c) => c.group.components.includes('gateway'));
     await Promise.all(gateway.map((c) => this.stopChild(c)));
     await Promise.all(all.filter((c) => !gateway.includes(c)).map((c) => this.stopChild(c)));
+    this.userClients?.close();
     if (this.control) {
       await new Promise<void>((r) => this.control!.close(() => r()));
       this.control = undefined;

@@ -10,9 +10,44 @@ import type { CreateAccountRequest, LoginResult, NewLogin, Profile } from './api
 import { hashPassword, MAX_PASSWORD_LENGTH, verifyPassword } from './passwords.js';
 import { localpartOf, userIdOf, type UserServices } from './services.js';
 import type { Sessions } from './sessions.js';
-import { keys, put, type AccountRecord } from './storage.js';
+import { del, keys, put, type AccountRecord } from './storage.js';
+import { userChanges } from './topics.js';
 
 const GENERATED_LOCK = '#generated';
+/** Spec: "the total profile MUST be under 64 KiB". */
+const MAX_PROFILE_BYTES = 64 * 1024;
+const MAX_DISPLAYNAME_LENGTH = 256;
+const PROFILE_FIELD = /^(avatar_url|displayname|m\.tz|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+)$/;
+const MXC_URI = /^mxc:\/\/[^/\s]+\/[A-Za-z0-9_-]+$/;
+
+/** Every profile field of an account, as GET /profile/{userId} shows them. */
+function profileFields(account: AccountRecord): Record<string, unknown> {
+  return {
+    ...(account.displayname !== undefined ? { displayname: account.displayname } : {}),
+    ...(account.avatar_url !== undefined ? { avatar_url: account.avatar_url } : {}),
+    ...account.fields,
+  };
+}
+
+/** Checks a profile field's name and value; undefined (delete) for an empty displayname or avatar_url. */
+export function checkProfileField(field: string, value: unknown): unknown {
+  if (Buffer.byteLength(field, 'utf8') > 255) throw new MatrixError(400, 'M_KEY_TOO_LARGE', 'A profile key is at most 255 bytes');
+  if (!PROFILE_FIELD.test(field)) throw new MatrixError(400, 'M_INVALID_PARAM', `Invalid profile key ${field}`);
+  if (value === undefined) return undefined;
+  if (field === 'displayname') {
+    if (typeof value !== 'string') throw new MatrixError(400, 'M_BAD_JSON', 'displayname must be a string');
+    if (value.length > MAX_DISPLAYNAME_LENGTH) throw new MatrixError(400, 'M_INVALID_PARAM', `displayname is at most ${MAX_DISPLAYNAME_LENGTH} characters`);
+    return value === '' ? undefined : value;
+  }
+  if (field === 'avatar_url') {
+    if (typeof value !== 'string') throw new MatrixError(400, 'M_BAD_JSON', 'avatar_url must be a string');
+    if (value === '') return undefined;
+    if (!MXC_URI.test(value)) throw new MatrixError(400, 'M_INVALID_PARAM', 'avatar_url must be an mxc:// URI');
+    return value;
+  }
+  if (field === 'm.tz' && typeof value !== 'string') throw new MatrixError(400, 'M_BAD_JSON', 'm.tz must be a string');
+  return value;
+}
 
 /**
  * The localpart a requested username becomes: lower-cased (user ids are
@@ -123,6 +158,95 @@ export class Accounts {
       const account = await this.svc.storage.account(localpartOf(this.svc.serverName, user_id)!);
       if (!account || account.deactivated) throw new MatrixError(403, 'M_USER_DEACTIVATED', 'This account has been deactivated');
       return this.sessions.commit(await this.sessions.prepareLogin(user_id, login));
+    });
+  }
+
+  private async activeAccount(userId: string): Promise<AccountRecord> {
+    const localpart = localpartOf(this.svc.serverName, userId);
+    const account = localpart === undefined ? undefined : await this.svc.storage.account(localpart);
+    if (!account) throw new MatrixError(404, 'M_NOT_FOUND', 'Unknown user');
+    if (account.deactivated) throw new MatrixError(403, 'M_USER_DEACTIVATED', 'This account has been deactivated');
+    return account;
+  }
+
+  async setPassword(userId: string, newPassword: string, logoutDevices: boolean, keepDeviceId?: string): Promise<void> {
+    checkPasswordShape(newPassword);
+    const hash = await hashPassword(newPassword);
+    await this.svc.locks.run(userId, async () => {
+      const account = await this.activeAccount(userId);
+      const ops = [put(keys.account(account.localpart), { ...account, password_hash: hash })];
+      if (!logoutDevices) return this.sessions.commit({ value: undefined, ops, records: [], revoked: [] });
+      const p = await this.sessions.prepareDeleteDevices(userId, 'all', keepDeviceId);
+      await this.sessions.commit({ value: undefined, ops: [...ops, ...p.ops], records: p.records, revoked: p.revoked });
+    });
+  }
+
+  /**
+   * Deactivates an account in one batch: the flag, the devices and tokens,
+   * the pushers, and (erase) the user's data; the user_changes record makes
+   * the account leave its rooms. The account record stays so that the id is
+   * never given out again.
+   */
+  async deactivate(userId: string, erase: boolean, extra: (ops: WriteOp[]) => Promise<void>): Promise<void> {
+    await this.svc.locks.run(userId, async () => {
+      const localpart = localpartOf(this.svc.serverName, userId);
+      const account = localpart === undefined ? undefined : await this.svc.storage.account(localpart);
+      if (!account) throw new MatrixError(404, 'M_NOT_FOUND', 'Unknown user');
+      if (account.deactivated) return;
+      const { displayname: _d, avatar_url: _a, fields: _f, ...kept } = account;
+      const next: AccountRecord = erase ? { ...kept, deactivated: true } : { ...account, deactivated: true };
+      const devices = await this.sessions.prepareDeleteDevices(userId, 'all');
+      const ops: WriteOp[] = [put(keys.account(account.localpart), next), ...devices.ops];
+      await extra(ops);
+      if (erase) {
+        for (const k of await this.svc.storage.accountDataKeys(userId)) ops.push(del(k));
+        for (const k of await this.svc.storage.filterKeys(userId)) ops.push(del(k));
+        ops.push(del(keys.pushRules(userId)));
+      }
+      const records: Append[] = [...devices.records, { topic: userChanges, record: { kind: 'deactivated', user_id: userId } }];
+      await this.sessions.commit({ value: undefined, ops, records, revoked: devices.revoked });
+    });
+    this.sessions.forgetAll();
+  }
+
+  async profileFields(userId: string): Promise<Record<string, unknown> | null> {
+    const localpart = localpartOf(this.svc.serverName, userId);
+    const account = localpart === undefined ? undefined : await this.svc.storage.account(localpart);
+    return account ? profileFields(account) : null;
+  }
+
+  /** Sets or deletes one profile field; a change of name or avatar is logged for the user's rooms. */
+  async setProfileField(userId: string, field: string, value: unknown): Promise<void> {
+    const checked = checkProfileField(field, value);
+    await this.svc.locks.run(userId, async () => {
+      const account = await this.activeAccount(userId);
+      const next: AccountRecord = { ...account };
+      if (field === 'displayname' || field === 'avatar_url') {
+        if (checked === undefined) delete next[field];
+        else next[field] = checked as string;
+      } else {
+        const fields = { ...account.fields };
+        if (checked === undefined) delete fields[field];
+        else fields[field] = checked;
+        if (Object.keys(fields).length > 0) next.fields = fields;
+        else delete next.fields;
+      }
+      if (Buffer.byteLength(JSON.stringify(profileFields(next)), 'utf8') > MAX_PROFILE_BYTES) {
+        throw new MatrixError(400, 'M_PROFILE_TOO_LARGE', 'The profile would exceed 64 KiB');
+      }
+      const records: Append[] = [];
+      if (next.displayname !== account.displayname || next.avatar_url !== account.avatar_url) {
+        records.push({
+          topic: userChanges,
+          record: {
+            kind: 'profile',
+            user_id: userId,
+            ...(next.displayname !== undefined ? { displayname: next.displayname } : {}),
+            ...(next.avatar_url !== undefined ? { avatar_url: next.avatar_url } : {}),
+          },
+        });
+      }
+      await this.svc.producer.write([put(keys.account(account.localpart), next)], records, { durable: true });
     });
   }
 

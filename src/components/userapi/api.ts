@@ -88,6 +88,36 @@ export interface RegistrationTokenChanges {
   expiry_time?: number | null;
 }
 
+/** A device as the client-server API shows it (`GET /devices`). */
+export interface DeviceInfo {
+  device_id: string;
+  display_name?: string;
+  last_seen_ip?: string;
+  last_seen_ts?: number;
+}
+
+export type PushRuleKind = 'override' | 'content' | 'room' | 'sender' | 'underride';
+
+export interface PushRule {
+  rule_id: string;
+  default: boolean;
+  enabled: boolean;
+  actions: unknown[];
+  conditions?: unknown[];
+  pattern?: string;
+}
+
+export type PushRuleset = Record<PushRuleKind, PushRule[]>;
+
+/** `POST /pushers/set`: a pusher to add or update, or (`kind: null`) one to delete. */
+export type PusherChange = Pusher | { kind: null; app_id: string; pushkey: string };
+
+export interface DirectoryUser {
+  user_id: string;
+  display_name?: string;
+  avatar_url?: string;
+}
+
 /** A user-interactive auth session as the ClientAPI needs it. */
 export interface UiaState {
   session: string;
@@ -147,6 +177,57 @@ export interface UserAPI {
   /** Ends a session whose request succeeded. */
   uiaFinish(req: { session: string }, ctx?: CallContext): Promise<void>;
 
+  /** Changes a password. With `logout_devices`, every other device of the user is deleted (its tokens with it). */
+  setPassword(req: { user_id: string; new_password: string; logout_devices: boolean; keep_device_id?: string }, ctx?: CallContext): Promise<void>;
+  /**
+   * Deactivates an account for good: its devices, tokens and pushers go, it
+   * leaves its rooms (through the user_changes log), and with `erase` its
+   * profile, account data, filters and push rules go too.
+   */
+  deactivateAccount(req: { user_id: string; erase?: boolean }, ctx?: CallContext): Promise<void>;
+
+  /** Every profile field of a local user (displayname, avatar_url, m.tz, custom ones); null when the user does not exist. */
+  queryProfileFields(req: { user_id: string }, ctx?: CallContext): Promise<Record<string, unknown> | null>;
+  /** Sets (value given) or deletes (value undefined) one profile field; join events in the user's rooms follow. */
+  setProfileField(req: { user_id: string; field: string; value?: unknown }, ctx?: CallContext): Promise<void>;
+
+  queryDevices(req: { user_id: string }, ctx?: CallContext): Promise<{ devices: DeviceInfo[] }>;
+  queryDevice(req: { user_id: string; device_id: string }, ctx?: CallContext): Promise<DeviceInfo | null>;
+  /** Renames a device; 404 M_NOT_FOUND when the user has none with that id. */
+  updateDevice(req: { user_id: string; device_id: string; display_name?: string }, ctx?: CallContext): Promise<void>;
+
+  /** Sets account data (global without room_id). 405 M_BAD_JSON for the types the server manages. */
+  setAccountData(req: { user_id: string; room_id?: string; type: string; content: Record<string, unknown> }, ctx?: CallContext): Promise<void>;
+  /** One item of account data, or null. `m.push_rules` is the user's push rules. */
+  queryAccountData(req: { user_id: string; room_id?: string; type: string }, ctx?: CallContext): Promise<{ content: Record<string, unknown> } | null>;
+  /** All of a user's account data (for a full sync). */
+  queryAllAccountData(
+    req: { user_id: string },
+    ctx?: CallContext,
+  ): Promise<{ global: { type: string; content: Record<string, unknown> }[]; rooms: Record<string, { type: string; content: Record<string, unknown> }[]> }>;
+
+  /** Stores a filter; the same filter stored twice gets the same id. */
+  putFilter(req: { user_id: string; filter: Record<string, unknown> }, ctx?: CallContext): Promise<{ filter_id: string }>;
+  queryFilter(req: { user_id: string; filter_id: string }, ctx?: CallContext): Promise<Record<string, unknown> | null>;
+
+  queryPushRules(req: { user_id: string }, ctx?: CallContext): Promise<PushRuleset>;
+  /** One rule; 404 M_NOT_FOUND when there is none. */
+  queryPushRule(req: { user_id: string; kind: PushRuleKind; rule_id: string }, ctx?: CallContext): Promise<PushRule>;
+  putPushRule(
+    req: { user_id: string; kind: PushRuleKind; rule_id: string; rule: { actions: unknown; conditions?: unknown; pattern?: unknown }; before?: string; after?: string },
+    ctx?: CallContext,
+  ): Promise<void>;
+  deletePushRule(req: { user_id: string; kind: PushRuleKind; rule_id: string }, ctx?: CallContext): Promise<void>;
+  setPushRuleEnabled(req: { user_id: string; kind: PushRuleKind; rule_id: string; enabled: boolean }, ctx?: CallContext): Promise<void>;
+  setPushRuleActions(req: { user_id: string; kind: PushRuleKind; rule_id: string; actions: unknown }, ctx?: CallContext): Promise<void>;
+
+  /** Adds, updates or deletes a pusher of the user's device. */
+  setPusher(req: { user_id: string; device_id: string; pusher: PusherChange; append?: boolean }, ctx?: CallContext): Promise<void>;
+  queryPushers(req: { user_id: string }, ctx?: CallContext): Promise<{ pushers: Pusher[] }>;
+
+  /** Local users whose id or display name contains the term, best matches first. */
+  searchUserDirectory(req: { searcher: string; search_term: string; limit: number }, ctx?: CallContext): Promise<{ results: DirectoryUser[]; limited: boolean }>;
+
   /** True when a registration token could be used now. */
   registrationTokenValid(req: { token: string }, ctx?: CallContext): Promise<{ valid: boolean }>;
   listRegistrationTokens(req: { valid?: boolean }, ctx?: CallContext): Promise<{ registration_tokens: RegistrationToken[] }>;
@@ -170,6 +251,27 @@ export const userApi = defineApi<UserAPI>('userapi', {
   uiaQuery: { idempotent: true },
   uiaComplete: {},
   uiaFinish: { idempotent: true },
+  setPassword: { idempotent: true },
+  deactivateAccount: { idempotent: true },
+  queryProfileFields: { idempotent: true },
+  setProfileField: { idempotent: true },
+  queryDevices: { idempotent: true },
+  queryDevice: { idempotent: true },
+  updateDevice: { idempotent: true },
+  setAccountData: { idempotent: true },
+  queryAccountData: { idempotent: true },
+  queryAllAccountData: { idempotent: true },
+  putFilter: { idempotent: true },
+  queryFilter: { idempotent: true },
+  queryPushRules: { idempotent: true },
+  queryPushRule: { idempotent: true },
+  putPushRule: { idempotent: true },
+  deletePushRule: {},
+  setPushRuleEnabled: { idempotent: true },
+  setPushRuleActions: { idempotent: true },
+  setPusher: { idempotent: true },
+  queryPushers: { idempotent: true },
+  searchUserDirectory: { idempotent: true },
   registrationTokenValid: { idempotent: true },
   listRegistrationTokens: { idempotent: true },
   getRegistrationToken: { idempotent: true },

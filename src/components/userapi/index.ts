@@ -5,15 +5,23 @@
  */
 import { MatrixError } from '../../core/errors.js';
 import type { ComponentContext, ComponentInstance } from '../../platform/runtime/component.js';
+import { roomserverApi } from '../roomserver/api.js';
+import { AccountData } from './account-data.js';
 import { Accounts } from './accounts.js';
 import { userApi, type UiaState, type UserAPI } from './api.js';
+import { Filters } from './filters.js';
 import { KeyedMutex } from './mutex.js';
+import { PushRules } from './push-rules/store.js';
+import * as rules from './push-rules/ruleset.js';
+import { Pushers } from './pushers.js';
 import { RegistrationTokens } from './registration-tokens.js';
-import type { UserServices } from './services.js';
+import { applyUserChanges } from './room-membership.js';
+import { requireLocal, type UserServices } from './services.js';
 import { Sessions } from './sessions.js';
 import { UserStorage } from './storage.js';
-import { accountDataChanges, deviceChanges, userChanges } from './topics.js';
+import { accountDataChanges, deviceChanges, userChanges, type UserChange } from './topics.js';
 import { UiaSessions, type UiaSession } from './uia-sessions.js';
+import { UserDirectory } from './user-directory.js';
 
 const uiaState = (s: UiaSession): UiaState => ({ session: s.id, flows: s.flows, params: s.params, completed: [...s.completed] });
 
@@ -26,6 +34,21 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   const accounts = new Accounts(svc, sessions);
   const tokens = new RegistrationTokens(svc);
   const uia = new UiaSessions(svc.now, (token) => tokens.release(token));
+  const pushRules = new PushRules(svc);
+  const accountData = new AccountData(svc, async (userId, roomId, type) =>
+    roomId === '' && type === 'm.push_rules' ? { global: await pushRules.ruleset(userId) } : undefined,
+  );
+  const filters = new Filters(svc);
+  const pushers = new Pushers(svc);
+  const directory = new UserDirectory(svc);
+  const local = (userId: string) => {
+    requireLocal(svc.serverName, userId);
+    return userId;
+  };
+  const kind = (k: string) => {
+    if (!rules.isPushRuleKind(k)) throw new MatrixError(400, 'M_INVALID_PARAM', `Unknown push rule kind ${k}`);
+    return k;
+  };
 
   const api: UserAPI = {
     queryAccessToken: (req) => sessions.queryAccessToken(req),
@@ -44,8 +67,8 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
     },
     loginWithPassword: (req) => accounts.loginWithPassword(req.user, req.password, req.login),
     refreshToken: (req) => sessions.refresh(req),
-    deleteDevices: async (req) => ({ deleted: await sessions.deleteDevices(req.user_id, req.device_ids) }),
-    deleteAllDevices: async (req) => ({ deleted: await sessions.deleteDevices(req.user_id, 'all', req.except_device_id) }),
+    deleteDevices: async (req) => ({ deleted: await sessions.deleteDevices(local(req.user_id), req.device_ids) }),
+    deleteAllDevices: async (req) => ({ deleted: await sessions.deleteDevices(local(req.user_id), 'all', req.except_device_id) }),
     checkPassword: async (req) => ({ user_id: (await accounts.checkPassword(req.user, req.password)).user_id }),
 
     uiaBegin: async (req) => uiaState(uia.begin(req.bound, req.flows, req.params ?? {})),
@@ -65,6 +88,40 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
       uia.finish(req.session);
     },
 
+    setPassword: (req) => accounts.setPassword(local(req.user_id), req.new_password, req.logout_devices, req.keep_device_id),
+    deactivateAccount: (req) => accounts.deactivate(local(req.user_id), req.erase === true, (ops) => pushers.deleteAll(req.user_id, ops)),
+    queryProfileFields: (req) => accounts.profileFields(req.user_id),
+    setProfileField: (req) => accounts.setProfileField(local(req.user_id), req.field, req.value),
+
+    queryDevices: async (req) => ({ devices: await sessions.devices(req.user_id) }),
+    queryDevice: (req) => sessions.device(req.user_id, req.device_id),
+    updateDevice: (req) => sessions.updateDevice(req.user_id, req.device_id, req.display_name),
+
+    setAccountData: (req) => accountData.set(local(req.user_id), req.room_id, req.type, req.content),
+    queryAccountData: async (req) => {
+      const content = await accountData.get(req.user_id, req.room_id, req.type);
+      return content ? { content } : null;
+    },
+    queryAllAccountData: (req) => accountData.all(req.user_id),
+
+    putFilter: async (req) => ({ filter_id: await filters.put(local(req.user_id), req.filter) }),
+    queryFilter: (req) => filters.get(req.user_id, req.filter_id),
+
+    queryPushRules: (req) => pushRules.ruleset(req.user_id),
+    queryPushRule: (req) => pushRules.rule(req.user_id, kind(req.kind), req.rule_id),
+    putPushRule: (req) =>
+      pushRules.change(local(req.user_id), (s) =>
+        rules.putRule(s, kind(req.kind), req.rule_id, req.rule, { ...(req.before !== undefined ? { before: req.before } : {}), ...(req.after !== undefined ? { after: req.after } : {}) }),
+      ),
+    deletePushRule: (req) => pushRules.change(local(req.user_id), (s) => rules.deleteRule(s, kind(req.kind), req.rule_id)),
+    setPushRuleEnabled: (req) => pushRules.change(local(req.user_id), (s) => rules.setEnabled(req.user_id, s, kind(req.kind), req.rule_id, req.enabled)),
+    setPushRuleActions: (req) => pushRules.change(local(req.user_id), (s) => rules.setActions(req.user_id, s, kind(req.kind), req.rule_id, req.actions)),
+
+    setPusher: (req) => pushers.set(local(req.user_id), req.device_id, req.pusher, req.append === true),
+    queryPushers: async (req) => ({ pushers: await pushers.list(req.user_id) }),
+
+    searchUserDirectory: (req) => directory.search(req.search_term, req.limit),
+
     registrationTokenValid: async (req) => ({ valid: await tokens.valid(req.token) }),
     listRegistrationTokens: async (req) => ({ registration_tokens: await tokens.list(req.valid) }),
     getRegistrationToken: (req) => tokens.get(req.token),
@@ -73,5 +130,17 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
     deleteRegistrationToken: (req) => tokens.delete(req.token),
   };
   ctx.apis.provide(userApi, api);
+
+  // Profile changes and deactivations reach the user's rooms through the log (room-membership.ts).
+  await ctx.startConsumer<UserChange>({
+    topic: userChanges,
+    name: 'userapi.room_membership',
+    db,
+    // Looked up per batch: a process without a roomserver anywhere (tests) must still start.
+    handle: async (batch) => {
+      await applyUserChanges(() => ctx.apis.get(roomserverApi), batch, ctx.logger);
+      return [];
+    },
+  });
   return {};
 }

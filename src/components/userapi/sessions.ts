@@ -10,7 +10,7 @@
 import { MatrixError } from '../../core/errors.js';
 import type { Append } from '../../platform/log/producer.js';
 import type { WriteOp } from '../../platform/storage/database.js';
-import type { LoginResult, NewLogin, TokenOwner } from './api.js';
+import type { DeviceInfo, LoginResult, NewLogin, TokenOwner } from './api.js';
 import { localpartOf, type UserServices } from './services.js';
 import { del, keys, put, type DeviceRecord, type LastSeen, type TokenRecord } from './storage.js';
 import { newDeviceId, newToken, tokenHash } from './tokens.js';
@@ -255,8 +255,11 @@ export class Sessions {
     const records: Append[] = [];
     const revoked: string[] = [];
     const deleted: string[] = [];
+    const pushers = await this.svc.storage.pushers(userId);
     for (const d of devices) {
       if (d.device_id === except) continue;
+      // A logged-out phone must stop receiving pushes.
+      for (const p of pushers) if (p.device_id === d.device_id) ops.push(del(keys.pusher(userId, p.app_id, p.pushkey)));
       revoked.push(...this.revokeOps(d, ops));
       ops.push(del(keys.device(userId, d.device_id)), del(keys.lastSeen(userId, d.device_id)));
       this.lastSeenWritten.delete(`${userId}|${d.device_id}`);
@@ -298,14 +301,6 @@ export class Sessions {
       );
     });
   }
-}
-
-/** A device as the client-server API shows it. */
-export interface DeviceInfo {
-  device_id: string;
-  display_name?: string;
-  last_seen_ip?: string;
-  last_seen_ts?: number;
 }
 
 function deviceInfo(d: DeviceRecord, seen: LastSeen | undefined): DeviceInfo {

@@ -9,7 +9,7 @@
  *   ('ad', user_id, room_id|'', type)   → account data content ('' = global)
  *   ('filt', user_id, filter_id)        → filter definition
  *   ('pr', user_id)                     → the user's changes to the push rules
- *   ('push', user_id, app_id, pushkey)  → Pusher
+ *   ('push', user_id, app_id, pushkey)  → StoredPusher
  *   ('regtok', token)                   → RegistrationTokenRecord
  *   ('meta', 'next_generated')          → counter for generated (guest) localparts
  *
@@ -30,6 +30,8 @@ export interface AccountRecord {
   deactivated?: boolean;
   displayname?: string;
   avatar_url?: string;
+  /** Other profile fields (m.tz, custom namespaced keys; spec v1.16). */
+  fields?: Record<string, unknown>;
 }
 
 export interface DeviceRecord {
@@ -60,6 +62,11 @@ export interface TokenRecord {
   user_id: string;
   device_id: string;
   expires_at?: number;
+}
+
+export interface StoredPusher extends Pusher {
+  /** The device that set it: the pusher goes when the device does. */
+  device_id: string;
 }
 
 export interface RegistrationTokenRecord {
@@ -131,18 +138,26 @@ export class UserStorage {
     });
   }
 
+  async filterKeys(userId: string): Promise<string[]> {
+    return this.db.keys(prefixRange('filt', userId));
+  }
+
+  async accountDataKeys(userId: string): Promise<string[]> {
+    return this.db.keys(prefixRange('ad', userId));
+  }
+
   filter(userId: string, filterId: string): Promise<Record<string, unknown> | undefined> {
     return this.db.get<Record<string, unknown>>(keys.filter(userId, filterId));
   }
 
-  async pushers(userId: string): Promise<Pusher[]> {
-    return (await this.db.entries<Pusher>(prefixRange('push', userId))).map(([, p]) => p);
+  async pushers(userId: string): Promise<StoredPusher[]> {
+    return (await this.db.entries<StoredPusher>(prefixRange('push', userId))).map(([, p]) => p);
   }
 
   /** Every pusher with this app id and pushkey, whoever owns it. */
-  async pushersByKey(appId: string, pushkey: string): Promise<{ user_id: string; pusher: Pusher }[]> {
-    const out: { user_id: string; pusher: Pusher }[] = [];
-    for await (const [k, p] of this.db.iterate<Pusher>(prefixRange('push'))) {
+  async pushersByKey(appId: string, pushkey: string): Promise<{ user_id: string; pusher: StoredPusher }[]> {
+    const out: { user_id: string; pusher: StoredPusher }[] = [];
+    for await (const [k, p] of this.db.iterate<StoredPusher>(prefixRange('push'))) {
       if (p.app_id === appId && p.pushkey === pushkey) out.push({ user_id: String(decodeKey(k)[1]), pusher: p });
     }
     return out;

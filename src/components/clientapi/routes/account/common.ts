@@ -1,8 +1,11 @@
 /** Small helpers shared by the account routes. */
-import type { FastifyRequest } from 'fastify';
+import type { FastifyRequest, preValidationAsyncHookHandler } from 'fastify';
 import { MatrixError } from '../../../../core/errors.js';
+import { parseUserId } from '../../../../core/identifiers.js';
 import { clientIp } from '../../../../platform/http/app.js';
-import type { NewLogin } from '../../../userapi/api.js';
+import { specBody } from '../../../../platform/http/validate.js';
+import type { NewLogin, TokenOwner } from '../../../userapi/api.js';
+import { ownerOf } from '../../context.js';
 
 export const V3 = '/_matrix/client/v3';
 export const V1 = '/_matrix/client/v1';
@@ -47,4 +50,29 @@ export function loginResponse(login: { user_id: string; device_id: string; acces
     ...(login.refresh_token !== undefined ? { refresh_token: login.refresh_token } : {}),
     ...(login.expires_in_ms !== undefined ? { expires_in_ms: login.expires_in_ms } : {}),
   };
+}
+
+/** The owner, refusing guests on endpoints the guest access module does not open to them. */
+export function fullUser(request: FastifyRequest): TokenOwner {
+  const owner = ownerOf(request);
+  if (owner.is_guest) throw new MatrixError(403, 'M_GUEST_ACCESS_FORBIDDEN', 'Guest accounts cannot use this endpoint');
+  return owner;
+}
+
+/** A `{userId}` path parameter that must name the requester (account data, filters, profile changes). */
+export function ownUserParam(request: FastifyRequest, owner: TokenOwner): string {
+  const userId = paramsOf(request).userId!;
+  if (!parseUserId(userId).ok) throw new MatrixError(400, 'M_INVALID_PARAM', `${userId} is not a valid user id`);
+  if (userId !== owner.user_id) throw new MatrixError(403, 'M_FORBIDDEN', 'You can only do this for your own account');
+  return userId;
+}
+
+/** The spec's body check, with a missing body read as `{}` (clients send none on a first UIA attempt of DELETE). */
+export function specBodyOrEmpty(operation: string): preValidationAsyncHookHandler[] {
+  return [
+    async (request) => {
+      if (request.body === undefined || request.body === null) request.body = {};
+    },
+    specBody('client-server', operation),
+  ];
 }

@@ -1,6 +1,29 @@
 /** Accounts: registration, login, devices, profiles, account data, filters, push rules (issue 4). */
 import type { ClientRoutes } from '../types.js';
+import { accountManagementRoutes } from './account.js';
+import { accountDataRoutes } from './account-data.js';
+import { sharedSecretRegisterRoutes } from './admin-register.js';
+import { registrationTokenRoutes } from './admin-registration-tokens.js';
+import { deviceRoutes } from './devices.js';
+import { filterRoutes } from './filters.js';
 import { loginRoutes } from './login.js';
+import { profileRoutes } from './profile.js';
+import { pushRuleRoutes } from './push-rules.js';
+import { pusherRoutes } from './pushers.js';
 import { registerRoutes } from './register.js';
+import { userDirectoryRoutes } from './user-directory.js';
 
-export const accountRoutes: ClientRoutes[] = [registerRoutes, loginRoutes];
+export const accountRoutes: ClientRoutes[] = [
+  registerRoutes,
+  loginRoutes,
+  deviceRoutes,
+  accountManagementRoutes,
+  profileRoutes,
+  accountDataRoutes,
+  filterRoutes,
+  pushRuleRoutes,
+  pusherRoutes,
+  userDirectoryRoutes,
+  registrationTokenRoutes,
+  sharedSecretRegisterRoutes,
+];
