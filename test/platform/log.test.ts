@@ -679,3 +679,36 @@ t.test('reading over a Unix socket gives the same results as a direct call', asy
     'applied exactly the log, in order, once',
   );
 });
+
+t.test('after an unclean stop, new records start past a gap; after a clean one, right after the last', async (t) => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { Database } = await import('../../src/platform/storage/database.js');
+  const { LogProducer } = await import('../../src/platform/log/producer.js');
+  const { defineTopic } = await import('../../src/platform/log/topic.js');
+  const dir = mkdtempSync(join(tmpdir(), 'nt-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const topic = defineTopic<number>('roomserver', 'gap');
+  const open = async () => {
+    const db = await Database.open(join(dir, 'p'));
+    const p = new LogProducer(db, [topic]);
+    await p.open();
+    return { db, p };
+  };
+  let { db, p } = await open();
+  t.same(await p.write([], [{ topic, record: 1 }]), [1], 'a new log starts at 1');
+  await p.close();
+  await db.close();
+  ({ db, p } = await open());
+  t.same(await p.write([], [{ topic, record: 2 }]), [2], 'a clean stop continues right after');
+  // No close(): as if the process had been killed.
+  await db.close();
+  ({ db, p } = await open());
+  const [offset] = await p.write([], [{ topic, record: 3 }]);
+  t.ok(offset! > 2 + 1000, `an unclean stop leaves a gap (${offset})`);
+  const { records } = await p.read({ topic: 'gap', consumer: 'c', from: 3, limit: 10, waitMs: 0, durable: 0 });
+  t.same(records.map((r) => r.record), [3], 'a reader past the old end finds the new record');
+  await p.close();
+  await db.close();
+});

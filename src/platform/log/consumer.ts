@@ -89,7 +89,7 @@ export class LogConsumer<R> {
         if (!this.running) break;
         if (records.length === 0) continue;
         if (records[0]!.offset !== from) {
-          logger?.warn({ topic: topic.name, expected: from, got: records[0]!.offset }, 'log records skipped: they were pruned before this consumer read them');
+          logger?.warn({ topic: topic.name, expected: from, got: records[0]!.offset }, 'log offsets skipped: records were pruned before this consumer read them, never committed, or the producer restarted uncleanly');
         }
         const batch = records as LogRecord<R>[];
         const ops = await this.opts.handle(batch);

@@ -28,11 +28,16 @@ interface TopicState {
   /** consumer → highest offset it applied durably */
   acks: Map<string, number>;
   acksDirty: boolean;
+  /** Every record at or below this offset has been pruned (this run). */
+  prunedThrough: number;
 }
 
 const recordKey = (topic: string, offset: number) => encodeKey('log', topic, offset);
 const ackKey = (topic: string, consumer: string) => encodeKey('logc', topic, consumer);
 const MAX_READ = 1000;
+const CLEAN_STOP_KEY = encodeKey('logmeta', 'clean_stop');
+/** Far more records than a producer writes in the 200 ms a relaxed database may lose. */
+const UNCLEAN_OFFSET_GAP = 100_000;
 
 export class LogProducer implements LogReaderAPI {
   private readonly topics = new Map<string, TopicState>();
@@ -45,6 +50,12 @@ export class LogProducer implements LogReaderAPI {
   ) {}
 
   async open(): Promise<void> {
+    // After an unclean stop under relaxed durability, consumers may have read
+    // records that never reached the disk; new records start past a gap so
+    // that no offset a consumer has seen is ever given to another record.
+    const clean = (await this.db.get<boolean>(CLEAN_STOP_KEY)) === true;
+    if (clean) await this.db.write([{ type: 'del', key: CLEAN_STOP_KEY }], { durable: true });
+    const gap = clean ? 0 : UNCLEAN_OFFSET_GAP;
     for (const t of this.descriptors) {
       const [last] = await this.db.keys({ ...prefixRange('log', t.name), reverse: true, limit: 1 });
       const lastOffset = last === undefined ? 0 : offsetOf(last);
@@ -52,7 +63,7 @@ export class LogProducer implements LogReaderAPI {
       for (const [k, v] of await this.db.entries<number>(prefixRange('logc', t.name))) {
         acks.set(String(decodeKey(k)[2]), v);
       }
-      this.topics.set(t.name, { assigned: lastOffset, committed: lastOffset, waiters: new Set(), acks, acksDirty: false });
+      this.topics.set(t.name, { assigned: lastOffset + (lastOffset > 0 ? gap : 0), committed: lastOffset, waiters: new Set(), acks, acksDirty: false, prunedThrough: 0 });
     }
   }
 
@@ -92,6 +103,11 @@ export class LogProducer implements LogReaderAPI {
     return offsets;
   }
 
+  /** How far the last prune of this run reached: no record at or below it is left. */
+  prunedThrough(topic: TopicDescriptor<unknown>): number {
+    return this.state(topic.name).prunedThrough;
+  }
+
   /** The last committed offset of a topic. */
   lastOffset(topic: TopicDescriptor<unknown>): number {
     return this.state(topic.name).committed;
@@ -99,7 +115,8 @@ export class LogProducer implements LogReaderAPI {
 
   async read(req: ReadRequest, ctx?: CallContext): Promise<ReadResponse> {
     const s = this.state(req.topic);
-    if (req.durable > (s.acks.get(req.consumer) ?? -1)) {
+    // Only registered consumers hold records back from pruning: a one-off reader must not.
+    if (s.acks.has(req.consumer) && req.durable > s.acks.get(req.consumer)!) {
       s.acks.set(req.consumer, req.durable);
       s.acksDirty = true;
     }
@@ -160,6 +177,7 @@ export class LogProducer implements LogReaderAPI {
       // that consumers have already passed (their records would never be read).
       const upTo = Math.min(...s.acks.values(), s.committed - 1);
       if (upTo <= 0) continue;
+      s.prunedThrough = Math.max(s.prunedThrough, upTo);
       for (;;) {
         const keys = await this.db.keys({ gt: prefixRange('log', topic).gt, lte: recordKey(topic, upTo), limit: 1000 });
         if (keys.length === 0) break;
@@ -187,12 +205,14 @@ export class LogProducer implements LogReaderAPI {
     if (this.pruneTimer) clearTimeout(this.pruneTimer);
     this.pruneTimer = undefined;
     for (const s of this.topics.values()) for (const w of s.waiters) w.finish();
+    if (!this.db.isOpen) return;
     for (const [topic, s] of this.topics) {
-      if (s.acksDirty && this.db.isOpen) {
+      if (s.acksDirty) {
         s.acksDirty = false;
         await this.db.write([...s.acks].map(([c, v]) => ({ type: 'put' as const, key: ackKey(topic, c), value: v })));
       }
     }
+    await this.db.write([{ type: 'put', key: CLEAN_STOP_KEY, value: true }], { durable: true });
   }
 }
 
