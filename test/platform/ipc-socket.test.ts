@@ -1,0 +1,122 @@
+/**
+ * Internal calls over a Unix socket when the callee is not simply there: no
+ * socket, a stale socket file, a callee killed mid-call and restarted, a
+ * kept-alive connection dropped unread. What is retried and what is not.
+ */
+import t, { type Test } from 'tap';
+import { join } from 'node:path';
+import { createServer, type Server } from 'node:http';
+import { ApiDirectory } from '../../src/platform/ipc/directory.js';
+import { IpcServer } from '../../src/platform/ipc/server.js';
+import { createTestImpl, testApi } from '../fixtures/ipc/api.js';
+import { Callee, isIpc, rejection, tempDir } from '../fixtures/ipc/harness.js';
+
+t.test('unix socket: no callee at all', async (t) => {
+  const dir = tempDir(t);
+  const d = new ApiDirectory({ socketFor: () => join(dir, 'nobody.sock') });
+  t.teardown(() => d.close());
+  const api = d.get(testApi);
+  for (const method of ['echo', 'increment'] as const) {
+    const started = Date.now();
+    const e = await rejection(api[method]({} as never, { timeoutMs: 900 }));
+    const elapsed = Date.now() - started;
+    isIpc(t, e, 'UNAVAILABLE', `${method} with no socket file`);
+    t.ok(elapsed >= 600 && elapsed < 10_000, `${method}: retried until about the deadline (${elapsed} ms)`);
+  }
+
+  // A socket file nobody listens on (what a crashed process leaves): ECONNREFUSED, retried as well.
+  const dead = await Callee.start(join(dir, 'stale.sock'), dir);
+  await dead.kill();
+  const d2 = new ApiDirectory({ socketFor: () => join(dir, 'stale.sock') });
+  t.teardown(() => d2.close());
+  const e = await rejection(d2.get(testApi).echo({}, { timeoutMs: 600 }));
+  isIpc(t, e, 'UNAVAILABLE', 'a socket file with no listener');
+
+  // The callee appears while a non-idempotent call is retrying: it runs once.
+  const sock = join(dir, 'late.sock');
+  const d3 = new ApiDirectory({ socketFor: () => sock });
+  t.teardown(() => d3.close());
+  const call = d3.get(testApi).increment({}, { timeoutMs: 20_000 });
+  const callee = await Callee.start(sock, dir);
+  t.teardown(() => callee.kill());
+  t.equal(await call, 1, 'a call that was never delivered is retried until the callee is up');
+  t.equal(await d3.get(testApi).count({}), 1);
+});
+
+/** A callee that hangs in increment/slowEcho; killed once the call has reached it, then restarted. */
+async function killMidCall(
+  t: Test,
+  method: 'increment' | 'slowEcho',
+  warm: boolean,
+): Promise<{ outcome: unknown; count: number; rans: number }> {
+  const dir = tempDir(t);
+  const sock = join(dir, 'callee.sock');
+  const first = await Callee.start(sock, dir, ['--hang']);
+  t.teardown(() => first.kill());
+  const d = new ApiDirectory({ socketFor: () => sock });
+  t.teardown(() => d.close());
+  const api = d.get(testApi);
+  // A first call leaves a kept-alive connection that the next call reuses.
+  if (warm) t.same(await api.echo('warm'), 'warm', 'a connection is kept alive');
+  const call =
+    method === 'increment' ? rejection(api.increment({}, { timeoutMs: 20_000 })) : api.slowEcho({ value: { across: 'restart' } }, { timeoutMs: 20_000 }).catch((e: unknown) => e);
+  await first.waitFor(`ran ${method}`);
+  await first.kill();
+  const second = await Callee.start(sock, dir);
+  t.teardown(() => second.kill());
+  const outcome = await call;
+  // Give a wrongly retried call time to land before counting.
+  await new Promise((r) => setTimeout(r, 300));
+  return { outcome, count: await api.count({}), rans: second.count(`ran ${method}`) };
+}
+
+t.test('unix socket: callee killed mid-call and restarted', async (t) => {
+  for (const warm of [false, true]) {
+    const how = warm ? 'on a reused kept-alive connection' : 'on a new connection';
+    t.test(`idempotent call ${how}: retried, succeeds across the restart`, async (t) => {
+      const { outcome, rans } = await killMidCall(t, 'slowEcho', warm);
+      t.same(outcome, { across: 'restart' });
+      t.equal(rans, 1, 'the restarted callee ran it');
+    });
+    t.test(`non-idempotent call ${how}, delivered before the callee died: not retried`, async (t) => {
+      const { outcome, count, rans } = await killMidCall(t, 'increment', warm);
+      isIpc(t, outcome, 'UNAVAILABLE', 'the call fails');
+      t.equal(count, 1, 'the persisted counter was incremented exactly once');
+      t.equal(rans, 0, 'the restarted callee never saw the call');
+    });
+  }
+});
+
+t.test('unix socket: a kept-alive connection the callee dropped unread is retried, even when not idempotent', async (t) => {
+  const dir = tempDir(t);
+  const sock = join(dir, 'drop.sock');
+  const ipc = new IpcServer();
+  const impl = createTestImpl({ stateDir: dir });
+  ipc.register(testApi, impl);
+  let dropNextReused = false;
+  let dropped = 0;
+  const server: Server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    // The stale-connection race: the server closes a kept-alive connection as the next request arrives.
+    if (dropNextReused && (req.socket as unknown as { served?: boolean }).served) {
+      dropNextReused = false;
+      dropped++;
+      req.socket.destroy();
+      return;
+    }
+    (req.socket as unknown as { served?: boolean }).served = true;
+    ipc.handle(req, res);
+  });
+  await new Promise<void>((r) => server.listen(sock, r));
+  t.teardown(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const d = new ApiDirectory({ socketFor: () => sock });
+  t.teardown(() => d.close());
+  const api = d.get(testApi);
+  t.equal(await api.count({}), 0, 'a first call opens a kept-alive connection');
+  dropNextReused = true;
+  t.equal(await api.increment({}, { timeoutMs: 5000 }), 1, 'the call succeeds on a new connection');
+  t.equal(dropped, 1, 'the first attempt was dropped unread');
+  t.equal(await api.count({}), 1, 'and the call ran once');
+});
