@@ -161,6 +161,15 @@ export interface PublicRoom {
   room_type?: string;
 }
 
+/** What a client sees of a room before joining it (client-server API `GET /room_summary`). */
+export interface RoomPreview extends PublicRoom {
+  room_version: string;
+  /** m.megolm.v1.aes-sha2 when the room is encrypted. */
+  encryption?: string;
+  /** For a restricted room: the rooms whose members may join. */
+  allowed_room_ids?: string[];
+}
+
 export interface PublicRoomsRequest {
   limit?: number;
   /** A `next_batch` or `prev_batch` token of an earlier answer. */
@@ -222,6 +231,8 @@ export interface RoomserverAPI {
   setRoomVisibility(req: { room_id: string; visibility: DirectoryVisibility; user_id: string; is_admin?: boolean }, ctx?: CallContext): Promise<void>;
   queryRoomVisibility(req: { room_id: string }, ctx?: CallContext): Promise<{ visibility: DirectoryVisibility } | null>;
   queryPublicRooms(req: PublicRoomsRequest, ctx?: CallContext): Promise<PublicRoomsResponse>;
+  /** The summary of any room this server knows, or null; who may see it is the caller's decision. */
+  queryRoomPreview(req: { room_id: string }, ctx?: CallContext): Promise<RoomPreview | null>;
 }
 
 export const roomserverApi = defineApi<RoomserverAPI>('roomserver', {
@@ -248,4 +259,5 @@ export const roomserverApi = defineApi<RoomserverAPI>('roomserver', {
   setRoomVisibility: { idempotent: true },
   queryRoomVisibility: { idempotent: true },
   queryPublicRooms: { idempotent: true },
+  queryRoomPreview: { idempotent: true },
 });

@@ -24,7 +24,7 @@ import { keys, put, RoomserverStorage } from './storage.js';
 import { outputRoomEvents } from './topics.js';
 import { serverKeyApi } from '../serverkeyapi/api.js';
 import { RoomAliases } from './aliases.js';
-import { page, summarise, SUMMARY_TYPES } from './public-rooms.js';
+import { page, preview, PREVIEW_TYPES, summarise, SUMMARY_TYPES } from './public-rooms.js';
 
 export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   // The busiest database: a larger cache than the platform default.
@@ -127,6 +127,11 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
       const ids = await aliases.publishedRooms();
       const rooms = await Promise.all(ids.map(async (id) => summarise(id, await queries.currentState({ room_id: id, types: SUMMARY_TYPES }))));
       return page(rooms, req);
+    },
+    queryRoomPreview: async (req) => {
+      const room = await rooms.get(req.room_id);
+      if (!room) return null;
+      return preview(req.room_id, room.room_version, await queries.currentState({ room_id: req.room_id, types: PREVIEW_TYPES }));
     },
   };
   const aliases = new RoomAliases({

@@ -6,7 +6,7 @@
  * offset, `p<offset>` is the page that ends there.
  */
 import { MatrixError } from '../../core/errors.js';
-import type { PublicRoom, PublicRoomsRequest, PublicRoomsResponse, RoomEvent } from './api.js';
+import type { PublicRoom, PublicRoomsRequest, PublicRoomsResponse, RoomEvent, RoomPreview } from './api.js';
 
 /** The state a summary reads. */
 export const SUMMARY_TYPES = [
@@ -106,4 +106,23 @@ function withTokens(chunk: PublicRoom[], start: number, end: number, total: numb
     ...(start > 0 ? { prev_batch: `p${start}` } : {}),
     total_room_count_estimate: total,
   };
+}
+
+/** The state a preview reads: a summary's and the encryption. */
+export const PREVIEW_TYPES = [...SUMMARY_TYPES, 'm.room.encryption'];
+
+export function preview(roomId: string, roomVersion: string, state: RoomEvent[]): RoomPreview {
+  const get = (type: string) => state.find((e) => e.pdu.type === type && e.pdu.state_key === '')?.pdu.content ?? {};
+  const out: RoomPreview = { ...summarise(roomId, state), room_version: roomVersion };
+  // The spec's schema names the one algorithm it knows.
+  if (get('m.room.encryption').algorithm === 'm.megolm.v1.aes-sha2') out.encryption = 'm.megolm.v1.aes-sha2';
+  const rules = get('m.room.join_rules');
+  if ((rules.join_rule === 'restricted' || rules.join_rule === 'knock_restricted') && Array.isArray(rules.allow)) {
+    const ids = rules.allow
+      .filter((a): a is { type: string; room_id: string } => typeof a === 'object' && a !== null && (a as { type?: unknown }).type === 'm.room_membership')
+      .map((a) => a.room_id)
+      .filter((id) => typeof id === 'string');
+    if (ids.length > 0) out.allowed_room_ids = ids;
+  }
+  return out;
 }
