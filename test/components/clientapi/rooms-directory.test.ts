@@ -140,3 +140,36 @@ t.test('aliases, the directory and transactions survive a restart of the roomser
   t.same((await h.call(alice, 'GET', `${V3}/rooms/${enc(roomId)}/aliases`)).body.aliases, [`#durable:${S}`]);
   expectError(t, await h.call(alice, 'POST', `${V3}/createRoom`, { room_alias_name: 'durable' }), 400, 'M_ROOM_IN_USE', 'the alias is still taken');
 });
+
+t.test('room summaries (v1.15)', async (t) => {
+  const V1 = '/_matrix/client/v1';
+  const summary = (user: FakeUser | undefined, idOrAlias: string) => h.call(user, 'GET', `${V1}/room_summary/${enc(idOrAlias)}`);
+  const pub = await createRoom(alice, { preset: 'public_chat', name: 'Open', topic: 'All welcome', room_alias_name: 'open-summary' });
+  const anon = await summary(undefined, `#open-summary:${S}`);
+  await expectOk(t, anon, 'GET /room_summary/{roomIdOrAlias}', 'a public room, without a token, by alias');
+  t.same(anon.body, {
+    room_id: pub, room_version: '12', name: 'Open', topic: 'All welcome', canonical_alias: `#open-summary:${S}`,
+    num_joined_members: 1, world_readable: false, guest_can_join: false, join_rule: 'public',
+  }, 'no membership without a token');
+  t.equal((await summary(alice, pub)).body.membership, 'join', "the caller's membership");
+
+  const priv = await createRoom(alice, { preset: 'private_chat', initial_state: [{ type: 'm.room.encryption', content: { algorithm: 'm.megolm.v1.aes-sha2' } }] });
+  expectError(t, await summary(undefined, priv), 404, 'M_NOT_FOUND', 'a private room without a token');
+  expectError(t, await summary(carol, priv), 404, 'M_NOT_FOUND', 'a private room for a stranger: it looks absent');
+  await h.call(alice, 'POST', `${V3}/rooms/${enc(priv)}/invite`, { user_id: carol.user_id });
+  const invited = await summary(carol, priv);
+  await expectOk(t, invited, 'GET /room_summary/{roomIdOrAlias}', 'an invitee');
+  t.match(invited.body, { membership: 'invite', encryption: 'm.megolm.v1.aes-sha2', join_rule: 'invite' });
+
+  const restricted = await createRoom(alice, { room_version: '10', initial_state: [{ type: 'm.room.join_rules', content: { join_rule: 'restricted', allow: [{ type: 'm.room_membership', room_id: pub }] } }] });
+  expectError(t, await summary(bob, restricted), 404, 'M_NOT_FOUND', 'restricted, and bob is in none of the allowed rooms');
+  await h.call(bob, 'POST', `${V3}/rooms/${enc(pub)}/join`, {});
+  const allowed = await summary(bob, restricted);
+  await expectOk(t, allowed, 'GET /room_summary/{roomIdOrAlias}', 'restricted, bob meets the condition');
+  t.same(allowed.body.allowed_room_ids, [pub]);
+  t.equal(allowed.body.room_version, '10');
+
+  expectError(t, await summary(alice, '!nowhere:' + S), 404, 'M_NOT_FOUND', 'an unknown room');
+  expectError(t, await summary(alice, `#nowhere:${S}`), 404, 'M_NOT_FOUND', 'an unknown alias');
+  expectError(t, await summary(alice, 'nothing'), 400, 'M_INVALID_PARAM', 'neither id nor alias');
+});

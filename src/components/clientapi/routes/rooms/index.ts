@@ -6,5 +6,6 @@ import { discoveryRoutes } from './discovery.js';
 import { membershipRoutes } from './membership.js';
 import { readRoutes } from './read.js';
 import { sendRoutes } from './send.js';
+import { summaryRoutes } from './summary.js';
 
-export const roomRoutes: ClientRoutes[] = [createRoomRoutes, membershipRoutes, sendRoutes, readRoutes, directoryRoutes, discoveryRoutes];
+export const roomRoutes: ClientRoutes[] = [createRoomRoutes, membershipRoutes, sendRoutes, readRoutes, directoryRoutes, summaryRoutes, discoveryRoutes];
