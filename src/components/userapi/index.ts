@@ -129,7 +129,11 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
     updateRegistrationToken: ({ token, ...changes }) => tokens.update(token, changes),
     deleteRegistrationToken: (req) => tokens.delete(req.token),
   };
-  ctx.apis.provide(userApi, api);
+  // A method that throws before its first await must still answer with a rejection, not throw at the caller's transport.
+  const settled = Object.fromEntries(
+    Object.entries(api).map(([name, fn]) => [name, async (req: unknown) => (fn as (r: unknown) => Promise<unknown>)(req)]),
+  ) as unknown as UserAPI;
+  ctx.apis.provide(userApi, settled);
 
   // Profile changes and deactivations reach the user's rooms through the log (room-membership.ts).
   await ctx.startConsumer<UserChange>({
