@@ -33,8 +33,14 @@ t.test('join by alias and by id, with the profile in the join event', async (t) 
 
   const byId = await post(carol, `${room(roomId)}/join`);
   await expectOk(t, byId, 'POST /rooms/{roomId}/join');
+  const carolJoin = (await h.call(alice, 'GET', `${V3}${room(roomId)}/state/m.room.member/${enc(carol.user_id)}?format=event`)).body.event_id;
   const byIdPath = await post(carol, `/join/${enc(roomId)}`, undefined);
-  t.equal(byIdPath.status, 200, 'a join without a body (clients send none) is a join');
+  t.equal(byIdPath.status, 200, 'a join without a body (clients send none)');
+  const after = (await h.call(alice, 'GET', `${V3}${room(roomId)}/state/m.room.member/${enc(carol.user_id)}?format=event`)).body.event_id;
+  t.equal(after, carolJoin, 'joining a room one is in, with the same profile, sends no new event');
+  h.users.profiles.set(carol.user_id, { displayname: 'Carol' });
+  await post(carol, `${room(roomId)}/join`);
+  t.same(await membershipOf(roomId, carol.user_id), { membership: 'join', displayname: 'Carol' }, 'with a new profile it does');
 
   const joined = await h.call(bob, 'GET', `${V3}/joined_rooms`);
   await expectOk(t, joined, 'GET /joined_rooms');

@@ -59,6 +59,8 @@ t.test('state: put and get, empty state keys, format=event', async (t) => {
   await post(bob, `/rooms/${enc(roomId)}/join`);
   const r = await putState(alice, roomId, 'm.room.topic', undefined, { topic: 'one' });
   await expectOk(t, r, 'PUT /rooms/{roomId}/state/{eventType}/{stateKey}');
+  const same = await putState(alice, roomId, 'm.room.topic', '', { topic: 'one' });
+  t.equal(same.body.event_id, r.body.event_id, 'the same content again: the event in place, no new one');
   const slash = await h.call(alice, 'PUT', `${room(roomId)}/state/m.room.name/`, { name: 'Slash' });
   t.equal(slash.status, 200, 'trailing slash: empty state key');
   const keyed = await putState(alice, roomId, 'org.example.pref', 'x/y:z', { v: 1 });

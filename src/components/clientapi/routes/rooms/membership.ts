@@ -30,6 +30,10 @@ async function join(cctx: ClientApiContext, request: FastifyRequest, roomId: str
     if (ga?.pdu.content.guest_access !== 'can_join') throw new MatrixError(403, 'M_FORBIDDEN', 'Guests may not join this room');
   }
   const content: JsonObject = { ...(await profileContent(cctx, owner.user_id)), ...reasonOf(body(request)) };
+  // Joining again with the same profile changes nothing: no new event (clients call join on rooms they are in).
+  const [current] = (await cctx.roomserver.queryCurrentState({ room_id: roomId, keys: [['m.room.member', owner.user_id]] })).events;
+  const c = current?.pdu.content;
+  if (c?.membership === 'join' && c.displayname === content.displayname && c.avatar_url === content.avatar_url && content.reason === undefined) return { room_id: roomId };
   await cctx.roomserver.performJoin({ room_id: roomId, user_id: owner.user_id, content });
   return { room_id: roomId };
 }

@@ -4,7 +4,7 @@
  * keeps transactions; these routes check what the client-server API adds.
  */
 import type { FastifyRequest } from 'fastify';
-import type { JsonObject } from '../../../../core/canonical-json.js';
+import { canonicalJson, type JsonObject } from '../../../../core/canonical-json.js';
 import { MatrixError } from '../../../../core/errors.js';
 import { parseEventId, parseRoomAlias } from '../../../../core/identifiers.js';
 import { roomVersion } from '../../../../core/room-versions.js';
@@ -81,6 +81,11 @@ export const sendRoutes: ClientRoutes = (app, cctx) => {
     cctx.limit('send', owner.user_id);
     const content = body(request);
     if (eventType === CANONICAL && stateKey === '') await checkCanonicalAlias(cctx, roomId, content);
+    // The same content from the same sender again changes nothing: answer with the event in place (as Synapse does).
+    const [current] = (await cctx.roomserver.queryCurrentState({ room_id: roomId, keys: [[eventType!, stateKey]] })).events;
+    if (current && current.pdu.sender === owner.user_id && !current.redacted_because && canonicalJson(current.pdu.content) === canonicalJson(content)) {
+      return { event_id: current.event_id };
+    }
     const { event_id } = await cctx.roomserver.sendEvent({ room_id: roomId, sender: owner.user_id, type: eventType!, state_key: stateKey, content });
     return { event_id };
   };
