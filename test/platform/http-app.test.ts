@@ -198,3 +198,26 @@ t.test('request id: taken from x-request-id', async (t) => {
   t.not(b, c, 'generated ids differ');
   t.equal((await send('GET', '/id', { headers: { 'x-request-id': 'y'.repeat(64) } })).json.id, 'y'.repeat(64), '64 characters are kept');
 });
+
+t.test('event bodies: numbers as written, and bodiless POSTs', async (t) => {
+  const { createPublicApp, namedPlugin } = await import('../../src/platform/http/app.js');
+  const { pino } = await import('pino');
+  const app = createPublicApp({ logger: pino({ level: 'silent' }) });
+  await app.register(
+    namedPlugin('t', async (a) => {
+      a.put('/event', { config: { canonicalJson: true } }, async (req) => ({ got: req.body }));
+      a.post('/empty', async (req) => ({ got: req.body }));
+    }),
+  );
+  await app.ready();
+  for (const text of ['{"n":1.0}', '{"n":1e2}', '{"n":-0}', '{"a":[{"n":2.50}]}']) {
+    const r = await app.inject({ method: 'PUT', url: '/event', payload: text, headers: { 'content-type': 'application/json' } });
+    t.equal(r.statusCode, 400, text);
+    t.equal(r.json().errcode, 'M_BAD_JSON', text);
+  }
+  const ok = await app.inject({ method: 'PUT', url: '/event', payload: '{"n":10,"s":"1.5e3"}', headers: { 'content-type': 'application/json' } });
+  t.same(ok.json(), { got: { n: 10, s: '1.5e3' } }, 'integers and number-like strings pass');
+  const empty = await app.inject({ method: 'POST', url: '/empty' });
+  t.same(empty.json(), { got: {} }, 'a POST without a body is an empty object');
+  await app.close();
+});

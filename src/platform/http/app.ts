@@ -18,6 +18,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Bodies that become events: floats and out-of-range integers are M_BAD_JSON. */
     canonicalJson?: boolean;
+    /** The route reads the raw body itself (media uploads): no JSON defaults. */
+    rawBody?: boolean;
   }
 }
 
@@ -64,6 +66,14 @@ export function createPublicApp(opts: PublicAppOptions): FastifyInstance {
       done(null, parseJsonBody(body as string, { maxDepth: DEFAULT_MAX_DEPTH, canonicalNumbers: request.routeOptions.config.canonicalJson === true }));
     } catch (e) {
       done(e as Error, undefined);
+    }
+  });
+
+  // A POST or PUT without a body (and so without Content-Type) reaches no
+  // parser; JSON routes treat it as the empty object the spec allows.
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined && (request.method === 'POST' || request.method === 'PUT') && !request.routeOptions.config.rawBody) {
+      request.body = {};
     }
   });
 

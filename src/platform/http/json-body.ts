@@ -5,7 +5,7 @@
  * on routes that build events, numbers outside canonical JSON.
  */
 import { MatrixError } from '../../core/errors.js';
-import { MAX_SAFE_INTEGER } from '../../core/canonical-json.js';
+import { canonicalTextProblem, MAX_SAFE_INTEGER } from '../../core/canonical-json.js';
 
 export const DEFAULT_MAX_DEPTH = 64;
 
@@ -25,6 +25,9 @@ export function parseJsonBody(text: string, checks: BodyChecks): unknown {
   }
   const problem = bodyProblem(value, checks);
   if (problem) throw new MatrixError(400, 'M_BAD_JSON', problem);
+  // How a number was written (1.0, 1e2) is lost once parsed: events read the text too.
+  const textual = checks.canonicalNumbers ? canonicalTextProblem(text, checks.maxDepth) : undefined;
+  if (textual) throw new MatrixError(400, 'M_BAD_JSON', textual);
   return value;
 }
 
