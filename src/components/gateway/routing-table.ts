@@ -1,15 +1,17 @@
 /**
  * Which component owns a public path, and on which listeners it is served.
- * More specific entries come first. The client port serves the client API
- * over plain HTTP on the LAN; the federation port (TLS) serves federation
- * and the client API too, so that one forwarded port is enough.
+ * The first matching entry wins, so specific patterns come before the
+ * prefixes they refine. The client port serves the client API over plain
+ * HTTP on the LAN; the federation port (TLS) serves federation and the
+ * client API too, so that one forwarded port is enough.
  */
 import type { ComponentName } from '../../platform/config/components.js';
 
 export type ListenerKind = 'client' | 'federation' | 'setup';
 
 interface Route {
-  prefix: string;
+  /** A path prefix, or a pattern for paths inside another component's prefix. */
+  match: string | RegExp;
   component: ComponentName;
   listeners: readonly ListenerKind[];
 }
@@ -17,18 +19,25 @@ interface Route {
 const PUBLIC: readonly ListenerKind[] = ['client', 'federation'];
 const FEDERATION: readonly ListenerKind[] = ['federation'];
 
+/** `/_matrix/client/<any version>/` followed by one of these paths. */
+const client = (rest: string) => new RegExp(`^/_matrix/client/[^/]+/(?:${rest})(?:[/?]|$)`);
+
 export const ROUTES: readonly Route[] = [
-  { prefix: '/_matrix/client/', component: 'clientapi', listeners: PUBLIC },
-  { prefix: '/_synapse/admin/', component: 'clientapi', listeners: PUBLIC },
-  { prefix: '/.well-known/matrix/', component: 'clientapi', listeners: PUBLIC },
-  { prefix: '/_matrix/federation/', component: 'federationapi', listeners: FEDERATION },
-  { prefix: '/_matrix/key/', component: 'serverkeyapi', listeners: FEDERATION },
-  { prefix: '/', component: 'setup', listeners: ['setup'] },
+  // The SyncAPI serves what reads a user's view of rooms.
+  { match: client('sync|events|initialSync|notifications|rooms/[^/]+/(?:messages|context|relations|threads|initialSync)'), component: 'syncapi', listeners: PUBLIC },
+  { match: client('org\\.matrix\\.simplified_msc3575/sync'), component: 'syncapi', listeners: PUBLIC },
+  { match: '/_matrix/client/', component: 'clientapi', listeners: PUBLIC },
+  { match: '/_synapse/admin/', component: 'clientapi', listeners: PUBLIC },
+  { match: '/.well-known/matrix/', component: 'clientapi', listeners: PUBLIC },
+  { match: '/_matrix/federation/', component: 'federationapi', listeners: FEDERATION },
+  { match: '/_matrix/key/', component: 'serverkeyapi', listeners: FEDERATION },
+  { match: '/', component: 'setup', listeners: ['setup'] },
 ];
 
 export function routeFor(listener: ListenerKind, path: string): ComponentName | undefined {
   for (const r of ROUTES) {
-    if (r.listeners.includes(listener) && path.startsWith(r.prefix)) return r.component;
+    if (!r.listeners.includes(listener)) continue;
+    if (typeof r.match === 'string' ? path.startsWith(r.match) : r.match.test(path)) return r.component;
   }
   return undefined;
 }

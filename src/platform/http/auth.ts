@@ -4,6 +4,55 @@
  */
 import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { MatrixError } from '../../core/errors.js';
+import { clientIp } from './app.js';
+
+/** Who made a request, as the UserAPI says of its access token. */
+export interface RequestOwner {
+  user_id: string;
+  device_id: string;
+  is_guest: boolean;
+  is_admin: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the `required` / `optional` hooks of `tokenAuth`. */
+    owner?: RequestOwner;
+  }
+}
+
+/** Checks a token (the UserAPI's queryAccessToken). */
+export type TokenCheck = (req: {
+  token: string;
+  ip?: string;
+  user_agent?: string;
+}) => Promise<{ owner: RequestOwner } | { owner: null; soft_logout: boolean }>;
+
+export interface TokenAuth {
+  /** 401 M_MISSING_TOKEN / M_UNKNOWN_TOKEN unless the request carries a valid token. */
+  required: preHandlerAsyncHookHandler;
+  /** Sets `request.owner` when a valid token is given; refuses an invalid one. */
+  optional: preHandlerAsyncHookHandler;
+}
+
+/** The access-token hooks every public component with client routes uses. */
+export function tokenAuth(check: TokenCheck): TokenAuth {
+  const authenticate = async (request: FastifyRequest, required: boolean) => {
+    const token = accessTokenOf(request);
+    if (token === undefined) {
+      if (required) throw new MatrixError(401, 'M_MISSING_TOKEN', 'Missing access token');
+      return;
+    }
+    const ua = request.headers['user-agent'];
+    const result = await check({ token, ip: clientIp(request), ...(typeof ua === 'string' ? { user_agent: ua } : {}) });
+    if (!result.owner) throw new MatrixError(401, 'M_UNKNOWN_TOKEN', 'Unknown access token', { soft_logout: result.soft_logout });
+    request.owner = result.owner;
+  };
+  return {
+    required: async (request) => authenticate(request, true),
+    optional: async (request) => authenticate(request, false),
+  };
+}
 
 export function accessTokenOf(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;

@@ -1,0 +1,26 @@
+/** Which component serves which path, on which listener. */
+import t from 'tap';
+import { routeFor } from '../../src/components/gateway/routing-table.js';
+
+t.test('paths go to the component that owns them', async (t) => {
+  const cases: [Parameters<typeof routeFor>[0], string, string | undefined][] = [
+    ['client', '/_matrix/client/versions', 'clientapi'],
+    ['client', '/_matrix/client/v3/sync', 'syncapi'],
+    ['client', '/_matrix/client/r0/sync', 'syncapi'],
+    ['client', '/_matrix/client/v3/rooms/!a:b/messages', 'syncapi'],
+    ['client', '/_matrix/client/v1/rooms/!a:b/relations/$e/m.thread', 'syncapi'],
+    ['client', '/_matrix/client/v3/rooms/!a:b/context/$e', 'syncapi'],
+    ['client', '/_matrix/client/v3/rooms/!a:b/send/m.room.message/1', 'clientapi'],
+    ['client', '/_matrix/client/v3/rooms/!a:b/messagesX', 'clientapi'],
+    ['client', '/_matrix/client/v3/syncing', 'clientapi'],
+    ['client', '/_matrix/client/unstable/org.matrix.simplified_msc3575/sync', 'syncapi'],
+    ['client', '/_matrix/federation/v1/version', undefined],
+    ['federation', '/_matrix/federation/v1/version', 'federationapi'],
+    ['federation', '/_matrix/key/v2/server', 'serverkeyapi'],
+    ['federation', '/_matrix/client/v3/sync', 'syncapi'],
+    ['client', '/.well-known/matrix/client', 'clientapi'],
+    ['setup', '/anything', 'setup'],
+    ['client', '/_internal/health', undefined],
+  ];
+  for (const [listener, path, want] of cases) t.equal(routeFor(listener, path), want, `${listener} ${path}`);
+});
