@@ -132,7 +132,7 @@ t.test('refresh tokens: rotation, a repeated refresh, expiry as soft logout', as
   const renewed = await ua.refreshToken({ refresh_token: short.refresh_token });
   t.equal((await owner(renewed.access_token)).owner?.device_id, login.device_id, 'refreshing keeps the device');
   await rejectsWith(t, ua.refreshToken({ refresh_token: 'ntr_nonsense' }), 401, 'M_UNKNOWN_TOKEN', 'an unknown refresh token');
-  await t.rejects(ua.refreshToken({ refresh_token: 'ntr_nonsense' }), { extra: { soft_logout: false } });
+  await t.rejects(ua.refreshToken({ refresh_token: 'ntr_nonsense' }), { name: 'MatrixError', extra: { soft_logout: false } }, 'a hard logout');
 });
 
 t.test('logout, logout all, device deletion', async (t) => {
