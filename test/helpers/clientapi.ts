@@ -15,6 +15,7 @@ import { loadConfig } from '../../src/platform/config/load.js';
 import { dataPaths } from '../../src/platform/config/paths.js';
 import type { NeuriteConfig } from '../../src/platform/config/schema.js';
 import { createPublicApp } from '../../src/platform/http/app.js';
+import { RateLimiter } from '../../src/platform/http/rate-limit.js';
 import type { Client } from '../../src/platform/ipc/directory.js';
 import { startComponents, type ComponentHarness } from './components.js';
 import { specResponse } from './spec-schemas.js';
@@ -67,7 +68,16 @@ export interface RoomsHarness {
   restart(): Promise<RoomsHarness>;
 }
 
-export async function startRooms(opts: { serverName?: string; config?: Partial<NeuriteConfig>; rs?: ComponentHarness; users?: FakeUserApi } = {}): Promise<RoomsHarness> {
+export async function startRooms(
+  opts: {
+    serverName?: string;
+    config?: Partial<NeuriteConfig>;
+    rs?: ComponentHarness;
+    users?: FakeUserApi;
+    /** Rate limits on a stopped clock: `burst` requests per kind and key, then M_LIMIT_EXCEEDED, however slow the machine. */
+    frozenLimits?: { burst: number };
+  } = {},
+): Promise<RoomsHarness> {
   const serverName = opts.serverName ?? 'test.neurite.local';
   const rs = opts.rs ?? (await startComponents(['roomserver', 'serverkeyapi'], { serverName }));
   const base = loadConfig(rs.dataDir)!;
@@ -80,6 +90,14 @@ export async function startRooms(opts: { serverName?: string; config?: Partial<N
     roomserver: rs.apis.get(roomserverApi),
     userapi: users as unknown as Client<UserAPI>,
   });
+  if (opts.frozenLimits) {
+    const limiters = new Map<string, RateLimiter>();
+    const burst = opts.frozenLimits.burst;
+    cctx.limit = (kind, key) => {
+      if (!limiters.has(kind)) limiters.set(kind, new RateLimiter({ perSecond: 1, burst }, () => 0));
+      limiters.get(kind)!.check(key);
+    };
+  }
   const app = createPublicApp({ logger: pino({ level: process.env.NEURITE_TEST_LOG ?? 'silent' }) });
   // Only the routes of this half of the ClientAPI: account routes need the real UserAPI.
   for (const register of [versionsRoutes, ...roomRoutes]) await register(app, cctx);
