@@ -53,6 +53,18 @@ async function journey(t: Test, mode: 'monolith' | 'split') {
   t.equal((await alice.getJoinedRooms()).joined_rooms.length, 1, 'refused creations left no room');
 
   const before = await stateSnapshot(alice, roomId);
+  // Bodies no SDK would send, straight over HTTP (through the gateway, and in split mode to the ClientAPI's process).
+  const raw = async (method: string, path: string, body: string) => {
+    const r = await fetch(`${baseUrl}/_matrix/client/v3${path}`, { method, headers: { authorization: `Bearer ${alice.getAccessToken()}`, 'content-type': 'application/json' }, body });
+    return { status: r.status, body: (await r.json()) as { errcode?: string } };
+  };
+  const sendPath = `/rooms/${encodeURIComponent(roomId)}/send/m.room.message/raw`;
+  t.match(await raw('PUT', sendPath, '{"body": '), { status: 400, body: { errcode: 'M_NOT_JSON' } }, 'not JSON: 400 M_NOT_JSON');
+  t.match(await raw('PUT', sendPath, '{"body": 1.5}'), { status: 400, body: { errcode: 'M_BAD_JSON' } }, 'a float in an event: 400 M_BAD_JSON');
+  t.match(await raw('PUT', sendPath, JSON.stringify({ body: 'x'.repeat(70_000) })), { status: 413, body: { errcode: 'M_TOO_LARGE' } }, 'larger than an event: 413 M_TOO_LARGE');
+  t.match(await raw('POST', '/createRoom', '{"preset": "open"}'), { status: 400, body: { errcode: 'M_BAD_JSON' } }, 'not a preset: 400 M_BAD_JSON');
+  t.match(await raw('POST', '/createRoom', '{"room_alias_name": "a:b"}'), { status: 400, body: { errcode: 'M_INVALID_PARAM' } }, 'a bad alias name: 400 M_INVALID_PARAM');
+  t.equal((await alice.getJoinedRooms()).joined_rooms.length, 1, 'still one room');
   await refused(t, bob.joinRoom(alias), 403, 'M_FORBIDDEN', 'joining an invite-only room uninvited');
   await refused(t, bob.sendTextMessage(roomId, 'hello?'), 403, 'M_FORBIDDEN', 'sending into a room one is not in');
   await refused(t, bob.joinRoom(`#nowhere:${serverName}`), 404, 'M_NOT_FOUND', 'joining an unknown alias');
