@@ -152,6 +152,10 @@ t.test('guests join only rooms that let them', async (t) => {
   expectError(t, await post(guest, `${room(closed)}/join`), 403, 'M_FORBIDDEN', 'guest_access forbidden');
   t.equal(await membershipOf(closed, guest.user_id), null, 'no membership');
   t.equal((await h.call(guest, 'PUT', `${V3}${room(open)}/send/m.room.message/g1`, { msgtype: 'm.text', body: 'hi' })).status, 200, 'guests may send');
+  t.equal((await h.call(guest, 'GET', `${V3}${room(open)}/members`)).status, 200, 'read the members');
+  expectError(t, await h.call(guest, 'GET', `${V3}${room(open)}/joined_members`), 403, 'M_GUEST_ACCESS_FORBIDDEN', 'but not joined_members (not opened to guests)');
+  expectError(t, await h.call(guest, 'GET', `${V3}${room(open)}/aliases`), 403, 'M_GUEST_ACCESS_FORBIDDEN', 'nor the aliases');
+  expectError(t, await post(guest, `${room(open)}/kick`, { user_id: alice.user_id }), 403, 'M_GUEST_ACCESS_FORBIDDEN', 'nor kick');
   t.equal((await post(guest, `${room(open)}/leave`)).status, 200, 'and leave');
 });
 

@@ -61,7 +61,7 @@ export const directoryRoutes: ClientRoutes = (app, cctx) => {
   });
 
   app.get(`${V3}/rooms/:roomId/aliases`, auth, async (request) => {
-    const owner = ownerOf(request);
+    const owner = fullUser(request);
     const roomId = roomIdParam(params(request).roomId);
     if (!owner.is_admin) {
       const { membership } = await cctx.roomserver.queryMembership({ room_id: roomId, user_id: owner.user_id });

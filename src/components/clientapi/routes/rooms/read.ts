@@ -10,7 +10,7 @@ import { ownerOf, type ClientApiContext } from '../../context.js';
 import type { ClientRoutes } from '../types.js';
 import { eventAccess, readState, stateView, type StateView } from './access.js';
 import { clientEvent } from './client-event.js';
-import { params, query, roomIdParam, V3 } from './common.js';
+import { fullUser, params, query, roomIdParam, V3 } from './common.js';
 
 const MEMBERSHIPS = ['join', 'invite', 'knock', 'leave', 'ban'];
 
@@ -98,8 +98,10 @@ export const readRoutes: ClientRoutes = (app, cctx) => {
   });
 
   app.get(`${V3}/rooms/:roomId/joined_members`, auth, async (request) => {
+    // Not among the endpoints the guest access module opens to guests.
+    const owner = fullUser(request);
     const roomId = roomIdParam(params(request).roomId);
-    const { membership } = await cctx.roomserver.queryMembership({ room_id: roomId, user_id: ownerOf(request).user_id });
+    const { membership } = await cctx.roomserver.queryMembership({ room_id: roomId, user_id: owner.user_id });
     if (membership !== 'join') throw new MatrixError(403, 'M_FORBIDDEN', "You aren't a member of the room");
     const members = (await cctx.roomserver.queryCurrentState({ room_id: roomId, types: ['m.room.member'] })).events;
     const joined: Record<string, { display_name?: string; avatar_url?: string }> = {};
