@@ -6,7 +6,7 @@
 import { MatrixError } from '../../../../core/errors.js';
 import { specBody } from '../../../../platform/http/validate.js';
 import type { DirectoryVisibility, PublicRoomsRequest, PublicRoomsResponse } from '../../../roomserver/api.js';
-import { ownerOf, type ClientApiContext } from '../../context.js';
+import type { ClientApiContext } from '../../context.js';
 import type { ClientRoutes } from '../types.js';
 import { visibilityOf } from './access.js';
 import { aliasParam, body, fullUser, isLocal, params, query, roomIdParam, V3 } from './common.js';
