@@ -6,6 +6,7 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Test } from 'tap';
 import { pino } from 'pino';
+import { eduServerApi } from '../../src/components/eduserver/api.js';
 import { roomserverApi } from '../../src/components/roomserver/api.js';
 import type { Profile, TokenOwner, UserAPI } from '../../src/components/userapi/api.js';
 import { createClientApiContext, type ClientApiContext } from '../../src/components/clientapi/context.js';
@@ -89,6 +90,8 @@ export async function startRooms(
     paths: dataPaths(rs.dataDir),
     roomserver: rs.apis.get(roomserverApi),
     userapi: users as unknown as Client<UserAPI>,
+    // The room routes never call it; the EDU routes have their own tests.
+    eduserver: rs.apis.get(eduServerApi),
   });
   if (opts.frozenLimits) {
     const limiters = new Map<string, RateLimiter>();

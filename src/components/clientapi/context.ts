@@ -9,6 +9,7 @@ import type { NeuriteConfig } from '../../platform/config/schema.js';
 import { tokenAuth, type TokenAuth } from '../../platform/http/auth.js';
 import { RateLimiter, type RateLimit } from '../../platform/http/rate-limit.js';
 import type { Client } from '../../platform/ipc/directory.js';
+import type { EduServerAPI } from '../eduserver/api.js';
 import type { RoomserverAPI } from '../roomserver/api.js';
 import type { TokenOwner, UserAPI } from '../userapi/api.js';
 
@@ -19,6 +20,7 @@ export interface ClientApiContext {
   paths: DataPaths;
   roomserver: Client<RoomserverAPI>;
   userapi: Client<UserAPI>;
+  eduserver: Client<EduServerAPI>;
   auth: TokenAuth;
   /** Throws M_LIMIT_EXCEEDED when `key` (a user id or an address) is over the limit. */
   limit(kind: LimitKind, key: string): void;
@@ -46,6 +48,7 @@ export function createClientApiContext(opts: {
   paths: DataPaths;
   roomserver: Client<RoomserverAPI>;
   userapi: Client<UserAPI>;
+  eduserver: Client<EduServerAPI>;
 }): ClientApiContext {
   const limiters = new Map<LimitKind, RateLimiter>();
   const limit = (kind: LimitKind, key: string) => {

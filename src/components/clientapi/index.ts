@@ -3,6 +3,7 @@
  * Routes validate and authenticate, then call the UserAPI and Roomserver.
  */
 import type { ComponentContext, ComponentInstance } from '../../platform/runtime/component.js';
+import { eduServerApi } from '../eduserver/api.js';
 import { roomserverApi } from '../roomserver/api.js';
 import { userApi } from '../userapi/api.js';
 import { createClientApiContext } from './context.js';
@@ -15,6 +16,7 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
     paths: ctx.paths,
     roomserver: ctx.apis.get(roomserverApi),
     userapi: ctx.apis.get(userApi),
+    eduserver: ctx.apis.get(eduServerApi),
   });
   return {
     routes: async (app) => {

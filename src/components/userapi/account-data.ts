@@ -26,9 +26,10 @@ export class AccountData {
     if (type === '' || type.length > MAX_TYPE_LENGTH) throw new MatrixError(400, 'M_INVALID_PARAM', `An account data type is 1 to ${MAX_TYPE_LENGTH} characters`);
   }
 
-  async set(userId: string, roomId: string | undefined, type: string, content: Record<string, unknown>): Promise<void> {
+  async set(userId: string, roomId: string | undefined, type: string, content: Record<string, unknown>, readMarker = false): Promise<void> {
     this.check(roomId, type);
-    if (SERVER_MANAGED_TYPES.has(type)) throw new MatrixError(405, 'M_BAD_JSON', `${type} is managed by the server and cannot be set through this API`);
+    const byReadMarkers = readMarker && type === 'm.fully_read' && roomId !== undefined;
+    if (SERVER_MANAGED_TYPES.has(type) && !byReadMarkers) throw new MatrixError(405, 'M_BAD_JSON', `${type} is managed by the server and cannot be set through this API`);
     await this.svc.producer.write(
       [put(keys.accountData(userId, roomId ?? '', type), content)],
       [{ topic: accountDataChanges, record: { user_id: userId, ...(roomId !== undefined ? { room_id: roomId } : {}), type, content } }],

@@ -196,8 +196,11 @@ export interface UserAPI {
   /** Renames a device; 404 M_NOT_FOUND when the user has none with that id. */
   updateDevice(req: { user_id: string; device_id: string; display_name?: string }, ctx?: CallContext): Promise<void>;
 
-  /** Sets account data (global without room_id). 405 M_BAD_JSON for the types the server manages. */
-  setAccountData(req: { user_id: string; room_id?: string; type: string; content: Record<string, unknown> }, ctx?: CallContext): Promise<void>;
+  /**
+   * Sets account data (global without room_id). 405 M_BAD_JSON for the types the server manages;
+   * `read_marker` (the EDUServer's read markers only) allows room `m.fully_read`.
+   */
+  setAccountData(req: { user_id: string; room_id?: string; type: string; content: Record<string, unknown>; read_marker?: boolean }, ctx?: CallContext): Promise<void>;
   /** One item of account data, or null. `m.push_rules` is the user's push rules. */
   queryAccountData(req: { user_id: string; room_id?: string; type: string }, ctx?: CallContext): Promise<{ content: Record<string, unknown> } | null>;
   /** All of a user's account data (for a full sync). */

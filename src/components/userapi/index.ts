@@ -97,7 +97,7 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
     queryDevice: (req) => sessions.device(req.user_id, req.device_id),
     updateDevice: (req) => sessions.updateDevice(req.user_id, req.device_id, req.display_name),
 
-    setAccountData: (req) => accountData.set(local(req.user_id), req.room_id, req.type, req.content),
+    setAccountData: (req) => accountData.set(local(req.user_id), req.room_id, req.type, req.content, req.read_marker === true),
     queryAccountData: async (req) => {
       const content = await accountData.get(req.user_id, req.room_id, req.type);
       return content ? { content } : null;
