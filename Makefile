@@ -21,6 +21,8 @@ GENERATED := src/generated/validators.js
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
+	# tap compiles its runner for the plugins .taprc names (tsx instead of ts-node).
+	npx tap build
 	@touch $@
 
 deps: node_modules/.installed
