@@ -53,7 +53,7 @@ export class Presence {
     for (const [k, v] of await this.db.entries<StoredPresence>(prefixRange('pres'))) {
       this.users.set(String(decodeKey(k)[1]), { ...v, last_sync: now });
     }
-    this.sweeper = setInterval(() => this.sweep(), this.timings.sweepMs);
+    this.sweeper = setInterval(() => void this.sweep(), this.timings.sweepMs);
     this.sweeper.unref();
   }
 
@@ -126,9 +126,10 @@ export class Presence {
     await this.producer.write([put(keys.presence(userId), stored)], [{ topic: presenceEvents, record: { user_id: userId, ...stored } }], { durable: false });
   }
 
-  /** Applies the timers: no longer currently active, idle, or gone. */
-  sweep(): void {
+  /** Applies the timers: no longer currently active, idle, or gone. Resolves when the records are written. */
+  async sweep(): Promise<void> {
     const now = this.now();
+    const writes: Promise<void>[] = [];
     for (const [userId, u] of this.users) {
       if (u.presence === 'offline') continue;
       let to: Partial<StoredPresence> | undefined;
@@ -138,7 +139,8 @@ export class Presence {
       if (!to) continue;
       const after: Live = { ...u, ...to };
       this.users.set(userId, after);
-      this.write(userId, after).catch((e: unknown) => this.logger?.warn({ err: e, user_id: userId }, 'could not time out presence'));
+      writes.push(this.write(userId, after).catch((e: unknown) => this.logger?.warn({ err: e, user_id: userId }, 'could not time out presence')));
     }
+    await Promise.all(writes);
   }
 }
