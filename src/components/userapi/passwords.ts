@@ -9,7 +9,7 @@
  */
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 
-interface ScryptParams {
+export interface ScryptParams {
   N: number;
   r: number;
   p: number;
@@ -21,16 +21,19 @@ const SALT_BYTES = 16;
 /** Longer inputs are refused before hashing: nobody types more, and scrypt's cost grows with the input. */
 export const MAX_PASSWORD_LENGTH = 512;
 
-function derive(password: string, salt: Buffer, params: ScryptParams): Promise<Buffer> {
+/** The key derivation; a parameter of verifyPassword so that a test can count the work done. */
+export type Kdf = (password: string, salt: Buffer, params: ScryptParams) => Promise<Buffer>;
+
+export const scryptKdf: Kdf = (password, salt, params) => {
   return new Promise((resolve, reject) => {
     // maxmem: 128·N·r bytes plus slack; node's default (32 MiB) is enough for these parameters but not for stronger ones.
     scrypt(password.normalize('NFKC'), salt, KEY_BYTES, { ...params, maxmem: 256 * params.N * params.r }, (err, key) => (err ? reject(err) : resolve(key)));
   });
-}
+};
 
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(SALT_BYTES);
-  const key = await derive(password, salt, CURRENT);
+  const key = await scryptKdf(password, salt, CURRENT);
   return `scrypt$${CURRENT.N}$${CURRENT.r}$${CURRENT.p}$${salt.toString('base64')}$${key.toString('base64')}`;
 }
 
@@ -49,9 +52,9 @@ const DUMMY = `scrypt$${CURRENT.N}$${CURRENT.r}$${CURRENT.p}$${randomBytes(SALT_
  * True when `password` matches `stored`. With no stored hash (unknown user,
  * no password set) it hashes against a dummy anyway and answers false.
  */
-export async function verifyPassword(password: string, stored: string | undefined): Promise<boolean> {
+export async function verifyPassword(password: string, stored: string | undefined, kdf: Kdf = scryptKdf): Promise<boolean> {
   const parsed = parse(stored ?? DUMMY) ?? parse(DUMMY)!;
-  const key = await derive(password, parsed.salt, parsed.params);
+  const key = await kdf(password, parsed.salt, parsed.params);
   const match = key.length === parsed.key.length && timingSafeEqual(key, parsed.key);
   return match && stored !== undefined;
 }
