@@ -1,14 +1,15 @@
 /**
- * The ClientAPI's room routes on a real roomserver (its own process group,
- * called over its Unix socket as in split mode) with a stand-in UserAPI:
- * fixed access tokens and profiles. Requests go through fastify's inject.
+ * The ClientAPI's room routes on a real roomserver and UserAPI (their own
+ * process group, called over its Unix socket as in split mode). Test users
+ * are real accounts with real access tokens. Requests go through fastify's
+ * inject.
  */
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Test } from 'tap';
 import { pino } from 'pino';
 import { eduServerApi } from '../../src/components/eduserver/api.js';
 import { roomserverApi } from '../../src/components/roomserver/api.js';
-import type { Profile, TokenOwner, UserAPI } from '../../src/components/userapi/api.js';
+import { userApi, type Profile, type TokenOwner, type UserAPI } from '../../src/components/userapi/api.js';
 import { createClientApiContext, type ClientApiContext } from '../../src/components/clientapi/context.js';
 import { roomRoutes } from '../../src/components/clientapi/routes/rooms/index.js';
 import { versionsRoutes } from '../../src/components/clientapi/routes/versions.js';
@@ -21,48 +22,41 @@ import type { Client } from '../../src/platform/ipc/directory.js';
 import { startComponents, type ComponentHarness } from './components.js';
 import { specResponse } from './spec-schemas.js';
 
-export interface FakeUser extends TokenOwner {
+export interface TestUser extends TokenOwner {
   token: string;
 }
 
-/** The two UserAPI queries room routes make; the rest of the UserAPI is not needed here. */
-export class FakeUserApi {
-  readonly users = new Map<string, FakeUser>();
-  readonly profiles = new Map<string, Profile>();
-
-  constructor(private readonly serverName: string) {}
-
-  add(localpart: string, opts: { guest?: boolean; admin?: boolean; profile?: Profile } = {}): FakeUser {
-    const user: FakeUser = {
-      user_id: `@${localpart}:${this.serverName}`,
-      device_id: `DEV${localpart.toUpperCase()}`,
-      is_guest: opts.guest ?? false,
-      is_admin: opts.admin ?? false,
-      token: `token-${localpart}`,
-    };
-    this.users.set(user.token, user);
-    if (opts.profile) this.profiles.set(user.user_id, opts.profile);
-    return user;
+/** Real accounts made through the UserAPI, each logged in on one device. */
+export class TestUsers {
+  async setProfile(user: TokenOwner, profile: Profile): Promise<void> {
+    for (const [field, value] of Object.entries(profile)) await this.userapi.setProfileField({ user_id: user.user_id, field, value });
   }
 
-  queryAccessToken = async (req: { token: string }) => {
-    const u = this.users.get(req.token);
-    if (!u) return { owner: null, soft_logout: false } as const;
-    const { token: _, ...owner } = u;
-    return { owner };
-  };
+  constructor(private readonly userapi: Client<UserAPI>) {}
 
-  queryProfile = async (req: { user_id: string }) => this.profiles.get(req.user_id) ?? null;
+  async add(localpart: string, opts: { guest?: boolean; admin?: boolean; profile?: Profile } = {}): Promise<TestUser> {
+    const created = await this.userapi.createAccount({
+      ...(opts.guest ? { guest: true } : { username: localpart, password: `password of ${localpart}` }),
+      ...(opts.admin ? { admin: true } : {}),
+      ...(opts.profile?.displayname !== undefined ? { displayname: opts.profile.displayname } : {}),
+      login: { device_id: `DEV${localpart.toUpperCase()}` },
+    });
+    if (opts.profile?.avatar_url !== undefined) {
+      await this.userapi.setProfileField({ user_id: created.user_id, field: 'avatar_url', value: opts.profile.avatar_url });
+    }
+    const login = created.login!;
+    return { user_id: created.user_id, device_id: login.device_id, is_guest: opts.guest ?? false, is_admin: opts.admin ?? false, token: login.access_token };
+  }
 }
 
 export interface RoomsHarness {
   app: FastifyInstance;
   cctx: ClientApiContext;
-  users: FakeUserApi;
+  users: TestUsers;
   rs: ComponentHarness;
   serverName: string;
   /** A request as `user` (or without a token); JSON body in, parsed JSON out. */
-  call(user: FakeUser | undefined, method: string, url: string, body?: unknown): Promise<{ status: number; body: any; raw: LightMyRequestResponse }>;
+  call(user: TestUser | undefined, method: string, url: string, body?: unknown): Promise<{ status: number; body: any; raw: LightMyRequestResponse }>;
   /** Stops the app and, unless kept, the roomserver. */
   stop(): Promise<void>;
   /** Restarts the roomserver on the same data and remounts the routes: everything the client was told must still hold. */
@@ -74,22 +68,22 @@ export async function startRooms(
     serverName?: string;
     config?: Partial<NeuriteConfig>;
     rs?: ComponentHarness;
-    users?: FakeUserApi;
     /** Rate limits on a stopped clock: `burst` requests per kind and key, then M_LIMIT_EXCEEDED, however slow the machine. */
     frozenLimits?: { burst: number };
   } = {},
 ): Promise<RoomsHarness> {
   const serverName = opts.serverName ?? 'test.neurite.local';
-  const rs = opts.rs ?? (await startComponents(['roomserver', 'serverkeyapi'], { serverName }));
+  const rs = opts.rs ?? (await startComponents(['roomserver', 'serverkeyapi', 'userapi', 'eduserver'], { serverName }));
   const base = loadConfig(rs.dataDir)!;
   const config: NeuriteConfig = { ...base, rate_limits: false, ...opts.config };
-  const users = opts.users ?? new FakeUserApi(serverName);
+  const userapi = rs.apis.get(userApi);
+  const users = new TestUsers(userapi);
   const cctx = createClientApiContext({
     serverName,
     config,
     paths: dataPaths(rs.dataDir),
     roomserver: rs.apis.get(roomserverApi),
-    userapi: users as unknown as Client<UserAPI>,
+    userapi,
     // The room routes never call it; the EDU routes have their own tests.
     eduserver: rs.apis.get(eduServerApi),
   });
@@ -133,7 +127,7 @@ export async function startRooms(
     restart: async () => {
       await app.close();
       const again = await rs.restart();
-      return startRooms({ serverName, ...(opts.config ? { config: opts.config } : {}), rs: again, users });
+      return startRooms({ serverName, ...(opts.config ? { config: opts.config } : {}), rs: again });
     },
   };
   return h;

@@ -13,8 +13,8 @@ import { specResponse } from '../../helpers/spec-schemas.js';
 const V3 = '/_matrix/client/v3';
 const h = await startRooms();
 t.teardown(() => h.stop());
-const alice = h.users.add('alice');
-const guest = h.users.add('guest', { guest: true });
+const alice = await h.users.add('alice');
+const guest = await h.users.add('guest', { guest: true });
 
 t.test('versions', async (t) => {
   const r = await h.call(undefined, 'GET', '/_matrix/client/versions');
@@ -64,15 +64,15 @@ t.test('TURN', async (t) => {
   t.equal(none.status, 200);
   t.same(none.body, {}, 'no TURN server configured: an empty answer');
 
-  const rs = await startComponents(['roomserver', 'serverkeyapi']);
+  const rs = await startComponents(['roomserver', 'serverkeyapi', 'userapi', 'eduserver']);
   writeFileSync(join(rs.dataDir, 'keys', 'turn_secret'), 'sekrit\n');
   const turn = await startRooms({
     rs,
     config: { turn: { uris: ['turn:turn.example:3478?transport=udp', 'turns:turn.example:443'], shared_secret_file: 'keys/turn_secret', username: '', password: '', lifetime_seconds: 600, allow_guests: false } },
   });
   t.teardown(() => turn.stop());
-  const u = turn.users.add('alice');
-  const g = turn.users.add('guest', { guest: true });
+  const u = await turn.users.add('alice');
+  const g = await turn.users.add('guest', { guest: true });
   const r = await turn.call(u, 'GET', `${V3}/voip/turnServer`);
   await expectOk(t, r, 'GET /voip/turnServer');
   t.equal(r.body.ttl, 600);
@@ -82,11 +82,11 @@ t.test('TURN', async (t) => {
   expectError(t, await turn.call(g, 'GET', `${V3}/voip/turnServer`), 403, 'M_FORBIDDEN', 'guests, when not allowed');
 
   const fixed = await startRooms({
-    rs: await startComponents(['roomserver', 'serverkeyapi']),
+    rs: await startComponents(['roomserver', 'serverkeyapi', 'userapi', 'eduserver']),
     config: { turn: { uris: ['turn:t.example'], shared_secret_file: '', username: 'u', password: 'p', lifetime_seconds: 60, allow_guests: true } },
   });
   t.teardown(() => fixed.stop());
-  const f = await fixed.call(fixed.users.add('bob'), 'GET', `${V3}/voip/turnServer`);
+  const f = await fixed.call(await fixed.users.add('bob'), 'GET', `${V3}/voip/turnServer`);
   await expectOk(t, f, 'GET /voip/turnServer', 'fixed credentials');
   t.same(f.body, { username: 'u', password: 'p', uris: ['turn:t.example'], ttl: 60 });
   void guest;

@@ -9,9 +9,9 @@ import { enc, expectError, expectOk, startRooms } from '../../helpers/clientapi.
 const h = await startRooms();
 t.teardown(() => h.stop());
 const S = h.serverName;
-const alice = h.users.add('alice', { profile: { displayname: 'Alice', avatar_url: 'mxc://x/alice' } });
-const bob = h.users.add('bob');
-const guest = h.users.add('guest', { guest: true });
+const alice = await h.users.add('alice', { profile: { displayname: 'Alice', avatar_url: 'mxc://x/alice' } });
+const bob = await h.users.add('bob');
+const guest = await h.users.add('guest', { guest: true });
 
 const create = (body: unknown, user = alice) => h.call(user, 'POST', '/_matrix/client/v3/createRoom', body);
 const state = async (roomId: string) => {

@@ -4,18 +4,18 @@
  * transactions.
  */
 import t from 'tap';
-import { enc, expectError, expectOk, startRooms, type FakeUser, type RoomsHarness } from '../../helpers/clientapi.js';
+import { enc, expectError, expectOk, startRooms, type TestUser, type RoomsHarness } from '../../helpers/clientapi.js';
 
 let h: RoomsHarness = await startRooms();
 t.teardown(() => h.stop());
 const S = h.serverName;
-const alice = h.users.add('alice');
-const bob = h.users.add('bob');
-const carol = h.users.add('carol');
-const guest = h.users.add('guest', { guest: true });
+const alice = await h.users.add('alice');
+const bob = await h.users.add('bob');
+const carol = await h.users.add('carol');
+const guest = await h.users.add('guest', { guest: true });
 const V3 = '/_matrix/client/v3';
 const aliasUrl = (a: string) => `${V3}/directory/room/${enc(a)}`;
-const createRoom = async (user: FakeUser, body: unknown = {}) => (await h.call(user, 'POST', `${V3}/createRoom`, body)).body.room_id as string;
+const createRoom = async (user: TestUser, body: unknown = {}) => (await h.call(user, 'POST', `${V3}/createRoom`, body)).body.room_id as string;
 
 t.test('aliases: create, resolve, list, delete', async (t) => {
   const roomId = await createRoom(alice, { preset: 'public_chat' });
@@ -143,7 +143,7 @@ t.test('aliases, the directory and transactions survive a restart of the roomser
 
 t.test('room summaries (v1.15)', async (t) => {
   const V1 = '/_matrix/client/v1';
-  const summary = (user: FakeUser | undefined, idOrAlias: string) => h.call(user, 'GET', `${V1}/room_summary/${enc(idOrAlias)}`);
+  const summary = (user: TestUser | undefined, idOrAlias: string) => h.call(user, 'GET', `${V1}/room_summary/${enc(idOrAlias)}`);
   const pub = await createRoom(alice, { preset: 'public_chat', name: 'Open', topic: 'All welcome', room_alias_name: 'open-summary' });
   const anon = await summary(undefined, `#open-summary:${S}`);
   await expectOk(t, anon, 'GET /room_summary/{roomIdOrAlias}', 'a public room, without a token, by alias');

@@ -4,18 +4,18 @@
  * with the refusals the spec names, each leaving the room as it was.
  */
 import t from 'tap';
-import { enc, expectError, expectOk, startRooms, type FakeUser } from '../../helpers/clientapi.js';
+import { enc, expectError, expectOk, startRooms, type TestUser } from '../../helpers/clientapi.js';
 
 const h = await startRooms();
 t.teardown(() => h.stop());
 const S = h.serverName;
-const alice = h.users.add('alice', { profile: { displayname: 'Alice' } });
-const bob = h.users.add('bob', { profile: { displayname: 'Bob', avatar_url: 'mxc://x/bob' } });
-const carol = h.users.add('carol');
-const guest = h.users.add('visitor', { guest: true, profile: { displayname: 'Visitor' } });
+const alice = await h.users.add('alice', { profile: { displayname: 'Alice' } });
+const bob = await h.users.add('bob', { profile: { displayname: 'Bob', avatar_url: 'mxc://x/bob' } });
+const carol = await h.users.add('carol');
+const guest = await h.users.add('visitor', { guest: true, profile: { displayname: 'Visitor' } });
 const V3 = '/_matrix/client/v3';
 
-const post = (user: FakeUser | undefined, path: string, body: unknown = {}) => h.call(user, 'POST', `${V3}${path}`, body);
+const post = (user: TestUser | undefined, path: string, body: unknown = {}) => h.call(user, 'POST', `${V3}${path}`, body);
 const room = (id: string) => `/rooms/${enc(id)}`;
 const membershipOf = async (roomId: string, userId: string) => {
   const r = await h.call(alice, 'GET', `${V3}${room(roomId)}/state/m.room.member/${enc(userId)}`);
@@ -38,7 +38,7 @@ t.test('join by alias and by id, with the profile in the join event', async (t) 
   t.equal(byIdPath.status, 200, 'a join without a body (clients send none)');
   const after = (await h.call(alice, 'GET', `${V3}${room(roomId)}/state/m.room.member/${enc(carol.user_id)}?format=event`)).body.event_id;
   t.equal(after, carolJoin, 'joining a room one is in, with the same profile, sends no new event');
-  h.users.profiles.set(carol.user_id, { displayname: 'Carol' });
+  await h.users.setProfile(carol, { displayname: 'Carol' });
   await post(carol, `${room(roomId)}/join`);
   t.same(await membershipOf(roomId, carol.user_id), { membership: 'join', displayname: 'Carol' }, 'with a new profile it does');
 

@@ -4,23 +4,23 @@
  * history visibility rules, rate limits.
  */
 import t from 'tap';
-import { enc, expectError, expectOk, startRooms, type FakeUser } from '../../helpers/clientapi.js';
+import { enc, expectError, expectOk, startRooms, type TestUser } from '../../helpers/clientapi.js';
 
 const h = await startRooms();
 t.teardown(() => h.stop());
 const S = h.serverName;
-const alice = h.users.add('alice');
-const bob = h.users.add('bob');
-const eve = h.users.add('eve');
-const admin = h.users.add('root', { admin: true });
+const alice = await h.users.add('alice');
+const bob = await h.users.add('bob');
+const eve = await h.users.add('eve');
+const admin = await h.users.add('root', { admin: true });
 const V3 = '/_matrix/client/v3';
 const room = (id: string) => `${V3}/rooms/${enc(id)}`;
-const post = (user: FakeUser, path: string, body: unknown = {}) => h.call(user, 'POST', `${V3}${path}`, body);
-const send = (user: FakeUser, roomId: string, txn: string, body: unknown = { msgtype: 'm.text', body: txn }, type = 'm.room.message') =>
+const post = (user: TestUser, path: string, body: unknown = {}) => h.call(user, 'POST', `${V3}${path}`, body);
+const send = (user: TestUser, roomId: string, txn: string, body: unknown = { msgtype: 'm.text', body: txn }, type = 'm.room.message') =>
   h.call(user, 'PUT', `${room(roomId)}/send/${enc(type)}/${enc(txn)}`, body);
-const putState = (user: FakeUser, roomId: string, type: string, key: string | undefined, body: unknown) =>
+const putState = (user: TestUser, roomId: string, type: string, key: string | undefined, body: unknown) =>
   h.call(user, 'PUT', `${room(roomId)}/state/${enc(type)}${key === undefined ? '' : `/${enc(key)}`}`, body);
-const getEvent = (user: FakeUser, roomId: string, id: string) => h.call(user, 'GET', `${room(roomId)}/event/${enc(id)}`);
+const getEvent = (user: TestUser, roomId: string, id: string) => h.call(user, 'GET', `${room(roomId)}/event/${enc(id)}`);
 const createRoom = async (body: unknown = {}) => (await post(alice, '/createRoom', body)).body.room_id as string;
 const stateIds = async (roomId: string) => ((await h.call(alice, 'GET', `${room(roomId)}/state`)).body as any[]).map((e) => e.event_id).sort();
 
@@ -32,7 +32,7 @@ t.test('send: a transaction id sent again gives the same event; per device', asy
   t.equal(again.body.event_id, first.body.event_id, 'same device, same txn: same event');
   const otherType = await send(alice, roomId, 'txn-1', { x: 1 }, 'org.example.other');
   t.not(otherType.body.event_id, first.body.event_id, 'another endpoint path (event type): another event');
-  const otherDevice = h.users.add('alice2');
+  const otherDevice = await h.users.add('alice2');
   otherDevice.user_id = alice.user_id;
   otherDevice.device_id = 'OTHERDEVICE';
   const fromOther = await send(otherDevice, roomId, 'txn-1');
@@ -237,7 +237,7 @@ t.test('GET /event follows history visibility at the event', async (t) => {
     expectError(t, await getEvent(alice, otherRoom, id), 404, 'M_NOT_FOUND', 'an event of another room');
     expectError(t, await getEvent(alice, roomId, '$nope'), 404, 'M_NOT_FOUND', 'an unknown event');
     expectError(t, await getEvent(alice, roomId, 'nope'), 404, 'M_NOT_FOUND', 'not an event id');
-    expectError(t, await h.call(undefined as unknown as FakeUser, 'GET', `${room(roomId)}/event/${enc(id)}`), 401, 'M_MISSING_TOKEN', 'no token');
+    expectError(t, await h.call(undefined as unknown as TestUser, 'GET', `${room(roomId)}/event/${enc(id)}`), 401, 'M_MISSING_TOKEN', 'no token');
   });
 });
 
@@ -251,8 +251,8 @@ t.test('rate limits on sending', async (t) => {
   // A stopped clock: the limit is reached after `burst` requests whatever the speed of the machine.
   const limited = await startRooms({ serverName: 'limits.neurite.local', frozenLimits: { burst: 5 } });
   t.teardown(() => limited.stop());
-  const u = limited.users.add('fast');
-  const other = limited.users.add('slow');
+  const u = await limited.users.add('fast');
+  const other = await limited.users.add('slow');
   const roomId = (await limited.call(u, 'POST', `${V3}/createRoom`, { preset: 'public_chat' })).body.room_id;
   t.equal((await limited.call(other, 'POST', `${V3}/rooms/${enc(roomId)}/join`, {})).status, 200);
   const statuses: number[] = [];
