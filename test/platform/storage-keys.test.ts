@@ -4,6 +4,7 @@
  * the top of the BMP, numbers up to 2^53-1), checked both as JS strings and
  * through a real LevelDB, which orders keys by their UTF-8 bytes.
  */
+import { rng } from '../helpers/random.js';
 import t from 'tap';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,17 +12,6 @@ import { join } from 'node:path';
 import { Database } from '../../src/platform/storage/database.js';
 import { decodeKey, encodeKey, encodeNumber, prefixRange, type KeyPart } from '../../src/platform/storage/keys.js';
 
-/** mulberry32: small, seedable, good enough to pick test cases. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // \x00-\x02 are escaped; \x03 sorts right after the escapes; \uE000/\uFFFF sort
 // above surrogates by code unit but below astral characters by code point.

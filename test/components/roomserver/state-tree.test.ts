@@ -5,6 +5,7 @@
  * an update returns, a real LevelDB, last-level collisions, the node cache,
  * and a storage-growth measurement.
  */
+import { rng } from '../../helpers/random.js';
 import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -28,17 +29,6 @@ import {
   type StateNode,
 } from '../../../src/components/roomserver/state/state-tree.js';
 
-/** mulberry32: small, seedable, good enough to pick test cases. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEEDS: number[] = process.env.STATE_TREE_SEED
   ? [Number(process.env.STATE_TREE_SEED)]
