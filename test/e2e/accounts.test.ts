@@ -127,6 +127,21 @@ t.test('guests', async (t) => {
   refused(t, await call('PUT', `${C}/profile/${encodeURIComponent(g.user_id)}/avatar_url`, { token: g.access_token, body: { avatar_url: 'mxc://a/b' } }), 403, 'M_GUEST_ACCESS_FORBIDDEN', 'nor avatars');
   t.equal((await call('PUT', `${C}/profile/${encodeURIComponent(g.user_id)}/displayname`, { token: g.access_token, body: { displayname: 'Visitor' } })).status, 200, 'a display name is allowed');
   refused(t, await call('GET', `${C}/pushrules/`, { token: g.access_token }), 403, 'M_GUEST_ACCESS_FORBIDDEN', 'nor push rules');
+
+  // Upgrading the guest to a full account, keeping its user id.
+  const localpart = g.user_id.slice(1, g.user_id.indexOf(':'));
+  const upgrade = (extra: Record<string, unknown>) => call('POST', `${C}/register`, { body: { guest_access_token: g.access_token, username: localpart, password: 'guest-pw', ...extra } });
+  refused(t, await upgrade({ username: 'someoneelse' }), 400, 'M_INVALID_USERNAME', 'an upgrade must keep the localpart');
+  const alice = (await login('alice')).body;
+  refused(t, await call('POST', `${C}/register`, { body: { guest_access_token: alice.access_token, username: 'alice', password: 'x' } }), 403, 'M_FORBIDDEN', 'only a guest token upgrades');
+  t.equal((await call('GET', `${C}/account/whoami`, { token: g.access_token })).body.is_guest, true, 'still a guest');
+  const ask = await upgrade({});
+  t.equal(ask.status, 401, 'an upgrade goes through auth like any registration');
+  const up = await ok(t, await upgrade({ auth: { type: 'm.login.dummy', session: ask.body.session } }), 'POST /register', 'upgraded');
+  t.equal(up.user_id, g.user_id, 'the same user id');
+  t.equal((await call('GET', `${C}/account/whoami`, { token: g.access_token })).body.is_guest, false, 'the guest token now belongs to a full account');
+  t.equal((await login(localpart, 'guest-pw')).status, 200, 'which logs in with its password');
+  refused(t, await upgrade({}), 403, 'M_FORBIDDEN', 'and is no guest any more');
 });
 
 t.test('login, whoami, refresh, logout', async (t) => {

@@ -87,6 +87,7 @@ export class Accounts {
    * use).
    */
   async create(req: CreateAccountRequest, extra?: (ops: WriteOp[]) => Promise<void> | void): Promise<{ user_id: string; login?: LoginResult }> {
+    if (req.upgrade_guest !== undefined) return this.upgradeGuest(req, req.upgrade_guest, extra);
     const generated = req.guest === true || req.username === undefined;
     const requested = generated ? undefined : newLocalpart(this.svc.serverName, req.username!);
     if (req.password !== undefined) checkPasswordShape(req.password);
@@ -127,6 +128,38 @@ export class Accounts {
       let n = await this.svc.storage.nextGenerated();
       while (await this.svc.storage.account(String(n))) n++;
       return createWith(String(n), [put(keys.nextGenerated(), n + 1)]);
+    });
+  }
+
+  /**
+   * A guest becomes a full account under the same user id (guest access
+   * module): it gets a password, keeps its devices, and logs in anew when asked.
+   */
+  private async upgradeGuest(req: CreateAccountRequest, userId: string, extra?: (ops: WriteOp[]) => Promise<void> | void): Promise<{ user_id: string; login?: LoginResult }> {
+    if (req.password === undefined) throw new MatrixError(400, 'M_MISSING_PARAM', 'password is required');
+    checkPasswordShape(req.password);
+    const passwordHash = await hashPassword(req.password);
+    return this.svc.locks.run(userId, async () => {
+      const localpart = localpartOf(this.svc.serverName, userId);
+      const account = localpart === undefined ? undefined : await this.svc.storage.account(localpart);
+      if (!account || !account.guest || account.deactivated) throw new MatrixError(403, 'M_FORBIDDEN', 'Only an active guest account can be upgraded');
+      const { guest: _guest, ...upgraded } = account;
+      const ops: WriteOp[] = [put(keys.account(account.localpart), { ...upgraded, password_hash: passwordHash, ...(req.displayname !== undefined ? { displayname: req.displayname } : {}) })];
+      let records: Append[] = [];
+      let revoked: string[] = [];
+      let login: LoginResult | undefined;
+      if (req.login) {
+        const p = await this.sessions.prepareLogin(userId, req.login);
+        ops.push(...p.ops);
+        records = p.records;
+        revoked = p.revoked;
+        login = p.value;
+      }
+      await extra?.(ops);
+      await this.sessions.commit({ value: undefined, ops, records, revoked });
+      // Cached owners of the guest's tokens still say is_guest.
+      this.sessions.forgetAll();
+      return { user_id: userId, ...(login ? { login } : {}) };
     });
   }
 

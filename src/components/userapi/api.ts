@@ -60,6 +60,8 @@ export interface CreateAccountRequest {
   displayname?: string;
   /** Log the new account in (registration without `inhibit_login`). */
   login?: NewLogin;
+  /** Upgrade this guest account (user id) to a full one instead of creating an account. */
+  upgrade_guest?: string;
   /** The auth session that allowed the registration: ends with it, and a registration token it holds counts as used. */
   uia_session?: string;
 }

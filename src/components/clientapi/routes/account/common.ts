@@ -76,3 +76,9 @@ export function specBodyOrEmpty(operation: string): preValidationAsyncHookHandle
     specBody('client-server', operation),
   ];
 }
+
+/** One rate-limit bucket per account, however the client spells its name. */
+export function userLimitKey(user: string): string {
+  const name = user.startsWith('@') ? user.slice(1).split(':')[0]! : user;
+  return `user:${name.toLowerCase()}`;
+}

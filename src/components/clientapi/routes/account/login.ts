@@ -8,14 +8,8 @@ import { clientIp } from '../../../../platform/http/app.js';
 import { specBody } from '../../../../platform/http/validate.js';
 import { ownerOf } from '../../context.js';
 import type { ClientRoutes } from '../types.js';
-import { bodyOf, loginResponse, newLogin, V3 } from './common.js';
+import { bodyOf, loginResponse, newLogin, userLimitKey, V3 } from './common.js';
 import { passwordUser } from './uia.js';
-
-/** One rate-limit bucket per account, however the client spells its name. */
-export function userLimitKey(user: string): string {
-  const name = user.startsWith('@') ? user.slice(1).split(':')[0]! : user;
-  return `user:${name.toLowerCase()}`;
-}
 
 export const loginRoutes: ClientRoutes = (app, cctx) => {
   app.get(`${V3}/login`, async () => ({ flows: [{ type: 'm.login.password' }] }));

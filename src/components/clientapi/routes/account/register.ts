@@ -7,9 +7,23 @@
 import { MatrixError } from '../../../../core/errors.js';
 import { clientIp } from '../../../../platform/http/app.js';
 import { specBody } from '../../../../platform/http/validate.js';
+import type { ClientApiContext } from '../../context.js';
 import type { ClientRoutes } from '../types.js';
-import { bodyOf, loginResponse, newLogin, queryOf, V1, V3 } from './common.js';
+import { bodyOf, loginResponse, newLogin, queryOf, V1, V3, type Body } from './common.js';
 import { interactiveAuth } from './uia.js';
+
+/**
+ * The guest a registration upgrades (guest access module: `guest_access_token`
+ * with `username` set to the guest's localpart).
+ */
+async function guestToUpgrade(cctx: ClientApiContext, body: Body): Promise<string> {
+  if (typeof body.guest_access_token !== 'string') throw new MatrixError(400, 'M_BAD_JSON', 'guest_access_token must be a string');
+  const found = await cctx.userapi.queryAccessToken({ token: body.guest_access_token });
+  if (!found.owner || !found.owner.is_guest) throw new MatrixError(403, 'M_FORBIDDEN', 'guest_access_token is not the token of a guest');
+  const localpart = found.owner.user_id.slice(1, found.owner.user_id.indexOf(':'));
+  if (body.username !== localpart) throw new MatrixError(400, 'M_INVALID_USERNAME', `Upgrading a guest keeps its user id: username must be ${localpart}`);
+  return found.owner.user_id;
+}
 
 export const registerRoutes: ClientRoutes = (app, cctx) => {
   const mode = cctx.config.registration;
@@ -32,7 +46,8 @@ export const registerRoutes: ClientRoutes = (app, cctx) => {
     if (mode === 'closed') throw new MatrixError(403, 'M_FORBIDDEN', 'Registration is disabled on this server');
     // Checks that do not depend on authentication come first (spec): a taken
     // or invalid name is refused before the client is asked to authenticate.
-    if (body.username !== undefined) await cctx.userapi.checkUsernameAvailable({ username: body.username as string });
+    const upgrade = body.guest_access_token !== undefined ? await guestToUpgrade(cctx, body) : undefined;
+    if (body.username !== undefined && !upgrade) await cctx.userapi.checkUsernameAvailable({ username: body.username as string });
     if (body.auth !== undefined) cctx.limit('register', ip);
     const session = await interactiveAuth(cctx, request, body.auth, {
       bound: 'register',
@@ -41,7 +56,7 @@ export const registerRoutes: ClientRoutes = (app, cctx) => {
     if (typeof body.password !== 'string') throw new MatrixError(400, 'M_MISSING_PARAM', 'password is required');
     const inhibit = body.inhibit_login === true;
     const created = await cctx.userapi.createAccount({
-      ...(body.username !== undefined ? { username: body.username as string } : {}),
+      ...(upgrade ? { upgrade_guest: upgrade } : body.username !== undefined ? { username: body.username as string } : {}),
       password: body.password,
       uia_session: session,
       ...(inhibit ? {} : { login: newLogin(request, body) }),

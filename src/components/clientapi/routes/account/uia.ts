@@ -9,6 +9,7 @@ import { MatrixError, type ErrCode } from '../../../../core/errors.js';
 import type { UiaState } from '../../../userapi/api.js';
 import { clientIp } from '../../../../platform/http/app.js';
 import type { ClientApiContext } from '../../context.js';
+import { userLimitKey } from './common.js';
 
 /**
  * The 401 that asks for (more) authentication: the session's flows, params
@@ -110,7 +111,7 @@ async function completeStage(cctx: ClientApiContext, request: FastifyRequest, au
       if (typeof auth.password !== 'string') throw new MatrixError(400, 'M_MISSING_PARAM', 'auth.password is required');
       // Guessing a password through UIA is guessing it through login.
       cctx.limit('login', clientIp(request));
-      cctx.limit('login', `user:${user.toLowerCase()}`);
+      cctx.limit('login', userLimitKey(user));
       const { user_id } = await cctx.userapi.checkPassword({ user, password: auth.password });
       if (opts.userId !== undefined && user_id !== opts.userId) throw new MatrixError(403, 'M_FORBIDDEN', 'The password is not that of the logged-in user');
       return done();
