@@ -1,4 +1,4 @@
-/** A least-recently-used map bounded by entry count. */
+/** A least-recently-used map bounded by entry count; a bound of 0 keeps nothing. */
 export class LruCache<K, V> {
   private readonly map = new Map<K, V>();
 
@@ -15,6 +15,7 @@ export class LruCache<K, V> {
   }
 
   set(key: K, value: V): void {
+    if (this.max <= 0) return;
     this.map.delete(key);
     this.map.set(key, value);
     if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as K);

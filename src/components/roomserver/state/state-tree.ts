@@ -20,6 +20,7 @@
  * The encoding of nodes, the key hash and the limits are an on-disk format:
  * changing any of them changes every root id.
  */
+import { LruCache } from '../cache.js';
 import { createHash } from 'node:crypto';
 import type { Database, WriteOp } from '../../../platform/storage/database.js';
 
@@ -163,32 +164,6 @@ function leafFind(entries: readonly StateEntry[], key: string): string | undefin
   return undefined;
 }
 
-/** Bounded LRU of decoded nodes: Map keeps insertion order, so re-inserting on a hit makes the first key the oldest. */
-class NodeCache {
-  private readonly map = new Map<string, StateNode>();
-  constructor(private readonly max: number) {}
-
-  get size(): number {
-    return this.map.size;
-  }
-
-  get(id: string): StateNode | undefined {
-    const node = this.map.get(id);
-    if (node !== undefined) {
-      this.map.delete(id);
-      this.map.set(id, node);
-    }
-    return node;
-  }
-
-  set(id: string, node: StateNode): void {
-    if (this.max <= 0) return;
-    this.map.delete(id);
-    this.map.set(id, node);
-    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
-  }
-}
-
 interface Change {
   key: string;
   hash: number;
@@ -236,14 +211,14 @@ function applyToLeaf(entries: readonly StateEntry[], changes: readonly Change[])
 }
 
 export class StateTree {
-  private readonly cache: NodeCache;
+  private readonly cache: LruCache<string, StateNode>;
   private readonly hash: KeyHash;
 
   constructor(
     private readonly store: StateNodeStore,
     opts: StateTreeOptions = {},
   ) {
-    this.cache = new NodeCache(opts.cacheSize ?? 2048);
+    this.cache = new LruCache(opts.cacheSize ?? 2048);
     const hash = opts.hash ?? stateKeyHash;
     this.hash = opts.hash ? (k) => hash(k) >>> 0 : hash;
   }
