@@ -162,7 +162,7 @@ t.test('read markers: m.fully_read into room account data, with m.read and m.rea
 
   await t.rejects(
     h.cctx.userapi.setAccountData({ user_id: dave.user_id, room_id: roomId, type: 'm.fully_read', content: { event_id: e1 } }),
-    { status: 405, errcode: 'M_BAD_JSON' },
+    { name: 'MatrixError', status: 405, errcode: 'M_BAD_JSON' },
     'clients still cannot set m.fully_read as account data',
   );
 });

@@ -1,0 +1,42 @@
+/**
+ * Dot-separated property paths (spec appendix): `content.m\.relates_to`
+ * names `m.relates_to` inside `content`. `\.` is a literal dot, `\\` a
+ * literal backslash; any other backslash stays as it is.
+ */
+
+const splitCache = new Map<string, string[]>();
+const MAX_CACHED = 1000;
+
+export function splitPath(path: string): string[] {
+  const cached = splitCache.get(path);
+  if (cached) return cached;
+  const parts: string[] = [];
+  let current = '';
+  for (let i = 0; i < path.length; i++) {
+    const c = path[i]!;
+    if (c === '\\' && (path[i + 1] === '.' || path[i + 1] === '\\')) {
+      current += path[++i];
+    } else if (c === '.') {
+      parts.push(current);
+      current = '';
+    } else {
+      current += c;
+    }
+  }
+  parts.push(current);
+  // Rules name few distinct keys; the bound only guards against odd rule sets.
+  if (splitCache.size >= MAX_CACHED) splitCache.clear();
+  splitCache.set(path, parts);
+  return parts;
+}
+
+/** The value at `path` in `obj`, or undefined when some step is missing or not an object. */
+export function valueAt(obj: unknown, path: string): unknown {
+  let current: unknown = obj;
+  for (const part of splitPath(path)) {
+    if (typeof current !== 'object' || current === null || Array.isArray(current)) return undefined;
+    if (!Object.hasOwn(current, part)) return undefined;
+    current = (current as Record<string, unknown>)[part];
+  }
+  return current;
+}
