@@ -1,9 +1,75 @@
 /**
- * syncapi: runs under the supervisor in every arrangement so that the process
- * layout is complete; its behaviour arrives with the sync issue (#5).
+ * SyncAPI: what clients read of their rooms. It consumes the Roomserver's
+ * output log, the UserAPI's account data and device changes (and the
+ * EDUServer's topics), keeps its own views in its own database under one
+ * stream position, and serves /sync, the history endpoints and the
+ * deprecated event streams from them.
  */
+import { tokenAuth } from '../../platform/http/auth.js';
 import type { ComponentContext, ComponentInstance } from '../../platform/runtime/component.js';
+import { outputRoomEvents, type OutputRoomEvent } from '../roomserver/topics.js';
+import { roomserverApi } from '../roomserver/api.js';
+import { userApi } from '../userapi/api.js';
+import { accountDataChanges, deviceChanges, type AccountDataChange, type DeviceChange } from '../userapi/topics.js';
+import { zeroCounts } from './counts.js';
+import type { SyncDeps } from './deps.js';
+import { EventStore } from './events.js';
+import { RoomEventIngest } from './ingest/room-events.js';
+import { startSyncConsumer, type ConsumerDeps } from './ingest/tx.js';
+import { applyAccountData, applyDeviceChanges } from './ingest/user-data.js';
+import { LazyMemberCache } from './lazy-members.js';
+import { Notifier } from './notifier.js';
+import { StreamPositions } from './positions.js';
+import { Relations } from './relations.js';
+import { syncApiRoutes } from './routes/index.js';
+import { StateReader } from './state.js';
+import { TimelineReader } from './timeline.js';
+import { SyncViews } from './views.js';
 
-export async function start(_ctx: ComponentContext): Promise<ComponentInstance> {
-  return {};
+export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
+  const db = await ctx.openDatabase({ cacheSize: 4 * 1024 * 1024 });
+  const stream = await StreamPositions.open(db);
+  const notifier = new Notifier();
+  stream.onAdvance = (from, to) => notifier.advance(from, to);
+  const views = await SyncViews.load(db, ctx.config.server_name, stream.current);
+  const events = new EventStore(db);
+  const relations = new Relations(db, events);
+  await relations.load();
+
+  const deps: SyncDeps = {
+    serverName: ctx.config.server_name,
+    db,
+    views,
+    events,
+    state: new StateReader(db),
+    timeline: new TimelineReader(db, events),
+    relations,
+    stream,
+    notifier,
+    counts: zeroCounts,
+    lazyMembers: new LazyMemberCache(),
+    // Looked up per call: a process without the other component (tests) must still start.
+    userapi: () => ctx.apis.get(userApi),
+    roomserver: () => ctx.apis.get(roomserverApi),
+    presenceEnabled: ctx.config.presence,
+  };
+
+  // Stopping: consumers stop first (registered after the database), then
+  // long-polls answer, then the clean-stop mark, then the database closes.
+  ctx.onStop(async () => {
+    await StreamPositions.closeClean(db);
+  });
+  ctx.onStop(() => notifier.stop());
+
+  const consumers: ConsumerDeps = { ctx, db, stream, notifier };
+  const rooms = new RoomEventIngest({ serverName: deps.serverName, views, events, relations, roomserver: deps.roomserver });
+  await startSyncConsumer<OutputRoomEvent>(consumers, 'roomserver.output_room_events', outputRoomEvents, (batch, tx) => rooms.apply(batch, tx));
+  await startSyncConsumer<AccountDataChange>(consumers, 'userapi.account_data', accountDataChanges, (batch, tx) => applyAccountData(views, batch, tx, () => {}));
+  await startSyncConsumer<DeviceChange>(consumers, 'userapi.device_changes', deviceChanges, (batch, tx) => applyDeviceChanges(db, views, batch, tx));
+
+  const auth = tokenAuth((req) => ctx.apis.get(userApi).queryAccessToken(req));
+  return {
+    routes: syncApiRoutes(deps, auth),
+    health: () => ({ position: stream.current, allocated: stream.lastAllocated, rooms: views.rooms.size, waiting: notifier.waiting }),
+  };
 }

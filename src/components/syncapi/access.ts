@@ -1,0 +1,58 @@
+/**
+ * What a user may see of a room's events, and events serialised for them:
+ * history visibility from the in-memory histories, events of ignored users
+ * left out, the viewer's membership and bundled aggregations added.
+ */
+import type { JsonObject } from '../../core/canonical-json.js';
+import type { SyncDeps } from './deps.js';
+import { formatEvent, type FormatOptions } from './format.js';
+import type { EventRecord } from './storage.js';
+import { at, canSee, type MembershipPoint } from './visibility.js';
+import type { RoomView } from './views.js';
+
+export interface RoomAccess {
+  room: RoomView;
+  userId: string;
+  /** The user's membership history in the room. */
+  hist: MembershipPoint[] | undefined;
+  ignored: ReadonlySet<string>;
+}
+
+export function accessFor(deps: SyncDeps, room: RoomView, userId: string): RoomAccess {
+  return { room, userId, hist: room.local.get(userId), ignored: deps.views.users.get(userId)?.ignored ?? new Set() };
+}
+
+/** Whether the user may see the event (visibility rules; ignored users' messages are hidden). */
+export function visible(a: RoomAccess, rec: EventRecord): boolean {
+  const isState = typeof rec.pdu.state_key === 'string';
+  if (!isState && a.ignored.has(rec.pdu.sender)) return false;
+  if (rec.pos === 0) return false;
+  return canSee(
+    {
+      pos: rec.pos,
+      isVisibilityEvent: rec.pdu.type === 'm.room.history_visibility' && rec.pdu.state_key === '',
+      isOwnMembership: rec.pdu.type === 'm.room.member' && rec.pdu.state_key === a.userId,
+    },
+    a.room.hv,
+    a.hist,
+  );
+}
+
+/** Whether the user can read the room's history at all now: a member, a former member, or a world-readable room. */
+export function mayReadRoom(a: RoomAccess, upTo: number): boolean {
+  const m = at(a.hist, upTo);
+  if (m) return true;
+  return a.room.visibilityAt(upTo) === 'world_readable';
+}
+
+/** Events as the viewer sees them, with their membership at each and bundled aggregations. */
+export async function serialize(deps: SyncDeps, a: RoomAccess, recs: EventRecord[], fmt: FormatOptions, opts: { bundle?: boolean } = {}): Promise<JsonObject[]> {
+  const see = (r: EventRecord) => r.room_id === a.room.id && visible(a, r);
+  return Promise.all(
+    recs.map(async (rec) => {
+      const membership = rec.pos > 0 ? (at(a.hist, rec.pos)?.membership ?? 'leave') : undefined;
+      const relations = opts.bundle === false ? undefined : await deps.relations.bundle(rec, fmt, see);
+      return formatEvent(rec, fmt, { membership, relations });
+    }),
+  );
+}

@@ -1,0 +1,105 @@
+/**
+ * Relationships between events (client-server API "Forming relationships
+ * between events"): the index of children by parent, and the bundled
+ * aggregations served with a parent: `m.thread` (count, latest event,
+ * whether the viewer took part), `m.replace` (the latest edit by the
+ * original sender) and `m.reference` (the referencing event ids).
+ */
+import type { JsonObject } from '../../core/canonical-json.js';
+import type { Database } from '../../platform/storage/database.js';
+import { decodeKey } from '../../platform/storage/keys.js';
+import type { EventStore } from './events.js';
+import { formatEvent, type FormatOptions } from './format.js';
+import { keys, type EventRecord, type RelationRecord, type ThreadRecord } from './storage.js';
+
+/** The relation an event's content declares, when it is well formed. */
+export function relationOf(content: Record<string, unknown>): { rel_type: string; event_id: string } | undefined {
+  const r = content['m.relates_to'];
+  if (!r || typeof r !== 'object' || Array.isArray(r)) return undefined;
+  const { rel_type, event_id } = r as Record<string, unknown>;
+  if (typeof rel_type !== 'string' || typeof event_id !== 'string') return undefined;
+  return { rel_type, event_id };
+}
+
+export interface Child extends RelationRecord {
+  pos: number;
+}
+
+/** How many references or edits a bundle looks at. */
+const BUNDLE_SCAN = 200;
+
+export class Relations {
+  /** Events that some event relates to: only these can have aggregations (most events have none). */
+  private readonly parents = new Set<string>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly events: EventStore,
+  ) {}
+
+  async load(): Promise<void> {
+    for (const k of await this.db.keys({ gt: 'rel', lt: 'rel\x01' })) this.parents.add(String(decodeKey(k)[2]));
+  }
+
+  noteParent(eventId: string): void {
+    this.parents.add(eventId);
+  }
+
+  /** Children of a parent between two positions (exclusive lower bound, inclusive upper), in the direction asked. */
+  async children(roomId: string, parent: string, opts: { after?: number; upTo?: number; reverse: boolean; limit?: number }): Promise<Child[]> {
+    const range = keys.relationsOf(roomId, parent);
+    const out: Child[] = [];
+    for (const [k, v] of await this.db.entries<RelationRecord>({
+      gt: opts.after !== undefined ? keys.relation(roomId, parent, opts.after) : range.gt,
+      ...(opts.upTo !== undefined ? { lte: keys.relation(roomId, parent, opts.upTo) } : { lt: range.lt }),
+      reverse: opts.reverse,
+      ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
+    })) {
+      out.push({ ...v, pos: Number(decodeKey(k)[3]) });
+    }
+    return out;
+  }
+
+  /**
+   * The bundled aggregations of an event for a viewer, or undefined. State
+   * events get none (the spec leaves them out for now).
+   */
+  async bundle(rec: EventRecord, opts: FormatOptions, visible: (child: EventRecord) => boolean): Promise<JsonObject | undefined> {
+    if (!this.parents.has(rec.event_id) || typeof rec.pdu.state_key === 'string') return undefined;
+    const out: JsonObject = {};
+    const thread = await this.db.get<ThreadRecord>(keys.thread(rec.room_id, rec.event_id));
+    if (thread) {
+      const latest = await this.events.get(thread.latest_event_id);
+      if (latest && visible(latest)) {
+        out['m.thread'] = {
+          latest_event: formatEvent(latest, { ...opts, withRoomId: true }, await this.edits(latest, opts, visible)),
+          count: thread.count,
+          current_user_participated: rec.pdu.sender === opts.viewer.user_id || thread.participants.includes(opts.viewer.user_id),
+        };
+      }
+    }
+    const edits = await this.edits(rec, opts, visible);
+    if (edits.relations) Object.assign(out, edits.relations);
+    const refs = (await this.children(rec.room_id, rec.event_id, { reverse: false, limit: BUNDLE_SCAN })).filter((c) => c.rel_type === 'm.reference');
+    if (refs.length > 0) {
+      const recs = (await this.events.records(refs.map((r) => r.event_id))).filter(visible);
+      if (recs.length > 0) out['m.reference'] = { chunk: recs.map((r) => ({ event_id: r.event_id })) };
+    }
+    return Object.keys(out).length > 0 ? out : undefined;
+  }
+
+  /** `m.replace`: the most recent valid edit (same sender, same type), as a full event. */
+  private async edits(rec: EventRecord, opts: FormatOptions, visible: (child: EventRecord) => boolean): Promise<{ relations?: JsonObject }> {
+    if (!this.parents.has(rec.event_id)) return {};
+    const cands = (await this.children(rec.room_id, rec.event_id, { reverse: true, limit: BUNDLE_SCAN })).filter(
+      (c) => c.rel_type === 'm.replace' && c.sender === rec.pdu.sender && c.type === rec.pdu.type,
+    );
+    if (cands.length === 0) return {};
+    const recs = (await this.events.records(cands.map((c) => c.event_id))).filter((r) => visible(r) && !r.redacted_because);
+    // Most recent by origin_server_ts, ties by event id (client-server API "Server behaviour" of replacements).
+    recs.sort((a, b) => b.pdu.origin_server_ts - a.pdu.origin_server_ts || (a.event_id < b.event_id ? 1 : -1));
+    const latest = recs[0];
+    if (!latest) return {};
+    return { relations: { 'm.replace': formatEvent(latest, { ...opts, withRoomId: true }) } };
+  }
+}

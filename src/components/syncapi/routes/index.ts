@@ -1,0 +1,25 @@
+/**
+ * The SyncAPI's public routes, as one fastify plugin.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import type { TokenAuth } from '../../../platform/http/auth.js';
+import type { SyncDeps } from '../deps.js';
+import { SyncEngine } from '../sync/engine.js';
+import { FilterCache } from './common.js';
+import { historyRoutes } from './history.js';
+import { legacyRoutes } from './legacy.js';
+import { notificationRoutes } from './notifications.js';
+import { relationRoutes } from './relations.js';
+import { syncRoutes } from './sync.js';
+
+export function syncApiRoutes(deps: SyncDeps, auth: TokenAuth, readUpTo: (userId: string, roomId: string) => number = () => 0): FastifyPluginAsync {
+  const engine = new SyncEngine(deps);
+  const filters = new FilterCache(deps);
+  return async (app) => {
+    syncRoutes(app, deps, engine, filters, auth);
+    historyRoutes(app, deps, auth);
+    relationRoutes(app, deps, auth);
+    notificationRoutes(app, deps, auth, readUpTo);
+    legacyRoutes(app, deps, auth);
+  };
+}

@@ -1,0 +1,187 @@
+/**
+ * The deprecated event streams, which tools and older test suites still
+ * call: GET /events (long-poll of room events), GET /events/{eventId},
+ * GET /initialSync and GET /rooms/{roomId}/initialSync.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { JsonObject } from '../../../core/canonical-json.js';
+import { MatrixError } from '../../../core/errors.js';
+import type { TokenAuth, RequestOwner } from '../../../platform/http/auth.js';
+import { decodeKey } from '../../../platform/storage/keys.js';
+import { accessFor, mayReadRoom, serialize, visible, type RoomAccess } from '../access.js';
+import type { SyncDeps } from '../deps.js';
+import type { EventRecord, PresenceRecord } from '../storage.js';
+import { keys, type AccountDataRecord } from '../storage.js';
+import { MAX_TIMEOUT_MS, presenceContent } from '../sync/engine.js';
+import { parseToken, token } from '../tokens.js';
+import { at } from '../visibility.js';
+import type { RoomView } from '../views.js';
+import { boolParam, formatFor, intParam, ownerOf, params, query, readableRoom, roomIdParam, single } from './common.js';
+import { hangupSignal } from './sync.js';
+
+const EVENTS_LIMIT = 100;
+
+/** The rooms whose events the user's stream carries: joined ones (or the one asked for, when readable). */
+function streamRooms(deps: SyncDeps, owner: RequestOwner, roomId: string | undefined): RoomAccess[] {
+  if (roomId !== undefined) return [readableRoom(deps, roomId, owner.user_id)];
+  const out: RoomAccess[] = [];
+  for (const id of deps.views.users.get(owner.user_id)?.rooms ?? []) {
+    const room = deps.views.room(id);
+    if (!room) continue;
+    const a = accessFor(deps, room, owner.user_id);
+    if (at(a.hist, deps.stream.current)?.membership === 'join') out.push(a);
+  }
+  return out;
+}
+
+async function roomMessages(deps: SyncDeps, a: RoomAccess, upTo: number, limit: number, owner: RequestOwner): Promise<JsonObject> {
+  const scan = await deps.timeline.scan(a.room, { after: 0, upTo, reverse: true, want: limit, accept: (r) => visible(a, r) });
+  const events = scan.events.reverse();
+  return {
+    chunk: await serialize(deps, a, events, formatFor(owner), { bundle: true }),
+    start: token(events[0] ? events[0].pos - 1 : upTo),
+    end: token(upTo),
+  };
+}
+
+async function roomAccountData(deps: SyncDeps, userId: string, roomId: string): Promise<JsonObject[]> {
+  const out: JsonObject[] = [];
+  for (const [k, r] of await deps.db.entries<AccountDataRecord>(keys.accountDataOf(userId))) {
+    const [, , rid, type] = decodeKey(k) as [string, string, string, string];
+    if (rid === roomId) out.push({ type, content: r.content });
+  }
+  return out;
+}
+
+async function visibilityOf(deps: SyncDeps, roomId: string): Promise<string> {
+  try {
+    return (await deps.roomserver().queryRoomVisibility({ room_id: roomId }))?.visibility ?? 'private';
+  } catch {
+    return 'private';
+  }
+}
+
+/** What /initialSync says of one room: its latest messages, its state then, the user's membership. */
+async function roomInitial(deps: SyncDeps, owner: RequestOwner, room: RoomView, limit: number): Promise<JsonObject> {
+  const a = accessFor(deps, room, owner.user_id);
+  const w = deps.stream.current;
+  const m = at(a.hist, w);
+  const membership = m?.membership ?? 'leave';
+  // Members read the room now; those who left read it as it was when they left.
+  const upTo = m && (membership === 'leave' || membership === 'ban') && room.visibilityAt(w) !== 'world_readable' ? m.pos : w;
+  const stateIds = [...(await deps.state.at(room.id, upTo)).values()];
+  const state = await deps.events.records(stateIds);
+  const out: JsonObject = {
+    room_id: room.id,
+    membership,
+    messages: membership === 'invite' ? { chunk: [], start: token(upTo), end: token(upTo) } : await roomMessages(deps, a, upTo, limit, owner),
+    state: membership === 'invite' ? [] : await serialize(deps, a, state, formatFor(owner), { bundle: false }),
+    visibility: await visibilityOf(deps, room.id),
+    account_data: await roomAccountData(deps, owner.user_id, room.id),
+  };
+  if (membership === 'invite' && m) {
+    const inv = await deps.events.get(m.event_id);
+    if (inv) out.invite = (await serialize(deps, a, [inv], formatFor(owner), { bundle: false }))[0]!;
+  }
+  return out;
+}
+
+async function presenceOf(deps: SyncDeps, users: Set<string>): Promise<JsonObject[]> {
+  if (!deps.presenceEnabled) return [];
+  const now = Date.now();
+  const out: JsonObject[] = [];
+  for (const [k, r] of await deps.db.entries<PresenceRecord>(keys.allPresence())) {
+    const userId = String(decodeKey(k)[1]);
+    if (users.has(userId)) out.push({ type: 'm.presence', sender: userId, content: presenceContent(r, now) });
+  }
+  return out;
+}
+
+export function legacyRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenAuth): void {
+  for (const v of ['v3', 'r0']) {
+    app.get(`/_matrix/client/${v}/events`, { onRequest: auth.required }, async (request, reply) => {
+      const owner = ownerOf(request);
+      const q = query(request);
+      const roomId = single(q, 'room_id');
+      if (roomId !== undefined) roomIdParam(roomId);
+      const fromText = single(q, 'from');
+      const timeoutMs = Math.min(intParam(q, 'timeout') ?? 30_000, MAX_TIMEOUT_MS);
+      const parsed = fromText ? parseToken(fromText) : undefined;
+      // No token (or not ours): the stream starts now.
+      const from = parsed !== undefined && parsed <= deps.stream.current ? parsed : deps.stream.current;
+      const deadline = Date.now() + timeoutMs;
+      const signal = hangupSignal(reply);
+      for (;;) {
+        const w = deps.stream.current;
+        const chunk: EventRecord[] = [];
+        const byEvent = new Map<string, RoomAccess>();
+        let cut = false;
+        for (const a of streamRooms(deps, owner, roomId)) {
+          if (a.room.latest <= from) continue;
+          const scan = await deps.timeline.scan(a.room, { after: from, upTo: w, reverse: false, want: EVENTS_LIMIT, accept: (r) => visible(a, r) });
+          cut ||= scan.more;
+          for (const e of scan.events) {
+            chunk.push(e);
+            byEvent.set(e.event_id, a);
+          }
+        }
+        chunk.sort((x, y) => x.pos - y.pos);
+        const page = chunk.slice(0, EVENTS_LIMIT);
+        const left = deadline - Date.now();
+        if (page.length > 0 || left <= 0 || signal.aborted) {
+          const events: JsonObject[] = [];
+          for (const e of page) events.push((await serialize(deps, byEvent.get(e.event_id)!, [e], formatFor(owner), { bundle: false }))[0]!);
+          const end = page.length === chunk.length && !cut ? w : page[page.length - 1]!.pos;
+          return { start: token(from), end: token(end), chunk: events };
+        }
+        if (!(await deps.notifier.wait(owner.user_id, w, left, signal))) return { start: token(from), end: token(w), chunk: [] };
+      }
+    });
+
+    app.get(`/_matrix/client/${v}/events/:eventId`, { onRequest: auth.required }, async (request) => {
+      const owner = ownerOf(request);
+      const rec = await deps.events.get(params(request).eventId!);
+      const room = rec ? deps.views.room(rec.room_id) : undefined;
+      const a = room ? accessFor(deps, room, owner.user_id) : undefined;
+      if (!rec || !a || rec.pos === 0 || rec.pos > deps.stream.current || !mayReadRoom(a, deps.stream.current) || !visible(a, rec)) {
+        throw new MatrixError(404, 'M_NOT_FOUND', 'Event not found');
+      }
+      return (await serialize(deps, a, [rec], formatFor(owner), { bundle: true }))[0];
+    });
+
+    app.get(`/_matrix/client/${v}/initialSync`, { onRequest: auth.required }, async (request) => {
+      const owner = ownerOf(request);
+      const q = query(request);
+      const limit = Math.max(0, Math.min(intParam(q, 'limit') ?? 10, 100));
+      const archived = boolParam(q, 'archived');
+      const w = deps.stream.current;
+      const rooms: JsonObject[] = [];
+      const shared = new Set<string>([owner.user_id]);
+      for (const id of deps.views.users.get(owner.user_id)?.rooms ?? []) {
+        const room = deps.views.room(id);
+        if (!room) continue;
+        const m = at(room.local.get(owner.user_id), w)?.membership;
+        if (!m || ((m === 'leave' || m === 'ban') && !archived)) continue;
+        rooms.push(await roomInitial(deps, owner, room, limit));
+        if (m === 'join') for (const [u, hist] of room.local) if (hist[hist.length - 1]?.membership === 'join') shared.add(u);
+      }
+      const accountData: JsonObject[] = [];
+      for (const [k, r] of await deps.db.entries<AccountDataRecord>(keys.accountDataOf(owner.user_id))) {
+        const [, , rid, type] = decodeKey(k) as [string, string, string, string];
+        if (rid === '') accountData.push({ type, content: r.content });
+      }
+      return { end: token(w), rooms, presence: await presenceOf(deps, shared), account_data: accountData };
+    });
+
+    app.get(`/_matrix/client/${v}/rooms/:roomId/initialSync`, { onRequest: auth.required }, async (request) => {
+      const owner = ownerOf(request);
+      const roomId = roomIdParam(params(request).roomId);
+      const a = readableRoom(deps, roomId, owner.user_id);
+      const members = new Set<string>();
+      for (const [u, hist] of a.room.local) if (hist[hist.length - 1]?.membership === 'join') members.add(u);
+      const out = await roomInitial(deps, owner, a.room, 10);
+      out.presence = await presenceOf(deps, members);
+      return out;
+    });
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * GET /sync (client-server API "Syncing").
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { TokenAuth } from '../../../platform/http/auth.js';
+import type { SyncDeps } from '../deps.js';
+import type { SyncEngine } from '../sync/engine.js';
+import { parseToken } from '../tokens.js';
+import { boolParam, enumParam, type FilterCache, intParam, ownerOf, query, single } from './common.js';
+
+/** An AbortSignal that fires when the client goes away before the answer. */
+export function hangupSignal(reply: FastifyReply): AbortSignal {
+  const ac = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) ac.abort();
+  });
+  return ac.signal;
+}
+
+export function syncRoutes(app: FastifyInstance, deps: SyncDeps, engine: SyncEngine, filters: FilterCache, auth: TokenAuth): void {
+  app.get('/_matrix/client/v3/sync', { onRequest: auth.required }, async (request, reply) => {
+    const owner = ownerOf(request);
+    const q = query(request);
+    const sinceText = single(q, 'since');
+    const timeoutMs = intParam(q, 'timeout') ?? 0;
+    const fullState = boolParam(q, 'full_state');
+    const useStateAfter = boolParam(q, 'use_state_after');
+    const setPresence = enumParam(q, 'set_presence', ['offline', 'online', 'unavailable'] as const, 'online')!;
+    const filter = await filters.resolve(owner.user_id, single(q, 'filter'));
+    if (deps.setPresence && deps.presenceEnabled && setPresence !== 'offline') {
+      // Presence is best effort: a sync never fails for it.
+      void deps.setPresence(owner.user_id, setPresence).catch(() => {});
+    }
+    return engine.sync({
+      viewer: { user_id: owner.user_id, device_id: owner.device_id },
+      // Garbage is treated like no token: an initial sync, never an error.
+      since: sinceText === undefined ? undefined : parseToken(sinceText),
+      timeoutMs,
+      fullState,
+      useStateAfter,
+      filter,
+      signal: hangupSignal(reply),
+    });
+  });
+}

@@ -1,0 +1,269 @@
+/**
+ * GET /sync: one answer from the views up to the watermark, and the
+ * long-poll around it. An incremental sync whose answer would be empty
+ * waits (up to `timeout`) for the notifier to say something for this user
+ * committed, then answers again.
+ */
+import type { JsonObject } from '../../../core/canonical-json.js';
+import { decodeKey } from '../../../platform/storage/keys.js';
+import type { SyncDeps } from '../deps.js';
+import { eventPasses, roomPasses, type SyncFilter } from '../filter.js';
+import type { Viewer } from '../format.js';
+import { keys, type AccountDataRecord, type PresenceRecord, type ToDeviceRecord } from '../storage.js';
+import { token } from '../tokens.js';
+import { at, type MembershipPoint } from '../visibility.js';
+import { RoomSections, type AccountDataEvent, type SyncRequest } from './rooms.js';
+
+/** To-device messages per answer; more wait for the next one (the answer stops before them). */
+const TO_DEVICE_LIMIT = 100;
+/** The longest a long-poll is held, whatever the client asks. */
+export const MAX_TIMEOUT_MS = 5 * 60_000;
+
+export interface SyncParams {
+  viewer: Viewer;
+  since: number | undefined;
+  timeoutMs: number;
+  fullState: boolean;
+  useStateAfter: boolean;
+  filter: SyncFilter;
+  signal?: AbortSignal;
+}
+
+interface AccountDataDelta {
+  global: AccountDataEvent[];
+  rooms: Map<string, AccountDataEvent[]>;
+}
+
+export class SyncEngine {
+  private readonly rooms: RoomSections;
+
+  constructor(private readonly deps: SyncDeps) {
+    this.rooms = new RoomSections(deps);
+  }
+
+  async sync(p: SyncParams): Promise<JsonObject> {
+    const { stream, notifier } = this.deps;
+    let since = p.since;
+    // A token from the future (another server's, or a lost position): answer as if there were none.
+    if (since !== undefined && since > stream.current) since = undefined;
+    const deadline = Date.now() + Math.min(Math.max(0, p.timeoutMs), MAX_TIMEOUT_MS);
+    for (;;) {
+      const w = stream.current;
+      const res = await this.answer(p, since, w);
+      if (since === undefined || p.fullState || !isEmpty(res)) return res;
+      const left = deadline - Date.now();
+      if (left <= 0 || p.signal?.aborted) return res;
+      // Not woken: the time is up, the client left, or the component is stopping.
+      if (!(await notifier.wait(p.viewer.user_id, w, left, p.signal))) return res;
+    }
+  }
+
+  private async answer(p: SyncParams, since: number | undefined, w: number): Promise<JsonObject> {
+    const { viewer } = p;
+    const user = this.deps.views.user(viewer.user_id);
+    const deviceKey = `${viewer.user_id}\0${viewer.device_id}`;
+    if (since === undefined) this.deps.lazyMembers.reset(deviceKey);
+
+    const toDevice = await this.toDevice(viewer, since, w);
+    const to = toDevice.stopAt ?? w;
+    const now = Date.now();
+    const req: SyncRequest = {
+      viewer,
+      since,
+      to,
+      filter: p.filter,
+      fullState: p.fullState,
+      useStateAfter: p.useStateAfter,
+      now,
+      fmt: { viewer, now, withRoomId: false, format: p.filter.event_format ?? 'client', fields: p.filter.event_fields },
+      deviceKey,
+    };
+    const accountData = await this.accountData(viewer.user_id, since, to);
+    const join: Record<string, JsonObject> = {};
+    const invite: Record<string, JsonObject> = {};
+    const leave: Record<string, JsonObject> = {};
+    const knock: Record<string, JsonObject> = {};
+    const includeLeave = p.filter.room?.include_leave === true;
+    const forgotten = since === undefined && includeLeave ? await this.forgottenRooms(viewer.user_id) : new Set<string>();
+
+    await Promise.all(
+      [...user.rooms].map(async (roomId) => {
+        if (!roomPasses(p.filter.room, roomId)) return;
+        const room = this.deps.views.room(roomId);
+        const hist: MembershipPoint[] | undefined = room?.local.get(viewer.user_id) ?? user.remote.get(roomId);
+        const mW = at(hist, to);
+        if (!mW) return;
+        const mS = since !== undefined ? at(hist, since) : undefined;
+        const changed = since === undefined || mW.pos > since;
+        const roomData = accountData?.rooms.get(roomId);
+        switch (mW.membership) {
+          case 'join': {
+            if (!room) return;
+            const r = await this.rooms.joined(req, room, since !== undefined && mS?.membership !== 'join', roomData);
+            if (r) join[roomId] = r;
+            return;
+          }
+          case 'invite':
+          case 'knock': {
+            if (!changed && !p.fullState) return;
+            const r = await this.rooms.stripped(req, roomId, mW.membership);
+            if (r) (mW.membership === 'invite' ? invite : knock)[roomId] = r;
+            return;
+          }
+          default: {
+            if (!room) {
+              // A declined invite to a room known only from the invite: an empty leave tells the client.
+              if (since !== undefined && changed) leave[roomId] = { timeline: { events: [], limited: false }, state: { events: [] }, account_data: { events: [] } };
+              return;
+            }
+            const newlyLeft = since !== undefined && changed;
+            const asked = (since === undefined || p.fullState) && includeLeave && !forgotten.has(roomId);
+            if (!newlyLeft && !asked) return;
+            if (!hist!.some((m) => m.membership === 'join' && m.pos <= mW.pos)) {
+              // Never joined (a declined or withdrawn invite, a refused knock): only the user's own leave, no room state.
+              leave[roomId] = await this.rooms.leftUnjoined(req, room, mW);
+              return;
+            }
+            // The user saw the room until `since` when they were still in it then; else from the start.
+            const sinceRoom = newlyLeft && mS && (mS.membership === 'join' || mS.membership === 'leave' || mS.membership === 'ban') && !p.fullState ? since : undefined;
+            leave[roomId] = await this.rooms.left(req, room, mW, sinceRoom, roomData);
+          }
+        }
+      }),
+    );
+
+    const out: JsonObject = {
+      next_batch: token(to),
+      rooms: { join, invite, leave, knock },
+      account_data: { events: (accountData?.global ?? []).filter((e) => eventPasses(p.filter.account_data, { type: e.type })) },
+      to_device: { events: toDevice.events },
+      presence: { events: await this.presence(req) },
+      device_lists: await this.deviceLists(viewer.user_id, since, to),
+    };
+    return out;
+  }
+
+  /** Account data changed in (since, to]: all of it on an initial sync (with the server's push rules). */
+  private async accountData(userId: string, since: number | undefined, to: number): Promise<AccountDataDelta | undefined> {
+    const user = this.deps.views.users.get(userId);
+    if (since !== undefined && (!user || user.accountDataPos <= since)) return undefined;
+    const out: AccountDataDelta = { global: [], rooms: new Map() };
+    for (const [k, rec] of await this.deps.db.entries<AccountDataRecord>(keys.accountDataOf(userId))) {
+      if (rec.pos > to || (since !== undefined && rec.pos <= since)) continue;
+      const [, , roomId, type] = decodeKey(k) as [string, string, string, string];
+      const ev = { type, content: rec.content };
+      if (roomId === '') out.global.push(ev);
+      else {
+        let list = out.rooms.get(roomId);
+        if (!list) out.rooms.set(roomId, (list = []));
+        list.push(ev);
+      }
+    }
+    if (since === undefined && !out.global.some((e) => e.type === 'm.push_rules')) {
+      // Push rules the user never changed are the server's defaults, which only the UserAPI knows.
+      try {
+        const rules = await this.deps.userapi().queryAccountData({ user_id: userId, type: 'm.push_rules' }, { timeoutMs: 5000 });
+        if (rules) out.global.push({ type: 'm.push_rules', content: rules.content as JsonObject });
+      } catch {
+        // The client reads them from /pushrules instead.
+      }
+    }
+    return out;
+  }
+
+  private async forgottenRooms(userId: string): Promise<Set<string>> {
+    try {
+      const { rooms } = await this.deps.roomserver().queryRoomsForUser({ user_id: userId, include_forgotten: true }, { timeoutMs: 5000 });
+      return new Set(rooms.filter((r) => r.forgotten).map((r) => r.room_id));
+    } catch {
+      return new Set();
+    }
+  }
+
+  /**
+   * The device's to-device messages after `since`; the ones up to `since`
+   * were acknowledged by this request and are deleted. When more than one
+   * answer's worth wait, the answer stops at the last one it carries.
+   */
+  private async toDevice(viewer: Viewer, since: number | undefined, w: number): Promise<{ events: JsonObject[]; stopAt?: number }> {
+    const user = this.deps.views.users.get(viewer.user_id);
+    const { db } = this.deps;
+    const lowest = user?.toDeviceLowest.get(viewer.device_id);
+    if (since !== undefined && lowest !== undefined && lowest <= since) {
+      const acked = await db.keys({ gt: keys.toDevice(viewer.user_id, viewer.device_id, 0), lte: keys.toDevice(viewer.user_id, viewer.device_id, since) });
+      if (acked.length > 0) void db.write(acked.map((key) => ({ type: 'del' as const, key }))).catch(() => {});
+      user!.toDeviceLowest.set(viewer.device_id, since + 1);
+    }
+    const latest = user?.toDevice.get(viewer.device_id) ?? 0;
+    if (latest <= (since ?? 0)) return { events: [] };
+    const rows = await db.entries<ToDeviceRecord>({
+      gt: keys.toDevice(viewer.user_id, viewer.device_id, since ?? 0),
+      lte: keys.toDevice(viewer.user_id, viewer.device_id, w),
+      limit: TO_DEVICE_LIMIT + 1,
+    });
+    const events = rows.slice(0, TO_DEVICE_LIMIT).map(([, r]) => ({ sender: r.sender, type: r.type, content: r.content }));
+    if (rows.length > TO_DEVICE_LIMIT) return { events, stopAt: Number(decodeKey(rows[TO_DEVICE_LIMIT - 1]![0])[3]) };
+    return { events };
+  }
+
+  /** Presence of users who share a room with the viewer, changed in (since, to]. */
+  private async presence(req: SyncRequest): Promise<JsonObject[]> {
+    const { views, db } = this.deps;
+    if (!this.deps.presenceEnabled || views.presencePos <= (req.since ?? 0)) return [];
+    const pf = req.filter.presence;
+    if (pf && (pf.limit === 0 || (pf.types && !eventPasses(pf, { type: 'm.presence' })))) return [];
+    const shared = this.sharedUsers(req.viewer.user_id, req.to);
+    const out: JsonObject[] = [];
+    for (const [k, r] of await db.entries<PresenceRecord>(keys.allPresence())) {
+      if (r.pos > req.to || (req.since !== undefined && r.pos <= req.since)) continue;
+      const userId = String(decodeKey(k)[1]);
+      if (!shared.has(userId) || !eventPasses(pf, { type: 'm.presence', sender: userId })) continue;
+      out.push({ type: 'm.presence', sender: userId, content: presenceContent(r, req.now) });
+    }
+    return out;
+  }
+
+  /** Local users who share a joined room with the user (the user included). */
+  private sharedUsers(userId: string, to: number): Set<string> {
+    const out = new Set<string>([userId]);
+    const user = this.deps.views.users.get(userId);
+    if (!user) return out;
+    for (const roomId of user.rooms) {
+      const room = this.deps.views.room(roomId);
+      if (!room || at(room.local.get(userId), to)?.membership !== 'join') continue;
+      for (const [other, hist] of room.local) if (hist[hist.length - 1]?.membership === 'join') out.add(other);
+    }
+    return out;
+  }
+
+  /** Users whose devices changed and who share a room with the viewer. */
+  private async deviceLists(userId: string, since: number | undefined, to: number): Promise<JsonObject> {
+    const changed: string[] = [];
+    if (since !== undefined && this.deps.views.deviceListPos > since) {
+      const shared = this.sharedUsers(userId, to);
+      const seen = new Set<string>();
+      for (const [, who] of await this.deps.db.entries<string>({ gt: keys.deviceList(since), lte: keys.deviceList(to) })) {
+        if (seen.has(who)) continue;
+        seen.add(who);
+        if (shared.has(who)) changed.push(who);
+      }
+    }
+    return { changed, left: [] };
+  }
+}
+
+export function presenceContent(r: PresenceRecord, now: number): JsonObject {
+  const c: JsonObject = { presence: r.presence };
+  if (r.last_active_ts !== undefined) c.last_active_ago = Math.max(0, now - r.last_active_ts);
+  if (r.currently_active !== undefined) c.currently_active = r.currently_active;
+  if (r.status_msg !== undefined) c.status_msg = r.status_msg;
+  return c;
+}
+
+function isEmpty(res: JsonObject): boolean {
+  const rooms = res.rooms as Record<string, Record<string, unknown>>;
+  if (Object.values(rooms).some((section) => Object.keys(section).length > 0)) return false;
+  for (const k of ['account_data', 'to_device', 'presence'] as const) if (((res[k] as { events: unknown[] }).events ?? []).length > 0) return false;
+  const dl = res.device_lists as { changed: unknown[]; left: unknown[] };
+  return dl.changed.length === 0 && dl.left.length === 0;
+}
