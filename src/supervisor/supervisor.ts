@@ -19,6 +19,7 @@ import { dataPaths, processSocketPath, type DataPaths } from '../platform/config
 import { validateConfig, type NeuriteConfig } from '../platform/config/schema.js';
 import { ApiDirectory } from '../platform/ipc/directory.js';
 import { NEURITE_VERSION } from '../version.js';
+import { LogTail } from './log-tail.js';
 import { processMemory, type ProcessMemory } from './memory.js';
 import { CHILD_COMMAND, CHILD_ENV, type ChildMessage, type ChildSetup } from './protocol.js';
 
@@ -47,6 +48,8 @@ interface Child {
   consecutiveFailures: number;
   restartTimer?: NodeJS.Timeout;
   lastExit?: { code: number | null; signal: NodeJS.Signals | null; at: number };
+  /** The last lines it wrote, for the dashboard; kept across restarts. */
+  tail: LogTail;
 }
 
 export interface ProcessStatus {
@@ -67,6 +70,8 @@ export interface SupervisorStatus {
   server_name?: string;
   supervisor: { pid: number; uptime_ms: number; memory: ProcessMemory | undefined };
   processes: ProcessStatus[];
+  /** The last switch of arrangement (`POST /reload`): the setup wizard shows its progress. */
+  reload?: { state: 'reloading' | 'done' | 'failed'; at: number; error?: string };
 }
 
 const CRASH_LOOP_WINDOW_MS = 60_000;
@@ -82,10 +87,12 @@ export class Supervisor {
   private configured = false;
   private layout: ProcessGroup[] = [];
   private readonly children = new Map<string, Child>();
+  private readonly tails = new Map<string, LogTail>();
   private control: Server | undefined;
   /** Internal API clients, made on first use (only `user add` needs them). */
   private userClients: ApiDirectory | undefined;
   private stopping = false;
+  private reloading: SupervisorStatus['reload'];
   private readonly startedAt = Date.now();
 
   constructor(private readonly opts: SupervisorOptions) {
@@ -99,22 +106,65 @@ export class Supervisor {
 
   /** Starts every process group; rejects with a one-line reason when the server cannot start. */
   async start(): Promise<void> {
+    this.readArrangement();
+    await this.listenControl();
+    try {
+      await this.startAll();
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
+  }
+
+  /** The configuration on disk, or the setup-only arrangement when there is none. */
+  private readArrangement(): void {
     const config = loadConfig(this.paths.dataDir);
     this.configured = config !== undefined;
     this.config =
       config ??
       validateConfig({ server_name: 'unconfigured', bind: this.opts.setupBind ?? '0.0.0.0', setup_port: this.opts.setupPort ?? 8080, processes: 'monolith' });
     this.layout = this.configured ? processLayout(this.config.processes) : SETUP_ONLY_LAYOUT;
+  }
 
-    await this.listenControl();
+  private async startAll(): Promise<void> {
     const t0 = Date.now();
-    try {
-      await Promise.all(this.layout.map((g) => this.startChild(g)));
-    } catch (e) {
-      await this.stop();
-      throw e;
-    }
+    await Promise.all(this.layout.map((g) => this.startChild(g)));
     this.logger.info({ processes: this.layout.length, startup_ms: Date.now() - t0 }, 'all processes ready');
+  }
+
+  /**
+   * Stops every process and starts the arrangement the configuration on disk
+   * describes: the setup wizard's switch from setup-only to the homeserver,
+   * and the dashboard's settings. When the new arrangement cannot start, the
+   * previous configuration state is restored so that the setup port answers
+   * again and can show the error.
+   */
+  private async reload(): Promise<void> {
+    const wasConfigured = this.configured;
+    this.reloading = { state: 'reloading', at: Date.now() };
+    this.userClients?.close();
+    this.userClients = undefined;
+    await this.stopChildren();
+    this.children.clear();
+    if (this.stopping) return;
+    try {
+      this.readArrangement();
+      await this.startAll();
+      this.reloading = { state: 'done', at: Date.now() };
+    } catch (e) {
+      const error = (e as Error).message;
+      this.logger.error({ err: error }, 'the new arrangement did not start; going back to the previous one');
+      await this.stopChildren();
+      this.children.clear();
+      if (!wasConfigured) {
+        this.configured = false;
+        this.config = validateConfig({ server_name: 'unconfigured', bind: this.opts.setupBind ?? this.config.bind, setup_port: this.opts.setupPort ?? this.config.setup_port, processes: 'monolith' });
+        this.layout = SETUP_ONLY_LAYOUT;
+      }
+      this.reloading = { state: 'failed', at: Date.now(), error };
+      if (this.stopping) return;
+      await this.startAll().catch((e2: Error) => this.logger.fatal({ err: e2.message }, 'the previous arrangement does not start either'));
+    }
   }
 
   private async listenControl(): Promise<void> {
@@ -132,6 +182,23 @@ export class Supervisor {
       }
       if (req.method === 'POST' && req.url === '/users') {
         void this.addUser(req, res);
+        return;
+      }
+      if (req.method === 'GET' && req.url?.startsWith('/logs?')) {
+        const q = new URLSearchParams(req.url.slice('/logs?'.length));
+        const child = this.children.get(q.get('process') ?? '');
+        const body = JSON.stringify({ lines: child ? child.tail.lines(Number(q.get('lines') ?? 100)) : [] });
+        res.writeHead(child ? 200 : 404, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+        return;
+      }
+      if (req.method === 'POST' && req.url === '/reload') {
+        req.resume();
+        // Answered before the switch: the caller may be one of the processes it stops.
+        const busy = this.stopping || this.reloading?.state === 'reloading';
+        res.writeHead(busy ? 409 : 202, { 'content-type': 'application/json' });
+        res.end(busy ? '{"error":"busy"}' : '{}');
+        if (!busy) setImmediate(() => void this.reload());
         return;
       }
       res.writeHead(404, { 'content-type': 'application/json' });
@@ -171,7 +238,16 @@ export class Supervisor {
 
   /** Forks a group's child and resolves when it says it is ready. */
   private startChild(group: ProcessGroup, existing?: Child): Promise<void> {
-    const child: Child = existing ?? { group, state: 'starting', startedAt: Date.now(), restarts: 0, recentExits: [], consecutiveFailures: 0 };
+    const child: Child = existing ?? {
+      group,
+      state: 'starting',
+      startedAt: Date.now(),
+      restarts: 0,
+      recentExits: [],
+      consecutiveFailures: 0,
+      tail: this.tails.get(group.name) ?? new LogTail(),
+    };
+    this.tails.set(group.name, child.tail);
     this.children.set(group.name, child);
     const setup: ChildSetup = { dataDir: this.paths.dataDir, configured: this.configured, config: this.config, layout: this.layout, group: group.name };
     const proc = fork(this.opts.entry, [CHILD_COMMAND, group.name], {
@@ -179,9 +255,12 @@ export class Supervisor {
       execArgv: [...process.execArgv, '--max-semi-space-size=1'],
       // glibc's default of eight malloc arenas per core costs each idle child megabytes.
       env: { MALLOC_ARENA_MAX: '2', ...process.env, [CHILD_ENV]: JSON.stringify(setup) },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // Piped, not inherited, so that the dashboard can show each process's last lines.
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',
     });
+    child.tail.follow(proc.stdout!, process.stdout);
+    child.tail.follow(proc.stderr!, process.stderr);
     child.proc = proc;
     child.state = 'starting';
     child.startedAt = Date.now();
@@ -276,6 +355,7 @@ export class Supervisor {
           ...(c?.lastExit ? { last_exit: c.lastExit } : {}),
         };
       }),
+      ...(this.reloading ? { reload: this.reloading } : {}),
     };
   }
 
@@ -302,13 +382,17 @@ export class Supervisor {
     });
   }
 
-  /** Gateway first (no new requests), then every other process, then the control socket. */
-  async stop(): Promise<void> {
-    this.stopping = true;
+  private async stopChildren(): Promise<void> {
     const all = [...this.children.values()];
     const gateway = all.filter((c) => c.group.components.includes('gateway'));
     await Promise.all(gateway.map((c) => this.stopChild(c)));
     await Promise.all(all.filter((c) => !gateway.includes(c)).map((c) => this.stopChild(c)));
+  }
+
+  /** Gateway first (no new requests), then every other process, then the control socket. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.stopChildren();
     this.userClients?.close();
     if (this.control) {
       await new Promise<void>((r) => this.control!.close(() => r()));

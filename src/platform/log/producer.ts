@@ -189,6 +189,12 @@ export class LogProducer implements LogReaderAPI {
     return removed;
   }
 
+  /** Prunes now (the maintenance job) and says where each topic stands. */
+  async pruneNow(): Promise<{ removed: number; topics: { topic: string; last: number; pruned_through: number }[] }> {
+    const removed = await this.prune();
+    return { removed, topics: [...this.topics].map(([topic, s]) => ({ topic, last: s.committed, pruned_through: s.prunedThrough })) };
+  }
+
   /** Prunes periodically; the first run waits so that every consumer has registered after a start. */
   startPruning(intervalMs = 60_000): void {
     const run = () => {

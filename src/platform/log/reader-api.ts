@@ -26,6 +26,8 @@ export interface LogReaderAPI {
   read(req: ReadRequest, ctx?: CallContext): Promise<ReadResponse>;
   /** Records a consumer so that nothing it has not read is pruned. */
   register(req: { topic: string; consumer: string }, ctx?: CallContext): Promise<void>;
+  /** Prunes now what every registered consumer has read (the maintenance job; producers also prune by themselves). */
+  pruneNow(req: Record<string, never>, ctx?: CallContext): Promise<{ removed: number; topics: { topic: string; last: number; pruned_through: number }[] }>;
 }
 
 const cache = new Map<ComponentName, ApiDescriptor<LogReaderAPI>>();
@@ -33,7 +35,7 @@ const cache = new Map<ComponentName, ApiDescriptor<LogReaderAPI>>();
 export function logReaderApi(producer: ComponentName): ApiDescriptor<LogReaderAPI> {
   let d = cache.get(producer);
   if (!d) {
-    d = defineApi<LogReaderAPI>(producer, { read: { idempotent: true }, register: { idempotent: true } }, 'log');
+    d = defineApi<LogReaderAPI>(producer, { read: { idempotent: true }, register: { idempotent: true }, pruneNow: { idempotent: true } }, 'log');
     cache.set(producer, d);
   }
   return d;
