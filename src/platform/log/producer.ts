@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { CallContext } from '../ipc/define.js';
 import { decodeKey, encodeKey, prefixRange } from '../storage/keys.js';
 import type { Database, WriteOp } from '../storage/database.js';
-import type { LogReaderAPI, ReadRequest, ReadResponse } from './reader-api.js';
+import type { LogAdminAPI, LogReaderAPI, ReadRequest, ReadResponse } from './reader-api.js';
 import type { LogRecord, TopicDescriptor } from './topic.js';
 
 export interface Append<R = unknown> {
@@ -39,7 +39,7 @@ const CLEAN_STOP_KEY = encodeKey('logmeta', 'clean_stop');
 /** Far more records than a producer writes in the 200 ms a relaxed database may lose. */
 const UNCLEAN_OFFSET_GAP = 100_000;
 
-export class LogProducer implements LogReaderAPI {
+export class LogProducer implements LogReaderAPI, LogAdminAPI {
   private readonly topics = new Map<string, TopicState>();
   private pruneTimer: NodeJS.Timeout | undefined;
 

@@ -26,7 +26,11 @@ export interface LogReaderAPI {
   read(req: ReadRequest, ctx?: CallContext): Promise<ReadResponse>;
   /** Records a consumer so that nothing it has not read is pruned. */
   register(req: { topic: string; consumer: string }, ctx?: CallContext): Promise<void>;
-  /** Prunes now what every registered consumer has read (the maintenance job; producers also prune by themselves). */
+}
+
+/** The maintenance job's view of a producer's log (namespace `logadmin`). */
+export interface LogAdminAPI {
+  /** Prunes now what every registered consumer has read (producers also prune by themselves, every minute). */
   pruneNow(req: Record<string, never>, ctx?: CallContext): Promise<{ removed: number; topics: { topic: string; last: number; pruned_through: number }[] }>;
 }
 
@@ -35,8 +39,19 @@ const cache = new Map<ComponentName, ApiDescriptor<LogReaderAPI>>();
 export function logReaderApi(producer: ComponentName): ApiDescriptor<LogReaderAPI> {
   let d = cache.get(producer);
   if (!d) {
-    d = defineApi<LogReaderAPI>(producer, { read: { idempotent: true }, register: { idempotent: true }, pruneNow: { idempotent: true } }, 'log');
+    d = defineApi<LogReaderAPI>(producer, { read: { idempotent: true }, register: { idempotent: true } }, 'log');
     cache.set(producer, d);
+  }
+  return d;
+}
+
+const adminCache = new Map<ComponentName, ApiDescriptor<LogAdminAPI>>();
+
+export function logAdminApi(producer: ComponentName): ApiDescriptor<LogAdminAPI> {
+  let d = adminCache.get(producer);
+  if (!d) {
+    d = defineApi<LogAdminAPI>(producer, { pruneNow: { idempotent: true, timeoutMs: 120_000 } }, 'logadmin');
+    adminCache.set(producer, d);
   }
   return d;
 }

@@ -22,7 +22,7 @@ import { ApiDirectory } from '../ipc/directory.js';
 import { IpcServer } from '../ipc/server.js';
 import { LogConsumer } from '../log/consumer.js';
 import { LogProducer } from '../log/producer.js';
-import { logReaderApi } from '../log/reader-api.js';
+import { logAdminApi, logReaderApi } from '../log/reader-api.js';
 import { openComponentDatabase } from '../storage/index.js';
 import type { ComponentContext, ComponentInstance, ComponentLoader, Upstream } from './component.js';
 
@@ -145,6 +145,7 @@ export async function runProcessGroup(opts: HostOptions): Promise<RunningGroup> 
         const producer = new LogProducer(db, topics, clog);
         await producer.open();
         apis.provide(logReaderApi(name), producer);
+        apis.provide(logAdminApi(name), producer);
         producer.startPruning();
         r.stops.push(() => producer.close());
         return producer;
