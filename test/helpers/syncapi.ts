@@ -138,8 +138,62 @@ export function roomOps(s: SyncHarness) {
       if (r.status !== 200) throw new Error(`leave: ${JSON.stringify(r.body)}`);
     },
     sync: async (u: User, q: Record<string, string | number | boolean> = {}) => {
-      const qs = new URLSearchParams(Object.entries(q).map(([k, v]) => [k, String(v)])).toString();
+      const qs = new URLSearchParams(Object.entries(q).map(([k, v]): [string, string] => [k, String(v)])).toString();
       return s.call(u, 'GET', `${V3}/sync${qs ? `?${qs}` : ''}`);
     },
   };
+}
+
+/**
+ * A client's sync loop: keeps `since`, and gathers what the answers said
+ * (timeline events per room, the latest of everything else) until a
+ * condition holds. Long-polls, so it waits for the server, never a timer.
+ */
+export class SyncStream {
+  since: string | undefined;
+  /** Timeline events per room, in the order received. */
+  readonly timeline = new Map<string, any[]>();
+  readonly bodies: any[] = [];
+
+  constructor(
+    private readonly s: SyncHarness,
+    readonly user: User,
+    private readonly query: Record<string, string> = {},
+  ) {}
+
+  async next(extra: Record<string, string | number | boolean> = {}): Promise<any> {
+    const q = new URLSearchParams({ ...this.query, ...(this.since ? { since: this.since, timeout: '30000' } : {}) });
+    for (const [k, v] of Object.entries(extra)) q.set(k, String(v));
+    const r = await this.s.call(this.user, 'GET', `${V3}/sync?${q}`);
+    if (r.status !== 200) throw new Error(`sync: ${r.status} ${JSON.stringify(r.body)}`);
+    this.bodies.push(r.body);
+    for (const section of ['join', 'leave'] as const) {
+      for (const [roomId, room] of Object.entries<any>(r.body.rooms?.[section] ?? {})) {
+        let list = this.timeline.get(roomId);
+        if (!list) this.timeline.set(roomId, (list = []));
+        list.push(...(room.timeline?.events ?? []));
+      }
+    }
+    this.since = r.body.next_batch;
+    return r.body;
+  }
+
+  /** Syncs until `pred` holds for an answer; returns that answer. */
+  async until(pred: (body: any) => boolean, max = 50): Promise<any> {
+    for (let i = 0; i < max; i++) {
+      const body = await this.next();
+      if (pred(body)) return body;
+    }
+    throw new Error('the condition never held');
+  }
+
+  /** Syncs until the room's timeline (gathered) holds an event with this id. */
+  async untilEvent(roomId: string, eventId: string): Promise<any> {
+    if (this.events(roomId).some((e) => e.event_id === eventId)) return undefined;
+    return this.until(() => this.events(roomId).some((e) => e.event_id === eventId));
+  }
+
+  events(roomId: string): any[] {
+    return this.timeline.get(roomId) ?? [];
+  }
 }

@@ -11,10 +11,22 @@ import { outputRoomEvents, type OutputRoomEvent } from '../roomserver/topics.js'
 import { roomserverApi } from '../roomserver/api.js';
 import { userApi } from '../userapi/api.js';
 import { accountDataChanges, deviceChanges, type AccountDataChange, type DeviceChange } from '../userapi/topics.js';
-import { zeroCounts } from './counts.js';
 import type { SyncDeps } from './deps.js';
 import { EventStore } from './events.js';
+import { eduServerApi } from '../eduserver/api.js';
+import {
+  presenceEvents,
+  receiptEvents,
+  sendToDeviceEvents,
+  typingEvents,
+  type PresenceRecord,
+  type ReceiptRecord,
+  type SendToDeviceRecord,
+  type TypingRecord,
+} from '../eduserver/topics.js';
+import { applyPresence, applyReceipts, applyToDevice, applyTyping } from './ingest/edu.js';
 import { RoomEventIngest } from './ingest/room-events.js';
+import { PushCounter } from './push.js';
 import { startSyncConsumer, type ConsumerDeps } from './ingest/tx.js';
 import { applyAccountData, applyDeviceChanges } from './ingest/user-data.js';
 import { LazyMemberCache } from './lazy-members.js';
@@ -35,6 +47,9 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   const events = new EventStore(db);
   const relations = new Relations(db, events);
   await relations.load();
+  const userapi = () => ctx.apis.get(userApi);
+  const push = new PushCounter(db, views, events, userapi);
+  const edu = () => ctx.apis.get(eduServerApi);
 
   const deps: SyncDeps = {
     serverName: ctx.config.server_name,
@@ -46,11 +61,12 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
     relations,
     stream,
     notifier,
-    counts: zeroCounts,
+    counts: push,
     lazyMembers: new LazyMemberCache(),
     // Looked up per call: a process without the other component (tests) must still start.
-    userapi: () => ctx.apis.get(userApi),
+    userapi,
     roomserver: () => ctx.apis.get(roomserverApi),
+    setPresence: async (user_id, presence) => edu().setPresence({ user_id, presence, source: 'sync' }, { timeoutMs: 5000 }),
     presenceEnabled: ctx.config.presence,
   };
 
@@ -62,14 +78,22 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   ctx.onStop(() => notifier.stop());
 
   const consumers: ConsumerDeps = { ctx, db, stream, notifier };
-  const rooms = new RoomEventIngest({ serverName: deps.serverName, views, events, relations, roomserver: deps.roomserver });
+  const rooms = new RoomEventIngest({ serverName: deps.serverName, views, events, relations, push, roomserver: deps.roomserver });
   await startSyncConsumer<OutputRoomEvent>(consumers, 'roomserver.output_room_events', outputRoomEvents, (batch, tx) => rooms.apply(batch, tx));
-  await startSyncConsumer<AccountDataChange>(consumers, 'userapi.account_data', accountDataChanges, (batch, tx) => applyAccountData(views, batch, tx, () => {}));
+  await startSyncConsumer<AccountDataChange>(consumers, 'userapi.account_data', accountDataChanges, (batch, tx) =>
+    applyAccountData(views, batch, tx, (userId) => push.rulesChanged(userId)),
+  );
   await startSyncConsumer<DeviceChange>(consumers, 'userapi.device_changes', deviceChanges, (batch, tx) => applyDeviceChanges(db, views, batch, tx));
+  await startSyncConsumer<TypingRecord>(consumers, 'eduserver.typing', typingEvents, (batch, tx) => applyTyping(views, batch, tx));
+  await startSyncConsumer<ReceiptRecord>(consumers, 'eduserver.receipts', receiptEvents, (batch, tx) =>
+    applyReceipts(views, events, batch, tx, (userId, roomId) => push.receiptChanged(userId, roomId)),
+  );
+  await startSyncConsumer<PresenceRecord>(consumers, 'eduserver.presence', presenceEvents, (batch, tx) => applyPresence(views, batch, tx));
+  await startSyncConsumer<SendToDeviceRecord>(consumers, 'eduserver.send_to_device', sendToDeviceEvents, (batch, tx) => applyToDevice(views, deps.serverName, batch, tx));
 
   const auth = tokenAuth((req) => ctx.apis.get(userApi).queryAccessToken(req));
   return {
-    routes: syncApiRoutes(deps, auth),
+    routes: syncApiRoutes(deps, auth, (userId, roomId) => push.roomReadUpTo(userId, roomId)),
     health: () => ({ position: stream.current, allocated: stream.lastAllocated, rooms: views.rooms.size, waiting: notifier.waiting }),
   };
 }

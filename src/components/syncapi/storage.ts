@@ -112,6 +112,8 @@ export const keys = {
   receipt: (roomId: string, type: string, userId: string, threadId: string) => encodeKey('rc', roomId, type, userId, threadId),
   receiptsOf: (roomId: string) => prefixRange('rc', roomId),
   allReceipts: () => prefixRange('rc'),
+  typing: (roomId: string) => encodeKey('ty', roomId),
+  allTyping: () => prefixRange('ty'),
   presence: (userId: string) => encodeKey('pr', userId),
   allPresence: () => prefixRange('pr'),
   /** Push notifications of a user: ('nt', user, pos) → NotificationRecord. */
@@ -135,6 +137,8 @@ export interface ReceiptRecord {
   pos: number;
   event_id: string;
   ts: number;
+  /** Stream position of the event the receipt is at (what notification counts compare with). */
+  event_pos: number;
 }
 
 export interface PresenceRecord {

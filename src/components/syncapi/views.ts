@@ -8,7 +8,7 @@
  */
 import type { Database } from '../../platform/storage/database.js';
 import { decodeKey } from '../../platform/storage/keys.js';
-import { keys, type AccountDataRecord, type MembershipRecord, type RoomRecord, type StateEntry } from './storage.js';
+import { keys, type AccountDataRecord, type MembershipRecord, type PresenceRecord, type ReceiptRecord, type RoomRecord, type StateEntry } from './storage.js';
 import { at, type MembershipPoint, type Visibility, type VisibilityPoint } from './visibility.js';
 
 /** How many recent timeline entries a room keeps in memory. */
@@ -35,8 +35,10 @@ export class RoomView {
   /** Heroes computed at `membersPos`: up to six joined or invited members in stream order. */
   heroes: { at: number; ids: string[]; former: string[] } | undefined;
   typing: { pos: number; users: string[] } = { pos: 0, users: [] };
-  /** Latest receipt position. */
+  /** Latest position of a receipt everyone sees. */
   receiptsPos = 0;
+  /** user → latest position of their private receipts (only they see them). */
+  readonly privateReceipts = new Map<string, number>();
 
   constructor(
     readonly id: string,
@@ -96,6 +98,8 @@ export class SyncViews {
   deviceListPos = 0;
   /** Latest presence change position. */
   presencePos = 0;
+  /** Every user's latest presence. */
+  readonly presence = new Map<string, PresenceRecord>();
 
   constructor(readonly serverName: string) {}
 
@@ -159,6 +163,22 @@ export class SyncViews {
       const u = v.user(userId);
       if (pos > (u.toDevice.get(deviceId) ?? 0)) u.toDevice.set(deviceId, pos);
       if (!u.toDeviceLowest.has(deviceId)) u.toDeviceLowest.set(deviceId, pos);
+    }
+    for (const [k, t] of await db.entries<{ pos: number; users: string[] }>(keys.allTyping())) {
+      const room = v.rooms.get(String(decodeKey(k)[1]));
+      // Typing notifications do not outlive a restart by much; the EDUServer expires them and logs that.
+      if (room) room.typing = t;
+    }
+    for (const [k, r] of await db.entries<ReceiptRecord>(keys.allReceipts())) {
+      const [, roomId, type, userId] = decodeKey(k) as [string, string, string, string];
+      const room = v.rooms.get(roomId);
+      if (!room) continue;
+      if (type === 'm.read.private') room.privateReceipts.set(userId, Math.max(r.pos, room.privateReceipts.get(userId) ?? 0));
+      else room.receiptsPos = Math.max(room.receiptsPos, r.pos);
+    }
+    for (const [k, r] of await db.entries<PresenceRecord>(keys.allPresence())) {
+      v.presence.set(String(decodeKey(k)[1]), r);
+      v.presencePos = Math.max(v.presencePos, r.pos);
     }
     const [dl] = await db.keys({ ...keys.deviceLists(), reverse: true, limit: 1 });
     if (dl) v.deviceListPos = Number(decodeKey(dl)[1]);

@@ -16,6 +16,7 @@ import type { RoomEvent, RoomserverAPI } from '../../roomserver/api.js';
 import type { NewInviteEvent, NewRoomEvent, OutputRoomEvent, RedactedEvent, RetireInviteEvent } from '../../roomserver/topics.js';
 import type { EventStore } from '../events.js';
 import { strippedEvent } from '../format.js';
+import type { PushCounter } from '../push.js';
 import { relationOf, type Relations } from '../relations.js';
 import { keys, type EventRecord, type MembershipRecord, type RelationRecord, type RoomRecord, type StateEntry, type StrippedRecord, type ThreadRecord } from '../storage.js';
 import { visibilityOf } from '../visibility.js';
@@ -30,6 +31,7 @@ export interface RoomIngestDeps {
   views: SyncViews;
   events: EventStore;
   relations: Relations;
+  push: PushCounter;
   /** For state events the log names but this component never stored (state resolution over federation). */
   roomserver: () => Client<RoomserverAPI>;
 }
@@ -100,6 +102,7 @@ export class RoomEventIngest {
 
     const changed = await this.applyState(rec, record, pos, tx);
     await this.indexRelation(record, tx);
+    await this.deps.push.evaluate(tx, record, views.room(roomId));
 
     tx.after(() => {
       const room = views.ensureRoom(roomId, event.room_version, pos);

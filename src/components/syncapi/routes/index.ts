@@ -12,7 +12,7 @@ import { notificationRoutes } from './notifications.js';
 import { relationRoutes } from './relations.js';
 import { syncRoutes } from './sync.js';
 
-export function syncApiRoutes(deps: SyncDeps, auth: TokenAuth, readUpTo: (userId: string, roomId: string) => number = () => 0): FastifyPluginAsync {
+export function syncApiRoutes(deps: SyncDeps, auth: TokenAuth, readUpTo: (userId: string, roomId: string) => Promise<number>): FastifyPluginAsync {
   const engine = new SyncEngine(deps);
   const filters = new FilterCache(deps);
   return async (app) => {

@@ -12,7 +12,7 @@ import { keys, type NotificationRecord } from '../storage.js';
 import { requireToken, token } from '../tokens.js';
 import { enumParam, formatFor, intParam, ownerOf, query, single } from './common.js';
 
-export function notificationRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenAuth, readUpTo: (userId: string, roomId: string) => number): void {
+export function notificationRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenAuth, readUpTo: (userId: string, roomId: string) => Promise<number>): void {
   app.get('/_matrix/client/v3/notifications', { onRequest: auth.required }, async (request) => {
     const owner = ownerOf(request);
     const q = query(request);
@@ -40,7 +40,7 @@ export function notificationRoutes(app: FastifyInstance, deps: SyncDeps, auth: T
           break;
         }
         const [event] = await serialize(deps, accessFor(deps, room, owner.user_id), [rec], fmt, { bundle: false });
-        out.push({ actions: n.actions as JsonObject[], event: event!, read: pos <= readUpTo(owner.user_id, n.room_id), room_id: n.room_id, ts: n.ts });
+        out.push({ actions: n.actions as JsonObject[], event: event!, read: pos <= (await readUpTo(owner.user_id, n.room_id)), room_id: n.room_id, ts: n.ts });
       }
       if (rows.length < 50) break;
     }

@@ -27,7 +27,7 @@ export function syncRoutes(app: FastifyInstance, deps: SyncDeps, engine: SyncEng
     const useStateAfter = boolParam(q, 'use_state_after');
     const setPresence = enumParam(q, 'set_presence', ['offline', 'online', 'unavailable'] as const, 'online')!;
     const filter = await filters.resolve(owner.user_id, single(q, 'filter'));
-    if (deps.setPresence && deps.presenceEnabled && setPresence !== 'offline') {
+    if (deps.setPresence && deps.presenceEnabled) {
       // Presence is best effort: a sync never fails for it.
       void deps.setPresence(owner.user_id, setPresence).catch(() => {});
     }

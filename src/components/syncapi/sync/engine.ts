@@ -208,15 +208,14 @@ export class SyncEngine {
 
   /** Presence of users who share a room with the viewer, changed in (since, to]. */
   private async presence(req: SyncRequest): Promise<JsonObject[]> {
-    const { views, db } = this.deps;
+    const { views } = this.deps;
     if (!this.deps.presenceEnabled || views.presencePos <= (req.since ?? 0)) return [];
     const pf = req.filter.presence;
     if (pf && (pf.limit === 0 || (pf.types && !eventPasses(pf, { type: 'm.presence' })))) return [];
     const shared = this.sharedUsers(req.viewer.user_id, req.to);
     const out: JsonObject[] = [];
-    for (const [k, r] of await db.entries<PresenceRecord>(keys.allPresence())) {
+    for (const [userId, r] of views.presence) {
       if (r.pos > req.to || (req.since !== undefined && r.pos <= req.since)) continue;
-      const userId = String(decodeKey(k)[1]);
       if (!shared.has(userId) || !eventPasses(pf, { type: 'm.presence', sender: userId })) continue;
       out.push({ type: 'm.presence', sender: userId, content: presenceContent(r, req.now) });
     }

@@ -134,7 +134,8 @@ export class RoomSections {
     if ((since === undefined ? room.typing.users.length > 0 : room.typing.pos > since) && room.typing.pos <= req.to && eventPasses(ef, { type: 'm.typing' })) {
       out.push({ type: 'm.typing', content: { user_ids: room.typing.users } });
     }
-    if (room.receiptsPos > (since ?? 0) && eventPasses(ef, { type: 'm.receipt' })) {
+    const receiptsChanged = room.receiptsPos > (since ?? 0) || (room.privateReceipts.get(req.viewer.user_id) ?? 0) > (since ?? 0);
+    if (receiptsChanged && eventPasses(ef, { type: 'm.receipt' })) {
       const receipt = await this.receipts(req, room, since);
       if (receipt) out.push(receipt);
     }
@@ -173,7 +174,8 @@ export class RoomSections {
     const a = accessFor(this.deps, room, req.viewer.user_id);
     const full = since === undefined || req.fullState;
     if (since !== undefined && !req.fullState) {
-      const changed = room.latest > since || room.typing.pos > since || room.receiptsPos > since || accountData !== undefined;
+      const changed =
+        room.latest > since || room.typing.pos > since || room.receiptsPos > since || (room.privateReceipts.get(a.userId) ?? 0) > since || accountData !== undefined;
       if (!changed) return undefined;
     }
     const tl = await this.timeline(req, a, since ?? 0, req.to);

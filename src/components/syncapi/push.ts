@@ -1,0 +1,182 @@
+/**
+ * Notifications: each new event is evaluated against the push rules of
+ * every local member it reaches (core/push), and the ones that notify are
+ * kept per user (for /notifications) and per user and room (for the unread
+ * counts of /sync). A room's counts are the notifications after the user's
+ * read receipt (threaded receipts per thread; the user's own latest event
+ * counts as read up to it).
+ */
+import { roomPowers } from '../../core/auth/power-levels.js';
+import { serverNameOf } from '../../core/identifiers.js';
+import { MAIN_THREAD, threadOf } from '../../core/push/thread.js';
+import { evaluatePushRules, type PushContext, type PushRuleset } from '../../core/push/index.js';
+import { roomVersion } from '../../core/room-versions.js';
+import type { Client } from '../../platform/ipc/directory.js';
+import type { Database } from '../../platform/storage/database.js';
+import { decodeKey, encodeKey, prefixRange } from '../../platform/storage/keys.js';
+import type { UserAPI } from '../userapi/api.js';
+import type { CountSource, NotificationCounts, RoomCounts } from './counts.js';
+import type { EventStore } from './events.js';
+import type { Tx } from './ingest/tx.js';
+import { keys, type EventRecord, type NotificationRecord, type ReceiptRecord, type StateEntry } from './storage.js';
+import type { RoomView, SyncViews } from './views.js';
+
+/** ('nr', user, room, pos) → an unread-count entry. */
+const countKey = (userId: string, roomId: string, pos: number) => encodeKey('nr', userId, roomId, pos);
+const countRange = (userId: string, roomId: string) => prefixRange('nr', userId, roomId);
+/** ('own', room, user) → position of the user's latest event in the room (an implicit read receipt). */
+const ownKey = (roomId: string, userId: string) => encodeKey('own', roomId, userId);
+
+interface CountEntry {
+  highlight: boolean;
+  thread: string;
+}
+
+interface Unread {
+  /** Unread notifications, ascending by position. */
+  entries: (CountEntry & { pos: number })[];
+}
+
+export class PushCounter implements CountSource {
+  private readonly rules = new Map<string, PushRuleset>();
+  private readonly unread = new Map<string, Unread>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly views: SyncViews,
+    private readonly events: EventStore,
+    private readonly userapi: () => Client<UserAPI>,
+  ) {}
+
+  /** The user's push rules changed (account data `m.push_rules`). */
+  rulesChanged(userId: string): void {
+    this.rules.delete(userId);
+  }
+
+  private async rulesOf(userId: string): Promise<PushRuleset> {
+    let r = this.rules.get(userId);
+    if (!r) {
+      r = (await this.userapi().queryPushRules({ user_id: userId })) as PushRuleset;
+      this.rules.set(userId, r);
+      if (this.rules.size > 5000) this.rules.delete(this.rules.keys().next().value!);
+    }
+    return r;
+  }
+
+  private forget(userId: string, roomId: string): void {
+    this.unread.delete(`${userId}\0${roomId}`);
+  }
+
+  /**
+   * Evaluates a new event for its local recipients (joined members other
+   * than the sender, and a local user it invites) and records the
+   * notifications in the batch.
+   */
+  async evaluate(tx: Tx, rec: EventRecord, room: RoomView | undefined): Promise<void> {
+    const { pdu } = rec;
+    const sender = pdu.sender;
+    const recipients = new Set<string>();
+    if (room) for (const [u, hist] of room.local) if (u !== sender && hist[hist.length - 1]?.membership === 'join') recipients.add(u);
+    if (pdu.type === 'm.room.member' && pdu.content.membership === 'invite' && typeof pdu.state_key === 'string' && (room?.local.has(pdu.state_key) || this.isLocal(pdu.state_key))) {
+      recipients.add(pdu.state_key);
+    }
+    // The sender's own event reads the room up to it.
+    if (this.isLocal(sender)) {
+      tx.put(ownKey(rec.room_id, sender), rec.pos);
+      tx.after(() => this.forget(sender, rec.room_id));
+    }
+    recipients.delete(sender);
+    if (recipients.size === 0) return;
+    const version = roomVersion(rec.room_version);
+    const stateEvent = async (type: string, key: string) => {
+      const e = await tx.get<StateEntry>(keys.state(rec.room_id, type, key));
+      return e ? ((await tx.get<EventRecord>(keys.event(e.event_id))) ?? (await this.events.get(e.event_id))) : undefined;
+    };
+    const [create, power] = await Promise.all([stateEvent('m.room.create', ''), stateEvent('m.room.power_levels', '')]);
+    const powers = version ? roomPowers(create?.pdu, power?.pdu, version) : undefined;
+    const thread = await threadOf(pdu, async (id) => (await tx.get<EventRecord>(keys.event(id)))?.pdu ?? (await this.events.get(id))?.pdu);
+    const event = { ...pdu, room_id: rec.room_id, event_id: rec.event_id };
+    for (const userId of recipients) {
+      let ruleset: PushRuleset;
+      try {
+        ruleset = await this.rulesOf(userId);
+      } catch {
+        // The UserAPI is away: this event does not count for this user rather than holding up everyone's sync.
+        continue;
+      }
+      const member = await stateEvent('m.room.member', userId);
+      const displayName = member?.pdu.content.displayname;
+      const ctx: PushContext = {
+        user_id: userId,
+        room_id: rec.room_id,
+        member_count: room?.joined ?? 0,
+        ...(typeof displayName === 'string' ? { display_name: displayName } : {}),
+        ...(powers ? { powers } : {}),
+      };
+      const result = evaluatePushRules(ruleset, event, ctx);
+      if (!result.notify) continue;
+      const n: NotificationRecord = { room_id: rec.room_id, event_id: rec.event_id, actions: result.actions, highlight: result.highlight, ts: pdu.origin_server_ts, thread_id: thread };
+      tx.put(keys.notification(userId, rec.pos), n);
+      tx.put(countKey(userId, rec.room_id, rec.pos), { highlight: result.highlight, thread } satisfies CountEntry);
+      tx.after(() => this.forget(userId, rec.room_id));
+    }
+  }
+
+  private isLocal(userId: string): boolean {
+    return serverNameOf(userId) === this.views.serverName;
+  }
+
+  /** A receipt moved: the user's counts in the room change. */
+  receiptChanged(userId: string, roomId: string): void {
+    this.forget(userId, roomId);
+  }
+
+  /** Positions read up to, per thread ('' = the whole room). */
+  private async readUpTo(userId: string, roomId: string): Promise<Map<string, number>> {
+    const out = new Map<string, number>([['', (await this.db.get<number>(ownKey(roomId, userId))) ?? 0]]);
+    for (const type of ['m.read', 'm.read.private']) {
+      for (const [k, r] of await this.db.entries<ReceiptRecord>(prefixRange('rc', roomId, type, userId))) {
+        const thread = String(decodeKey(k)[4]);
+        out.set(thread, Math.max(out.get(thread) ?? 0, r.event_pos));
+      }
+    }
+    return out;
+  }
+
+  /** How far the user has read the room (unthreaded): for /notifications' `read`. */
+  async roomReadUpTo(userId: string, roomId: string): Promise<number> {
+    return (await this.readUpTo(userId, roomId)).get('') ?? 0;
+  }
+
+  private async unreadOf(userId: string, roomId: string): Promise<Unread> {
+    const key = `${userId}\0${roomId}`;
+    const hit = this.unread.get(key);
+    if (hit) return hit;
+    const read = await this.readUpTo(userId, roomId);
+    const all = read.get('') ?? 0;
+    const range = countRange(userId, roomId);
+    const entries: Unread['entries'] = [];
+    for (const [k, e] of await this.db.entries<CountEntry>({ gt: countKey(userId, roomId, all), lt: range.lt })) {
+      const pos = Number(decodeKey(k)[3]);
+      if (pos <= (read.get(e.thread) ?? 0)) continue;
+      entries.push({ ...e, pos });
+    }
+    const u: Unread = { entries };
+    this.unread.set(key, u);
+    if (this.unread.size > 20_000) this.unread.delete(this.unread.keys().next().value!);
+    return u;
+  }
+
+  async counts(userId: string, roomId: string, upTo: number, perThread: boolean): Promise<RoomCounts> {
+    const { entries } = await this.unreadOf(userId, roomId);
+    const room: NotificationCounts = { notification_count: 0, highlight_count: 0 };
+    const threads: Record<string, NotificationCounts> = {};
+    for (const e of entries) {
+      if (e.pos > upTo) break;
+      const c = perThread && e.thread !== MAIN_THREAD ? (threads[e.thread] ??= { notification_count: 0, highlight_count: 0 }) : room;
+      c.notification_count++;
+      if (e.highlight) c.highlight_count++;
+    }
+    return { room, threads };
+  }
+}
