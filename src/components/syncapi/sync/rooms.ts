@@ -63,6 +63,13 @@ export class RoomSections {
     return { events, limited: scan.more, prevBatch: first ? first.pos - 1 : after > 0 ? after : upTo };
   }
 
+  /** Whether the room has a non-empty name or canonical alias now. */
+  private async named(roomId: string): Promise<boolean> {
+    const entries = await this.deps.db.getMany<StateEntry>([keys.state(roomId, 'm.room.name', ''), keys.state(roomId, 'm.room.canonical_alias', '')]);
+    const recs = await this.deps.events.records(entries.filter((e): e is StateEntry => e !== undefined).map((e) => e.event_id));
+    return recs.some((r) => (typeof r.pdu.content.name === 'string' && r.pdu.content.name !== '') || (typeof r.pdu.content.alias === 'string' && r.pdu.content.alias !== ''));
+  }
+
   /** Heroes: up to five other joined or invited members in stream order, else former members. */
   async heroes(room: RoomView, userId: string): Promise<string[]> {
     if (!room.heroes || room.heroes.at !== room.membersPos) {
@@ -180,8 +187,9 @@ export class RoomSections {
     }
     const tl = await this.timeline(req, a, since ?? 0, req.to);
     const summaryNeeded = since === undefined || room.membersPos > since;
-    const heroes = summaryNeeded ? await this.heroes(room, a.userId) : [];
-    const members = this.lazyMembers(req, a, tl.events, heroes, full);
+    // Heroes name a room that has no name of its own (neither m.room.name nor a canonical alias).
+    const heroes = summaryNeeded && !(await this.named(room.id)) ? await this.heroes(room, a.userId) : undefined;
+    const members = this.lazyMembers(req, a, tl.events, heroes ?? [], full);
     const startAt = tl.events.length > 0 ? tl.events[0]!.pos - 1 : req.to;
     const out: JsonObject = {};
     if (req.useStateAfter) {
@@ -197,7 +205,7 @@ export class RoomSections {
       prev_batch: token(tl.prevBatch),
     };
     if (summaryNeeded) {
-      out.summary = { 'm.heroes': heroes, 'm.joined_member_count': room.joined, 'm.invited_member_count': room.invited };
+      out.summary = { ...(heroes ? { 'm.heroes': heroes } : {}), 'm.joined_member_count': room.joined, 'm.invited_member_count': room.invited };
     }
     out.ephemeral = { events: await this.ephemeral(req, room, since) };
     out.account_data = { events: this.roomAccountData(req, room.id, accountData) };

@@ -1,0 +1,192 @@
+/**
+ * Membership in /sync: invites and knocks with stripped state, a newly
+ * joined room with its full state, leaving (the room up to the leave and no
+ * further), declined invites, bans, summaries with heroes, ignored users;
+ * and history visibility (joined, invited, shared, world_readable) applied
+ * to timelines and history.
+ */
+import t from 'tap';
+import { enc, expectOk, roomOps, startSync, SyncStream, V3, type User } from '../../helpers/syncapi.js';
+
+const s = await startSync();
+t.teardown(() => s.stop());
+const ops = roomOps(s);
+const alice = await s.user('alice');
+const bob = await s.user('bob');
+const carol = await s.user('carol');
+const dave = await s.user('dave');
+const eve = await s.user('eve');
+const big = { filter: JSON.stringify({ room: { timeline: { limit: 100 } } }) };
+
+/** Waits until the user's sync has seen the event (so later reads are settled). */
+async function seen(u: User, roomId: string, eventId: string) {
+  await new SyncStream(s, u).untilEvent(roomId, eventId);
+}
+const messages = async (u: User, roomId: string) =>
+  s.call(u, 'GET', `${V3}/rooms/${enc(roomId)}/messages?dir=b&limit=100`);
+const bodies = (evs: any[]) => evs.filter((e) => e.type === 'm.room.message').map((e) => e.content.body);
+
+t.test('invite, join, leave: each section in turn', async (t) => {
+  const roomId = await ops.create(alice, { preset: 'private_chat', name: 'Journey' });
+  const stream = new SyncStream(s, bob);
+  await stream.next();
+  await ops.invite(alice, roomId, bob);
+  const inv = await stream.until((b) => roomId in b.rooms.invite);
+  await expectOk(t, { status: 200, body: inv }, 'GET /sync', 'an answer with an invite');
+  const state = inv.rooms.invite[roomId].invite_state.events;
+  t.ok(state.some((e: any) => e.type === 'm.room.create'), 'stripped state holds the create event (v1.16)');
+  t.ok(state.some((e: any) => e.type === 'm.room.name' && e.content.name === 'Journey'));
+  t.match(state.find((e: any) => e.type === 'm.room.member' && e.state_key === bob.user_id), { sender: alice.user_id, content: { membership: 'invite' } });
+  t.ok(state.every((e: any) => Object.keys(e).every((k) => ['type', 'state_key', 'sender', 'content'].includes(k))), 'stripped: four fields only');
+
+  await ops.join(bob, roomId);
+  const joined = await stream.until((b) => roomId in b.rooms.join);
+  t.notOk(roomId in joined.rooms.invite, 'no longer invited');
+  const jr = joined.rooms.join[roomId];
+  t.ok([...jr.state.events, ...jr.timeline.events].some((e: any) => e.type === 'm.room.create'), 'a newly joined room comes with its full state');
+  t.match(jr.summary, { 'm.joined_member_count': 2 });
+
+  const m1 = await ops.send(alice, roomId, { msgtype: 'm.text', body: 'while bob is here' });
+  await stream.untilEvent(roomId, m1);
+  await ops.leave(bob, roomId);
+  const left = await stream.until((b) => roomId in b.rooms.leave);
+  await expectOk(t, { status: 200, body: left }, 'GET /sync', 'an answer with a left room');
+  t.notOk(roomId in left.rooms.join);
+  t.match(left.rooms.leave[roomId].timeline.events.at(-1), { type: 'm.room.member', state_key: bob.user_id, content: { membership: 'leave' } }, 'the leave ends the timeline');
+
+  const after = await ops.send(alice, roomId, { msgtype: 'm.text', body: 'after bob left' });
+  await seen(alice, roomId, after);
+  const later = await ops.sync(bob, { since: stream.since! });
+  t.notOk(roomId in later.body.rooms.leave || roomId in later.body.rooms.join, 'nothing of the room after the leave');
+  const hist = await messages(bob, roomId);
+  t.equal(hist.status, 200, 'a former member may read the history');
+  t.same(bodies(hist.body.chunk), ['while bob is here'], '...up to the leave, not after');
+  const ctx = await s.call(bob, 'GET', `${V3}/rooms/${enc(roomId)}/context/${enc(after)}`);
+  t.equal(ctx.status, 404, 'an event after the leave looks absent');
+});
+
+t.test('a declined invite: the leave alone, nothing of the room', async (t) => {
+  const roomId = await ops.create(alice, { preset: 'private_chat', name: 'Secret' });
+  await ops.send(alice, roomId, { msgtype: 'm.text', body: 'secret' });
+  const stream = new SyncStream(s, carol);
+  await stream.next();
+  await ops.invite(alice, roomId, carol);
+  await stream.until((b) => roomId in b.rooms.invite);
+  await ops.leave(carol, roomId);
+  const left = await stream.until((b) => roomId in b.rooms.leave);
+  const lr = left.rooms.leave[roomId];
+  t.same(lr.state.events, [], 'no room state');
+  t.same(lr.timeline.events.map((e: any) => [e.type, e.content.membership]), [['m.room.member', 'leave']], 'only the leave');
+});
+
+t.test('ban: the room moves to leave with the ban', async (t) => {
+  const roomId = await ops.create(alice, { preset: 'public_chat' });
+  await ops.join(dave, roomId);
+  const stream = new SyncStream(s, dave);
+  await stream.until((b) => roomId in b.rooms.join);
+  const ban = await s.call(alice, 'POST', `${V3}/rooms/${enc(roomId)}/ban`, { user_id: dave.user_id, reason: 'test' });
+  t.equal(ban.status, 200);
+  const left = await stream.until((b) => roomId in b.rooms.leave);
+  t.match(left.rooms.leave[roomId].timeline.events.at(-1), { type: 'm.room.member', content: { membership: 'ban', reason: 'test' } });
+});
+
+t.test('knock: the knock section with stripped state', async (t) => {
+  const roomId = await ops.create(alice, { preset: 'private_chat', name: 'Knock knock', room_version: '10' });
+  await ops.state(alice, roomId, 'm.room.join_rules', '', { join_rule: 'knock' });
+  const stream = new SyncStream(s, eve);
+  await stream.next();
+  const k = await s.call(eve, 'POST', `${V3}/knock/${enc(roomId)}`, { reason: 'let me in' });
+  t.equal(k.status, 200, `knock: ${JSON.stringify(k.body)}`);
+  const body = await stream.until((b) => roomId in b.rooms.knock);
+  await expectOk(t, { status: 200, body }, 'GET /sync', 'an answer with a knock');
+  const ks = body.rooms.knock[roomId].knock_state.events;
+  t.ok(ks.some((e: any) => e.type === 'm.room.name' && e.content.name === 'Knock knock'));
+  t.match(ks.find((e: any) => e.type === 'm.room.member'), { state_key: eve.user_id, content: { membership: 'knock' } });
+});
+
+t.test('summary: heroes for a room without a name', async (t) => {
+  const roomId = await ops.create(alice, { preset: 'public_chat' });
+  await ops.join(bob, roomId);
+  await ops.join(carol, roomId);
+  await ops.invite(alice, roomId, dave);
+  const m = await ops.send(alice, roomId);
+  const stream = new SyncStream(s, alice);
+  await stream.untilEvent(roomId, m);
+  const r = await ops.sync(alice);
+  t.same(r.body.rooms.join[roomId].summary, { 'm.heroes': [bob.user_id, carol.user_id, dave.user_id], 'm.joined_member_count': 3, 'm.invited_member_count': 1 }, 'in stream order, never the user');
+  const since = r.body.next_batch;
+  await ops.leave(carol, roomId);
+  const st2 = new SyncStream(s, alice);
+  st2.since = since;
+  const changed = await st2.until((b) => roomId in b.rooms.join);
+  t.same(changed.rooms.join[roomId].summary, { 'm.heroes': [bob.user_id, dave.user_id], 'm.joined_member_count': 2, 'm.invited_member_count': 1 }, 'a fresh summary when members change');
+  const m2 = await ops.send(alice, roomId);
+  await st2.untilEvent(roomId, m2);
+  const quiet = st2.bodies.at(-1).rooms.join[roomId];
+  t.notOk('summary' in quiet && quiet.summary['m.heroes'], 'no new summary when nobody changed');
+});
+
+t.test('ignored users: their messages and invites are not shown', async (t) => {
+  const roomId = await ops.create(alice, { preset: 'public_chat' });
+  await ops.join(eve, roomId);
+  await s.call(alice, 'PUT', `${V3}/user/${enc(alice.user_id)}/account_data/m.ignored_user_list`, { ignored_users: { [eve.user_id]: {} } });
+  const stream = new SyncStream(s, alice);
+  await stream.until((b) => b.account_data.events.some((e: any) => e.type === 'm.ignored_user_list'));
+  await ops.send(eve, roomId, { msgtype: 'm.text', body: 'ignored' });
+  const ok = await ops.send(alice, roomId, { msgtype: 'm.text', body: 'not ignored' });
+  await stream.untilEvent(roomId, ok);
+  t.notOk(stream.events(roomId).some((e) => e.content.body === 'ignored'), "eve's message is not shown");
+  const other = await ops.create(eve, { preset: 'private_chat' });
+  await ops.invite(eve, other, alice);
+  const mark = await ops.send(alice, roomId, { msgtype: 'm.text', body: 'mark' });
+  await stream.untilEvent(roomId, mark);
+  t.notOk(stream.bodies.some((b) => other in b.rooms.invite), "eve's invite is not shown");
+  await s.call(alice, 'PUT', `${V3}/user/${enc(alice.user_id)}/account_data/m.ignored_user_list`, { ignored_users: {} });
+});
+
+t.test('history visibility', async (t) => {
+  const scenario = async (visibility: string) => {
+    const roomId = await ops.create(alice, { preset: 'public_chat', initial_state: [{ type: 'm.room.history_visibility', state_key: '', content: { history_visibility: visibility } }] });
+    await ops.send(alice, roomId, { msgtype: 'm.text', body: 'before invite' });
+    await ops.invite(alice, roomId, bob);
+    await ops.send(alice, roomId, { msgtype: 'm.text', body: 'while invited' });
+    await ops.join(bob, roomId);
+    const last = await ops.send(alice, roomId, { msgtype: 'm.text', body: 'after join' });
+    await seen(bob, roomId, last);
+    const initial = (await ops.sync(bob, big)).body.rooms.join[roomId];
+    return { roomId, sync: bodies(initial.timeline.events), history: bodies((await messages(bob, roomId)).body.chunk).reverse() };
+  };
+  const joined = await scenario('joined');
+  t.same(joined.sync, ['after join'], 'joined: the sync timeline starts at the join');
+  t.same(joined.history, ['after join'], 'joined: so does history');
+  const invited = await scenario('invited');
+  t.same(invited.sync, ['while invited', 'after join'], 'invited: from the invite on');
+  t.same(invited.history, ['while invited', 'after join']);
+  const shared = await scenario('shared');
+  t.same(shared.sync, ['before invite', 'while invited', 'after join'], 'shared: everything, once joined');
+  t.same(shared.history, ['before invite', 'while invited', 'after join']);
+
+  // world_readable: anyone reads; strangers get 403 elsewhere.
+  const open = await ops.create(alice, { preset: 'public_chat', initial_state: [{ type: 'm.room.history_visibility', state_key: '', content: { history_visibility: 'world_readable' } }] });
+  const w = await ops.send(alice, open, { msgtype: 'm.text', body: 'for the world' });
+  await seen(alice, open, w);
+  t.same(bodies((await messages(eve, open)).body.chunk), ['for the world'], 'world_readable: a stranger reads the history');
+  const initialSync = await s.call(eve, 'GET', `${V3}/rooms/${enc(open)}/initialSync`);
+  t.equal(initialSync.status, 200, 'and the room initialSync');
+  t.equal((await messages(eve, shared.roomId)).status, 403, 'not world-readable: 403 for a stranger');
+  t.equal((await s.call(eve, 'GET', `${V3}/rooms/${enc('!nowhere:' + s.serverName)}/messages?dir=b`)).status, 403, 'an unknown room looks the same');
+
+  // A member who leaves and comes back under `joined` does not see the time away.
+  await ops.leave(bob, joined.roomId);
+  await ops.send(alice, joined.roomId, { msgtype: 'm.text', body: 'while away' });
+  await ops.join(bob, joined.roomId);
+  const back = await ops.send(alice, joined.roomId, { msgtype: 'm.text', body: 'back' });
+  await seen(alice, joined.roomId, back);
+  t.same(bodies((await messages(bob, joined.roomId)).body.chunk).reverse(), ['after join', 'back'], 'joined: nothing from the time away');
+  // History visibility changes apply from the change on.
+  await ops.state(alice, joined.roomId, 'm.room.history_visibility', '', { history_visibility: 'shared' });
+  await ops.join(carol, joined.roomId);
+  const c = await ops.send(alice, joined.roomId, { msgtype: 'm.text', body: 'for carol' });
+  await seen(alice, joined.roomId, c);
+  t.same(bodies((await messages(carol, joined.roomId)).body.chunk).reverse(), ['for carol'], 'shared from a point on: carol sees from that point, not what was joined-only');
+});
