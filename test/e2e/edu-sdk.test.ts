@@ -39,9 +39,10 @@ async function edus(t: Test, mode: 'monolith' | 'split') {
   await refused(t, carol.sendReceipt(event, ReceiptType.Read), 403, 'M_FORBIDDEN', 'a receipt in a room one is not in');
 
   t.same(await bob.setRoomReadMarkers(roomId, eventId, event, event), {}, 'read markers');
-  const marker = await bob.http.authedRequest<{ event_id: string }>(Method.Get, `/user/${encodeURIComponent(bobId)}/rooms/${encodeURIComponent(roomId)}/account_data/m.fully_read`);
+  const fullyReadPath = `/user/${encodeURIComponent(bobId)}/rooms/${encodeURIComponent(roomId)}/account_data/m.fully_read`;
+  const marker = await bob.http.authedRequest<{ event_id: string }>(Method.Get, fullyReadPath);
   t.same(marker, { event_id: eventId }, 'm.fully_read is in room account data');
-  await refused(t, bob.setRoomAccountData(roomId, 'm.fully_read', { event_id: eventId }), 405, 'M_BAD_JSON', 'clients cannot set m.fully_read directly');
+  await refused(t, bob.http.authedRequest(Method.Put, fullyReadPath, undefined, { event_id: eventId }), 405, 'M_BAD_JSON', 'clients cannot set m.fully_read directly');
 
   await alice.setPresence({ presence: 'online', status_msg: 'here' });
   t.match(await bob.getPresence(aliceId), { presence: 'online', status_msg: 'here', currently_active: true }, 'presence, seen by a room member');
