@@ -7,7 +7,7 @@ import type { ComponentLoader } from '../platform/runtime/component.js';
 import { CHILD_COMMAND } from '../supervisor/protocol.js';
 import { NEURITE_VERSION } from '../version.js';
 import { UsageError } from './args.js';
-import { INIT_USAGE, USER_USAGE } from './usage.js';
+import { INIT_USAGE, UPDATE_USAGE, USER_USAGE } from './usage.js';
 
 const USAGE = `Neurite ${NEURITE_VERSION}: a Matrix homeserver appliance
 
@@ -31,6 +31,8 @@ export async function main(argv: string[], entry: string, loader: ComponentLoade
         return await (await import('./commands/status.js')).statusCommand(args);
       case 'user':
         return await (await import('./commands/user.js')).userCommand(args);
+      case 'update':
+        return await (await import('./commands/update.js')).updateCommand(args);
       case CHILD_COMMAND:
         await (await import('../supervisor/child.js')).runChild(loader);
         return -1;

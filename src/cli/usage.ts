@@ -9,3 +9,7 @@ export const INIT_USAGE = `neurite init --data-dir DIR --server-name NAME
 
 export const USER_USAGE = `neurite user add NAME --password P [--admin] --data-dir DIR
      (works with the server running or stopped)`;
+
+export const UPDATE_USAGE = `neurite update apply FILE|URL [--force] [--no-switch] [--data-dir DIR]
+  neurite update status [--json] [--data-dir DIR]
+  neurite update check | approve [--data-dir DIR]   (the scheduled check, and consent to what it found)`;

@@ -33,6 +33,8 @@ export interface SupervisorOptions {
   setupBind?: string;
   /** How long a child may take to become ready. */
   startTimeoutMs?: number;
+  /** Extra control-socket requests, keyed by `METHOD /path` (the update switch). */
+  controlHandlers?: Record<string, (req: IncomingMessage, res: ServerResponse) => void>;
 }
 
 export type ChildState = 'starting' | 'running' | 'restarting' | 'crash-loop' | 'stopping' | 'stopped';
@@ -184,6 +186,8 @@ export class Supervisor {
         void this.addUser(req, res);
         return;
       }
+      const extra = this.opts.controlHandlers?.[`${req.method} ${req.url}`];
+      if (extra) return extra(req, res);
       if (req.method === 'GET' && req.url?.startsWith('/logs?')) {
         const q = new URLSearchParams(req.url.slice('/logs?'.length));
         const child = this.children.get(q.get('process') ?? '');

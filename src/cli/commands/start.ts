@@ -1,6 +1,7 @@
 /** `neurite start`: runs the supervisor in the foreground until SIGTERM or SIGINT. */
 import { flushLogs, rootLogger } from '../../platform/logging/index.js';
 import { Supervisor } from '../../supervisor/supervisor.js';
+import { superviseUpdates } from '../../supervisor/update/supervise.js';
 import { parseCommandArgs, portOption, requireString } from '../args.js';
 
 export async function startCommand(args: string[], entry: string): Promise<number> {
@@ -13,39 +14,57 @@ export async function startCommand(args: string[], entry: string): Promise<numbe
   const dataDir = requireString(values['data-dir'], '--data-dir');
   const setupPort = portOption(values['setup-port'], '--setup-port');
   const logger = rootLogger();
+
+  let stopping: Promise<void> | undefined;
+  let resolveStopped!: (code: number) => void;
+  const stopped = new Promise<number>((resolve) => (resolveStopped = resolve));
+  // Stops every process, then ends with `code` (a signal: 0; an update switch or rollback: the launcher's code).
+  const stop = (reason: string, code: number) => {
+    if (stopping) return;
+    logger.info({ component: 'supervisor', reason }, 'stopping');
+    updates.stopping();
+    stopping = supervisor.stop().then(
+      () => {
+        updates.afterStop(code);
+        logger.info({ component: 'supervisor' }, 'stopped');
+        resolveStopped(code);
+      },
+      (e: unknown) => {
+        logger.error({ component: 'supervisor', err: e }, 'stop failed');
+        resolveStopped(1);
+      },
+    );
+  };
+  const updates = superviseUpdates({
+    dataDir,
+    logger,
+    supervisor: () => supervisor,
+    exit: (code) => stop('update', code),
+    setupPort: setupPort ?? 8080,
+    setupBind: values.bind ?? '0.0.0.0',
+  });
   const supervisor = new Supervisor({
     dataDir,
     entry,
     logger,
     ...(setupPort !== undefined ? { setupPort } : {}),
     ...(values.bind !== undefined ? { setupBind: values.bind } : {}),
+    controlHandlers: updates.controlHandlers,
   });
+  process.on('SIGTERM', () => stop('SIGTERM', 0));
+  process.on('SIGINT', () => stop('SIGINT', 0));
 
-  let stopping: Promise<void> | undefined;
-  const stopped = new Promise<number>((resolve) => {
-    const onSignal = (signal: string) => {
-      if (stopping) return;
-      logger.info({ component: 'supervisor', signal }, 'stopping');
-      stopping = supervisor.stop().then(
-        () => {
-          logger.info({ component: 'supervisor' }, 'stopped');
-          resolve(0);
-        },
-        (e: unknown) => {
-          logger.error({ component: 'supervisor', err: e }, 'stop failed');
-          resolve(1);
-        },
-      );
-    };
-    process.on('SIGTERM', () => onSignal('SIGTERM'));
-    process.on('SIGINT', () => onSignal('SIGINT'));
-  });
-
+  updates.beforeStart();
   try {
     await supervisor.start();
   } catch (e) {
     flushLogs();
     process.stderr.write(`neurite: cannot start: ${(e as Error).message}\n`);
+    const code = await updates.afterStart(e as Error);
+    if (code !== undefined) {
+      updates.afterStop(code);
+      return code;
+    }
     return 1;
   }
   const c = supervisor.serverConfig;
@@ -59,5 +78,9 @@ export async function startCommand(args: string[], entry: string): Promise<numbe
         `  setup and dashboard: http://${host(c.bind)}:${c.setup_port}/\n`,
     );
   }
+  void updates.afterStart().then(
+    (code) => code !== undefined && stop('update health window', code),
+    (e: unknown) => logger.error({ component: 'update', err: e }, 'update supervision failed'),
+  );
   return stopped;
 }
