@@ -19,6 +19,7 @@ const loaders: Record<ComponentName, () => Promise<ComponentModule>> = {
   keyserver: () => import('./keyserver/index.js'),
   serverkeyapi: () => import('./serverkeyapi/index.js'),
   userapi: () => import('./userapi/index.js'),
+  maintenance: () => import('./maintenance/index.js'),
   setup: () => import('./setup/index.js'),
 };
 

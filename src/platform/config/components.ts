@@ -12,6 +12,7 @@ export const COMPONENTS = [
   'keyserver',
   'serverkeyapi',
   'userapi',
+  'maintenance',
   'setup',
 ] as const;
 

@@ -31,6 +31,8 @@ export interface InitOptions {
   tlsCert?: string;
   tlsKey?: string;
   federationVerifyTls?: boolean;
+  /** Talk to other Matrix servers (default on); the setup wizard offers to switch it off. */
+  federation?: boolean;
   rateLimits?: boolean;
   guestAccess?: boolean;
   appservices?: string[];
@@ -125,7 +127,7 @@ export function initDataDir(opts: InitOptions): NeuriteConfig {
     registration_shared_secret_file: opts.registrationSharedSecret ? 'keys/registration_shared_secret' : '',
     guest_access: opts.guestAccess ?? false,
     rate_limits: opts.rateLimits ?? true,
-    federation: { enabled: true, verify_tls: opts.federationVerifyTls ?? true },
+    federation: { enabled: opts.federation ?? true, verify_tls: opts.federationVerifyTls ?? true },
     appservices: (opts.appservices ?? []).map((f) => resolve(f)),
     processes: opts.mode ?? defaultArrangement(),
     durability: 'sync',

@@ -1,0 +1,11 @@
+/**
+ * Every scheduled job, in the order the dashboard lists them. A new job is a
+ * JobDefinition (types.ts) in its own file, added to this list: media
+ * retention, backups and the update check (issue 7) go here.
+ */
+import { expiredTokensAndSessions } from './expired.js';
+import { healthSampling } from './health.js';
+import { logPruning } from './log-pruning.js';
+import type { JobDefinition } from './types.js';
+
+export const JOBS: JobDefinition[] = [healthSampling, logPruning, expiredTokensAndSessions];

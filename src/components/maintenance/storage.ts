@@ -1,0 +1,34 @@
+/**
+ * Maintenance's database: each job's last run, and the health samples of
+ * the last 24 hours (one every five minutes: about 290 small records).
+ */
+import type { Database } from '../../platform/storage/database.js';
+import { encodeKey, prefixRange } from '../../platform/storage/keys.js';
+import type { HealthSample, JobRun } from './api.js';
+
+export const SAMPLE_KEEP_MS = 24 * 3600_000;
+
+export class MaintenanceStorage {
+  constructor(private readonly db: Database) {}
+
+  lastRun(job: string): Promise<JobRun | undefined> {
+    return this.db.get<JobRun>(encodeKey('run', job));
+  }
+
+  saveRun(job: string, run: JobRun): Promise<void> {
+    // Losing a run record to a power cut costs nothing: no sync.
+    return this.db.put(encodeKey('run', job), run, { durable: false });
+  }
+
+  /** Adds a sample and drops those older than a day, in one batch. */
+  async addSample(s: HealthSample): Promise<number> {
+    const old = await this.db.keys({ gt: prefixRange('sample').gt, lt: encodeKey('sample', s.ts - SAMPLE_KEEP_MS) });
+    await this.db.write([{ type: 'put', key: encodeKey('sample', s.ts), value: s }, ...old.map((key) => ({ type: 'del' as const, key }))], { durable: false });
+    return old.length;
+  }
+
+  async samples(since: number): Promise<HealthSample[]> {
+    const from = Math.max(since, Date.now() - SAMPLE_KEEP_MS);
+    return (await this.db.entries<HealthSample>({ gte: encodeKey('sample', from), lt: prefixRange('sample').lt })).map(([, v]) => v);
+  }
+}
