@@ -66,15 +66,40 @@ export function formatFor(owner: RequestOwner, opts: { format?: 'client' | 'fede
 /**
  * The room and what the user may see of it, or 403: a room the user was
  * never in (and that is not world-readable) looks the same whether it
- * exists or not.
+ * exists or not. A membership the Roomserver has but these views do not yet
+ * (a client that joins and reads at once) is waited for briefly.
  */
-export function readableRoom(deps: SyncDeps, roomId: string, userId: string): RoomAccess {
-  const room = deps.views.room(roomId);
-  const a = room ? accessFor(deps, room, userId) : undefined;
-  if (!a || !mayReadRoom(a, deps.stream.current)) {
-    throw new MatrixError(403, 'M_FORBIDDEN', "You aren't a member of the room and weren't previously a member of the room");
-  }
+export async function readableRoom(deps: SyncDeps, roomId: string, userId: string): Promise<RoomAccess> {
+  const check = () => {
+    const room = deps.views.room(roomId);
+    const a = room ? accessFor(deps, room, userId) : undefined;
+    return a && mayReadRoom(a, deps.stream.current) ? a : undefined;
+  };
+  const a = check() ?? ((await caughtUp(deps, roomId, userId)) ? check() : undefined);
+  if (!a) throw new MatrixError(403, 'M_FORBIDDEN', "You aren't a member of the room and weren't previously a member of the room");
   return a;
+}
+
+/** How long a request waits for the views to reach a membership the Roomserver already has. */
+const CATCH_UP_MS = 3000;
+
+/** Waits until the views hold the user's current membership in the room (as the Roomserver says); false when there is none. */
+export async function caughtUp(deps: SyncDeps, roomId: string, userId: string): Promise<boolean> {
+  let m: { membership: string | null; event_id: string | null };
+  try {
+    m = await deps.roomserver().queryMembership({ room_id: roomId, user_id: userId }, { timeoutMs: CATCH_UP_MS });
+  } catch {
+    return false;
+  }
+  if (!m.event_id) return false;
+  const deadline = Date.now() + CATCH_UP_MS;
+  for (;;) {
+    const w = deps.stream.current;
+    const point = deps.views.room(roomId)?.local.get(userId)?.find((p) => p.event_id === m.event_id);
+    if (point && point.pos <= w) return true;
+    const left = deadline - Date.now();
+    if (left <= 0 || !(await deps.notifier.wait(userId, w, left))) return false;
+  }
 }
 
 export function roomEventFilterParam(q: Query): RoomEventFilter | undefined {

@@ -66,7 +66,7 @@ export function historyRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenA
       const to = toText === undefined || toText === '' ? undefined : requireToken(toText, 'to');
       const filter = roomEventFilterParam(q);
       const limit = Math.min(intParam(q, 'limit') ?? limitOf(filter, 10, MAX_LIMIT), MAX_LIMIT);
-      const a = readableRoom(deps, roomId, owner.user_id);
+      const a = await readableRoom(deps, roomId, owner.user_id);
       const upper = readableUpTo(deps, a);
       const fmt = formatFor(owner);
       const accept = (rec: EventRecord) => visible(a, rec) && eventPasses(filter, rec.pdu);
@@ -100,9 +100,7 @@ export function historyRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenA
       const limit = Math.min(intParam(q, 'limit') ?? 10, MAX_LIMIT);
       const filter = roomEventFilterParam(q);
       const notFound = () => new MatrixError(404, 'M_NOT_FOUND', 'Event not found');
-      const room = deps.views.room(roomId);
-      if (!room) throw notFound();
-      const a = readableRoomOr404(deps, roomId, owner.user_id);
+      const a = await readableRoomOr404(deps, roomId, owner.user_id);
       const rec = await deps.events.get(eventId);
       if (!rec || rec.room_id !== roomId || rec.pos === 0 || rec.pos > deps.stream.current || !visible(a, rec)) throw notFound();
       const upper = readableUpTo(deps, a);
@@ -131,9 +129,9 @@ export function historyRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenA
 }
 
 /** A room the user cannot read answers 404 where the event is asked for (no probing). */
-function readableRoomOr404(deps: SyncDeps, roomId: string, userId: string): RoomAccess {
+async function readableRoomOr404(deps: SyncDeps, roomId: string, userId: string): Promise<RoomAccess> {
   try {
-    return readableRoom(deps, roomId, userId);
+    return await readableRoom(deps, roomId, userId);
   } catch {
     throw new MatrixError(404, 'M_NOT_FOUND', 'Event not found');
   }

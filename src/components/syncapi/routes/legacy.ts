@@ -22,8 +22,8 @@ import { hangupSignal } from './sync.js';
 const EVENTS_LIMIT = 100;
 
 /** The rooms whose events the user's stream carries: joined ones (or the one asked for, when readable). */
-function streamRooms(deps: SyncDeps, owner: RequestOwner, roomId: string | undefined): RoomAccess[] {
-  if (roomId !== undefined) return [readableRoom(deps, roomId, owner.user_id)];
+async function streamRooms(deps: SyncDeps, owner: RequestOwner, roomId: string | undefined): Promise<RoomAccess[]> {
+  if (roomId !== undefined) return [await readableRoom(deps, roomId, owner.user_id)];
   const out: RoomAccess[] = [];
   for (const id of deps.views.users.get(owner.user_id)?.rooms ?? []) {
     const room = deps.views.room(id);
@@ -116,7 +116,7 @@ export function legacyRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenAu
         const chunk: EventRecord[] = [];
         const byEvent = new Map<string, RoomAccess>();
         let cut = false;
-        for (const a of streamRooms(deps, owner, roomId)) {
+        for (const a of await streamRooms(deps, owner, roomId)) {
           if (a.room.latest <= from) continue;
           const scan = await deps.timeline.scan(a.room, { after: from, upTo: w, reverse: false, want: EVENTS_LIMIT, accept: (r) => visible(a, r) });
           cut ||= scan.more;
@@ -176,7 +176,7 @@ export function legacyRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenAu
     app.get(`/_matrix/client/${v}/rooms/:roomId/initialSync`, { onRequest: auth.required }, async (request) => {
       const owner = ownerOf(request);
       const roomId = roomIdParam(params(request).roomId);
-      const a = readableRoom(deps, roomId, owner.user_id);
+      const a = await readableRoom(deps, roomId, owner.user_id);
       const members = new Set<string>();
       for (const [u, hist] of a.room.local) if (hist[hist.length - 1]?.membership === 'join') members.add(u);
       const out = await roomInitial(deps, owner, a.room, 10);

@@ -25,9 +25,9 @@ function notFound(): MatrixError {
   return new MatrixError(404, 'M_NOT_FOUND', 'Event not found');
 }
 
-function access(deps: SyncDeps, roomId: string, userId: string): RoomAccess {
+async function access(deps: SyncDeps, roomId: string, userId: string): Promise<RoomAccess> {
   try {
-    return readableRoom(deps, roomId, userId);
+    return await readableRoom(deps, roomId, userId);
   } catch {
     throw notFound();
   }
@@ -38,7 +38,7 @@ export function relationRoutes(app: FastifyInstance, deps: SyncDeps, auth: Token
     const owner = ownerOf(request);
     const p = params(request);
     const roomId = roomIdParam(p.roomId);
-    const a = access(deps, roomId, owner.user_id);
+    const a = await access(deps, roomId, owner.user_id);
     const parent = await deps.events.get(p.eventId!);
     if (!parent || parent.room_id !== roomId || parent.pos === 0 || !visible(a, parent)) throw notFound();
     const q = query(request);
@@ -99,7 +99,7 @@ export function relationRoutes(app: FastifyInstance, deps: SyncDeps, auth: Token
   app.get('/_matrix/client/v1/rooms/:roomId/threads', { onRequest: auth.required }, async (request) => {
     const owner = ownerOf(request);
     const roomId = roomIdParam(params(request).roomId);
-    const a = readableRoom(deps, roomId, owner.user_id);
+    const a = await readableRoom(deps, roomId, owner.user_id);
     const q = query(request);
     const include = enumParam(q, 'include', ['all', 'participated'] as const, 'all')!;
     const limit = Math.max(1, Math.min(intParam(q, 'limit') ?? DEFAULT_LIMIT, MAX_LIMIT));
