@@ -11,7 +11,7 @@ import { logger } from 'matrix-js-sdk/lib/logger.js';
 import { initServer, removeDataDir, startServer } from '../helpers/server.js';
 
 // The SDK logs every HTTP request at debug level.
-(logger as unknown as { setLevel(level: string): void }).setLevel('warn');
+(logger as unknown as { setLevel(level: string): void }).setLevel('error');
 
 /** The request fails with this errcode (and status, when given). */
 async function failsWith(t: Test, p: Promise<unknown>, errcode: string, status?: number, what = errcode) {
