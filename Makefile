@@ -13,7 +13,7 @@ export npm_config_nodedir := $(abspath $(NODE_DIR)/..)
 endif
 
 DATA_DIR ?= ./data
-SOURCES := $(shell find src -name '*.ts' -not -path 'src/generated/*') package.json rollup.config.js
+SOURCES := $(shell find src -name '*.ts' -not -path 'src/generated/*') $(shell find src -name '*.css') package.json rollup.config.js
 SPEC_API := $(shell find spec/matrix-v1.19/api -name '*.yaml')
 GENERATED := src/generated/validators.js
 
@@ -39,15 +39,15 @@ build: dist/neurite.js
 
 typecheck: node_modules/.installed $(GENERATED)
 	npx tsc --noEmit -p .
+	npx tsc --noEmit -p src/components/setup/web
 
-# The main job on the embedded default: a localhost server in ./data,
-# initialised on first run.
+# The main job on the embedded default: ./data on this machine. A fresh
+# ./data starts in setup mode (the wizard's URL and setup code are printed);
+# the wizard then starts the homeserver. SETUP_PORT/BIND apply until then.
+SETUP_PORT ?= 8080
+BIND ?= 127.0.0.1
 run: build
-	@if [ ! -f "$(DATA_DIR)/neurite.yaml" ]; then \
-	  node dist/neurite.js init --data-dir "$(DATA_DIR)" --server-name localhost \
-	    --bind 127.0.0.1 --registration open --mode split; \
-	fi
-	node dist/neurite.js start --data-dir "$(DATA_DIR)"
+	node dist/neurite.js start --data-dir "$(DATA_DIR)" --setup-port $(SETUP_PORT) --bind $(BIND)
 
 test: build typecheck
 	npx tap

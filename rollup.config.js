@@ -1,6 +1,7 @@
 // Bundles the TypeScript sources into dist/neurite.js plus one chunk per
 // component (loaded only by the processes that run it). Native modules stay
 // external and ship beside the bundle in node_modules.
+import { readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import commonjs from '@rollup/plugin-commonjs';
 import json from '@rollup/plugin-json';
@@ -42,7 +43,7 @@ const shebang = {
   },
 };
 
-export default {
+const server = {
   input: { neurite: 'src/neurite.ts' },
   external,
   output: {
@@ -69,3 +70,23 @@ export default {
     commonJsPackage,
   ],
 };
+
+// The setup wizard's browser script and style sheet, served from dist/setup/
+// by the setup component (one small script, no framework).
+const setupAssets = {
+  name: 'neurite-setup-assets',
+  buildStart() {
+    this.addWatchFile('src/components/setup/web/style.css');
+  },
+  generateBundle() {
+    this.emitFile({ type: 'asset', fileName: 'style.css', source: readFileSync('src/components/setup/web/style.css', 'utf8') });
+  },
+};
+
+const web = {
+  input: 'src/components/setup/web/app.ts',
+  output: { dir: 'dist/setup', entryFileNames: 'app.js', format: 'iife' },
+  plugins: [esbuild({ target: 'es2020', minify: true, legalComments: 'none', tsconfig: 'src/components/setup/web/tsconfig.json' }), setupAssets],
+};
+
+export default [server, web];

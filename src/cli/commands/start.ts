@@ -1,4 +1,6 @@
 /** `neurite start`: runs the supervisor in the foreground until SIGTERM or SIGINT. */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { flushLogs, rootLogger } from '../../platform/logging/index.js';
 import { Supervisor } from '../../supervisor/supervisor.js';
 import { superviseUpdates } from '../../supervisor/update/supervise.js';
@@ -77,10 +79,24 @@ export async function startCommand(args: string[], entry: string): Promise<numbe
         `  federation + client (TLS): ${scheme}://${host(c.bind)}:${c.federation_port}/_matrix/key/v2/server\n` +
         `  setup and dashboard: http://${host(c.bind)}:${c.setup_port}/\n`,
     );
+  } else {
+    // The wizard's component wrote the code when it started; the console is one of the two places it is shown.
+    const code = readSetupCode(supervisor.paths.dataDir);
+    const port = setupPort ?? 8080;
+    process.stderr.write(
+      `Neurite is not set up yet. Open the setup wizard in a browser:\n` +
+        `  http://${host(values.bind ?? '0.0.0.0')}:${port}/\n` +
+        (code ? `  setup code: ${code}  (also in ${join(supervisor.paths.dataDir, 'setup-code.txt')})\n` : ''),
+    );
   }
   void updates.afterStart().then(
     (code) => code !== undefined && stop('update health window', code),
     (e: unknown) => logger.error({ component: 'update', err: e }, 'update supervision failed'),
   );
   return stopped;
+}
+
+function readSetupCode(dataDir: string): string | undefined {
+  const file = join(dataDir, 'setup-code.txt');
+  return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
 }
