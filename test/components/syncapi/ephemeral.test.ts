@@ -1,0 +1,191 @@
+/**
+ * What /sync carries besides room events: typing and receipts (private ones
+ * to their owner only), presence, send-to-device messages (kept until the
+ * next `since` acknowledges them), account data (global and per room),
+ * device-list changes, unread notification counts (mentions highlight,
+ * receipts clear them, per-thread counts), and GET /notifications.
+ */
+import t from 'tap';
+import { enc, expectOk, roomOps, startSync, SyncStream, V3, type User } from '../../helpers/syncapi.js';
+
+const s = await startSync();
+t.teardown(() => s.stop());
+const ops = roomOps(s);
+const alice = await s.user('alice');
+const bob = await s.user('bob');
+const carol = await s.user('carol');
+const R = (roomId: string) => `${V3}/rooms/${enc(roomId)}`;
+
+const roomId = await ops.create(alice, { preset: 'public_chat', name: 'Ephemeral' });
+await ops.join(bob, roomId);
+const ready = await ops.send(alice, roomId);
+await new SyncStream(s, bob).untilEvent(roomId, ready);
+
+const ephemeral = (b: any, type: string) => (b.rooms.join[roomId]?.ephemeral.events ?? []).filter((e: any) => e.type === type);
+
+t.test('typing', async (t) => {
+  const stream = new SyncStream(s, bob);
+  await stream.next();
+  const put = await s.call(alice, 'PUT', `${R(roomId)}/typing/${enc(alice.user_id)}`, { typing: true, timeout: 30000 });
+  t.equal(put.status, 200);
+  const b = await stream.until((x) => ephemeral(x, 'm.typing').length > 0);
+  t.same(ephemeral(b, 'm.typing')[0].content, { user_ids: [alice.user_id] });
+  const initial = await ops.sync(bob);
+  t.same(ephemeral(initial.body, 'm.typing')[0]?.content, { user_ids: [alice.user_id] }, 'an initial sync shows who is typing now');
+  await s.call(alice, 'PUT', `${R(roomId)}/typing/${enc(alice.user_id)}`, { typing: false });
+  const stopped = await stream.until((x) => ephemeral(x, 'm.typing').length > 0);
+  t.same(ephemeral(stopped, 'm.typing')[0].content, { user_ids: [] }, 'stopping typing is sent too');
+});
+
+t.test('receipts: public to the room, private to their owner', async (t) => {
+  const msg = await ops.send(alice, roomId, { msgtype: 'm.text', body: 'read me' });
+  const aliceStream = new SyncStream(s, alice);
+  await aliceStream.untilEvent(roomId, msg);
+  const r = await s.call(bob, 'POST', `${R(roomId)}/receipt/m.read/${enc(msg)}`, {});
+  t.equal(r.status, 200, `receipt: ${JSON.stringify(r.body)}`);
+  const b = await aliceStream.until((x) => ephemeral(x, 'm.receipt').length > 0);
+  await expectOk(t, { status: 200, body: b }, 'GET /sync', 'an answer with a receipt');
+  t.match(ephemeral(b, 'm.receipt')[0].content, { [msg]: { 'm.read': { [bob.user_id]: { ts: Number } } } });
+
+  const msg2 = await ops.send(alice, roomId, { msgtype: 'm.text', body: 'privately' });
+  await aliceStream.untilEvent(roomId, msg2);
+  const bobStream = new SyncStream(s, bob);
+  await bobStream.untilEvent(roomId, msg2);
+  await s.call(bob, 'POST', `${R(roomId)}/receipt/m.read.private/${enc(msg2)}`, {});
+  const own = await bobStream.until((x) => ephemeral(x, 'm.receipt').length > 0);
+  t.match(ephemeral(own, 'm.receipt')[0].content, { [msg2]: { 'm.read.private': { [bob.user_id]: {} } } }, 'the owner sees the private receipt');
+  const mark = await ops.send(bob, roomId, { msgtype: 'm.text', body: 'mark' });
+  await aliceStream.untilEvent(roomId, mark);
+  t.notOk(aliceStream.bodies.some((x) => JSON.stringify(ephemeral(x, 'm.receipt')).includes('m.read.private')), 'nobody else does');
+  const initial = await ops.sync(alice);
+  t.notOk(JSON.stringify(initial.body).includes('m.read.private'), 'not even in an initial sync');
+  const threaded = await s.call(bob, 'POST', `${R(roomId)}/receipt/m.read/${enc(mark)}`, { thread_id: 'main' });
+  t.equal(threaded.status, 200);
+  const tb = await aliceStream.until((x) => ephemeral(x, 'm.receipt').length > 0);
+  t.match(ephemeral(tb, 'm.receipt')[0].content, { [mark]: { 'm.read': { [bob.user_id]: { thread_id: 'main' } } } }, 'threaded receipts carry their thread');
+});
+
+t.test('presence', async (t) => {
+  const put = await s.call(alice, 'PUT', `${V3}/presence/${enc(alice.user_id)}/status`, { presence: 'unavailable', status_msg: 'lunch' });
+  t.equal(put.status, 200);
+  const stream = new SyncStream(s, bob);
+  const b = await stream.until((x) => x.presence.events.some((e: any) => e.sender === alice.user_id && e.content.status_msg === 'lunch'));
+  t.match(b.presence.events.find((e: any) => e.sender === alice.user_id), { type: 'm.presence', content: { presence: 'unavailable', status_msg: 'lunch' } });
+  const cs = new SyncStream(s, carol);
+  const initial = await cs.next();
+  t.notOk(initial.presence.events.some((e: any) => e.sender === alice.user_id), 'a user who shares no room sees no presence');
+});
+
+t.test('send-to-device: delivered, kept until acknowledged, then gone', async (t) => {
+  const bob2 = await s.login('bob');
+  const stream = new SyncStream(s, bob2);
+  await stream.next();
+  const put = await s.call(alice, 'PUT', `${V3}/sendToDevice/org.example.ping/txn1`, { messages: { [bob.user_id]: { [bob2.device_id]: { n: 1 } } } });
+  t.equal(put.status, 200);
+  const first = await stream.until((x) => x.to_device.events.length > 0);
+  await expectOk(t, { status: 200, body: first }, 'GET /sync', 'an answer with a to-device message');
+  t.same(first.to_device.events, [{ sender: alice.user_id, type: 'org.example.ping', content: { n: 1 } }]);
+  // The same since again (the answer was lost): the message comes again.
+  const since = stream.bodies.at(-2)?.next_batch;
+  const again = await ops.sync(bob2, since ? { since } : {});
+  t.same(again.body.to_device.events.map((e: any) => e.content.n), [1], 'not acknowledged yet: sent again');
+  // Acknowledged by the next since: gone.
+  const acked = await ops.sync(bob2, { since: first.next_batch });
+  t.same(acked.body.to_device.events, [], 'acknowledged: gone');
+  const later = await ops.sync(bob2, { since: since ?? first.next_batch });
+  t.same(later.body.to_device.events, [], 'and deleted: an old since does not bring it back');
+  const otherDevice = await ops.sync(bob);
+  t.same(otherDevice.body.to_device.events, [], "another device of the user does not get it");
+  // To all devices.
+  await s.call(alice, 'PUT', `${V3}/sendToDevice/org.example.ping/txn2`, { messages: { [bob.user_id]: { '*': { n: 2 } } } });
+  const both = await stream.until((x) => x.to_device.events.length > 0);
+  t.same(both.to_device.events.map((e: any) => e.content.n), [2]);
+  const s1 = new SyncStream(s, bob);
+  const b1 = await s1.until((x) => x.to_device.events.length > 0);
+  t.same(b1.to_device.events.map((e: any) => e.content.n), [2], '* reaches every device');
+});
+
+t.test('account data, global and per room', async (t) => {
+  const stream = new SyncStream(s, bob);
+  await stream.next();
+  await s.call(bob, 'PUT', `${V3}/user/${enc(bob.user_id)}/account_data/org.example.global`, { g: 1 });
+  await s.call(bob, 'PUT', `${V3}/user/${enc(bob.user_id)}/rooms/${enc(roomId)}/account_data/org.example.room`, { r: 1 });
+  const b = await stream.until((x) => x.rooms.join[roomId]?.account_data.events.length > 0 || false);
+  const all = stream.bodies.slice(1);
+  t.ok(all.some((x) => x.account_data.events.some((e: any) => e.type === 'org.example.global' && e.content.g === 1)), 'global');
+  t.same(b.rooms.join[roomId].account_data.events, [{ type: 'org.example.room', content: { r: 1 } }], 'per room');
+  const initial = await ops.sync(bob);
+  t.ok(initial.body.account_data.events.some((e: any) => e.type === 'm.push_rules'), 'an initial sync carries the push rules');
+  t.ok(initial.body.account_data.events.some((e: any) => e.type === 'org.example.global'));
+});
+
+t.test('device lists: a new device of someone in a shared room', async (t) => {
+  const stream = new SyncStream(s, bob);
+  await stream.next();
+  await s.login('alice');
+  const b = await stream.until((x) => x.device_lists.changed.length > 0);
+  t.same(b.device_lists.changed, [alice.user_id]);
+  const cs = new SyncStream(s, carol);
+  await cs.next();
+  await s.login('alice');
+  const mark = await ops.create(carol, {});
+  const cb = await cs.until((x) => mark in x.rooms.join);
+  t.notOk(cs.bodies.some((x) => x.device_lists.changed.includes(alice.user_id)) || cb.device_lists.changed.includes(alice.user_id), 'not for someone who shares no room');
+});
+
+t.test('unread counts: messages count, mentions highlight, receipts clear', async (t) => {
+  const room = await ops.create(alice, { preset: 'public_chat', name: 'Counts' });
+  await ops.join(bob, room);
+  const stream = new SyncStream(s, bob, { filter: JSON.stringify({ room: { timeline: { unread_thread_notifications: true } } }) });
+  await stream.until((x) => room in x.rooms.join);
+  const counts = (x: any) => x.rooms.join[room]?.unread_notifications;
+  await ops.send(alice, room, { msgtype: 'm.text', body: 'one' });
+  const two = await ops.send(alice, room, { msgtype: 'm.text', body: 'two' });
+  await stream.untilEvent(room, two);
+  t.same(counts(stream.bodies.at(-1)), { notification_count: 2, highlight_count: 0 }, 'two messages, two notifications');
+  const mention = await ops.send(alice, room, { msgtype: 'm.text', body: 'hey bob', 'm.mentions': { user_ids: [bob.user_id] } });
+  await stream.untilEvent(room, mention);
+  t.same(counts(stream.bodies.at(-1)), { notification_count: 3, highlight_count: 1 }, 'an intentional mention highlights');
+  await s.call(bob, 'POST', `${R(room)}/receipt/m.read/${enc(two)}`, {});
+  const after = await stream.until((x) => counts(x)?.notification_count === 1);
+  t.same(counts(after), { notification_count: 1, highlight_count: 1 }, 'a receipt clears what it covers');
+  // A thread: counted apart with per-thread counts.
+  const reply = await ops.send(alice, room, { msgtype: 'm.text', body: 'in a thread', 'm.relates_to': { rel_type: 'm.thread', event_id: two } });
+  await stream.untilEvent(room, reply);
+  const tb = stream.bodies.at(-1).rooms.join[room];
+  t.same(tb.unread_thread_notifications, { [two]: { notification_count: 1, highlight_count: 0 } }, 'per-thread counts');
+  t.same(tb.unread_notifications, { notification_count: 1, highlight_count: 1 }, 'the main timeline apart');
+  await s.call(bob, 'POST', `${R(room)}/receipt/m.read/${enc(reply)}`, { thread_id: two });
+  const cleared = await stream.until((x) => x.rooms.join[room] && !x.rooms.join[room].unread_thread_notifications);
+  t.same(counts(cleared), { notification_count: 1, highlight_count: 1 }, 'a thread receipt clears that thread only');
+  // Bob's own message reads the room up to it.
+  const own = await ops.send(bob, room, { msgtype: 'm.text', body: 'my turn' });
+  await stream.untilEvent(room, own);
+  t.same(counts(stream.bodies.at(-1)), { notification_count: 0, highlight_count: 0 }, 'sending reads the room');
+
+  const n = await s.call(bob, 'GET', `${V3}/notifications`);
+  await expectOk(t, n, 'GET /notifications');
+  t.ok(n.body.notifications.length >= 4, 'the notifications are listed');
+  t.equal(n.body.notifications[0].event.event_id, reply, 'newest first');
+  t.ok(n.body.notifications.every((x: any) => x.read === true), 'all read now');
+  const hl = await s.call(bob, 'GET', `${V3}/notifications?only=highlight`);
+  t.same(hl.body.notifications.map((x: any) => x.event.event_id), [mention], 'only highlights');
+  const page = await s.call(bob, 'GET', `${V3}/notifications?limit=1`);
+  const page2 = await s.call(bob, 'GET', `${V3}/notifications?limit=1&from=${page.body.next_token}`);
+  t.not(page2.body.notifications[0].event.event_id, page.body.notifications[0].event.event_id, 'next_token pages on');
+});
+
+t.test('push rules changed: counts follow the new rules', async (t) => {
+  const room = await ops.create(alice, { preset: 'public_chat', name: 'Muted' });
+  await ops.join(carol, room);
+  const stream = new SyncStream(s, carol);
+  await stream.until((x) => room in x.rooms.join);
+  const r = await s.call(carol, 'PUT', `${V3}/pushrules/global/room/${enc(room)}`, { actions: [] });
+  t.equal(r.status, 200, `mute: ${JSON.stringify(r.body)}`);
+  await stream.until((x) => x.account_data.events.some((e: any) => e.type === 'm.push_rules'));
+  const m = await ops.send(alice, room, { msgtype: 'm.text', body: 'muted' });
+  await stream.untilEvent(room, m);
+  t.same(stream.bodies.at(-1).rooms.join[room].unread_notifications, { notification_count: 0, highlight_count: 0 }, 'a muted room does not count');
+});
+
+void ({} as User);
