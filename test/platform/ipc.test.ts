@@ -147,3 +147,33 @@ for (const transport of [direct, socket]) {
     t.ok(elapsed >= 500 && elapsed < 10_000, `it kept trying until about the deadline (${elapsed} ms)`);
   });
 }
+
+t.test('a method that throws before its first await answers with an error, over the socket too', async (t) => {
+  const { createServer } = await import('node:http');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { IpcServer } = await import('../../src/platform/ipc/server.js');
+  const { ApiDirectory } = await import('../../src/platform/ipc/directory.js');
+  const { defineApi } = await import('../../src/platform/ipc/define.js');
+  const { MatrixError } = await import('../../src/core/errors.js');
+  const dir = mkdtempSync(join(tmpdir(), 'nt-'));
+  const socket = join(dir, 's.sock');
+  const desc = defineApi<{ boom(req: { kind: string }): Promise<void> }>('userapi', { boom: {} }, 'sync-throw');
+  const ipc = new IpcServer();
+  ipc.register(desc, {
+    // Not async: throws synchronously.
+    boom: ((req: { kind: string }) => {
+      if (req.kind === 'matrix') throw new MatrixError(403, 'M_FORBIDDEN', 'no');
+      throw new Error('plain');
+    }) as never,
+  });
+  const server = createServer((req, res) => ipc.handle(req, res));
+  await new Promise<void>((r) => server.listen(socket, r));
+  const client = new ApiDirectory({ socketFor: () => socket }).get(desc);
+  await t.rejects(client.boom({ kind: 'matrix' }), { name: 'MatrixError', message: 'no' });
+  await t.rejects(client.boom({ kind: 'plain' }), { name: 'IpcError' });
+  t.ok(server.listening, 'the callee is still serving');
+  server.close();
+  rmSync(dir, { recursive: true, force: true });
+});

@@ -63,14 +63,18 @@ export class IpcServer {
       // 102 tells the caller the call is about to run: from now on a broken
       // connection may mean it ran, so a non-idempotent call must not be retried.
       res.writeProcessing();
-      handler(arg, ctx).then(
-        (r: unknown) => send(res, 200, r === undefined ? {} : { r }),
-        (e: unknown) => {
-          const wire: WireError = toWireError(e);
-          if (wire.type === 'internal') this.onInternalError(e, path);
-          send(res, 500, { error: wire });
-        },
-      );
+      // Through a promise, so that a method throwing before its first await
+      // answers with an error instead of taking the process down.
+      Promise.resolve()
+        .then(() => handler(arg, ctx))
+        .then(
+          (r: unknown) => send(res, 200, r === undefined ? {} : { r }),
+          (e: unknown) => {
+            const wire: WireError = toWireError(e);
+            if (wire.type === 'internal') this.onInternalError(e, path);
+            send(res, 500, { error: wire });
+          },
+        );
     });
   }
 }
