@@ -8,7 +8,7 @@ import json from '@rollup/plugin-json';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import esbuild from 'rollup-plugin-esbuild';
 
-const external = [...builtinModules, ...builtinModules.map((m) => `node:${m}`), 'level', 'classic-level'];
+const external = [...builtinModules, ...builtinModules.map((m) => `node:${m}`), 'level', 'classic-level', 'sharp'];
 
 // fastify loads ajv and fast-json-stringify to compile route schemas. Neurite
 // gives fastify its own (trivial) compilers, so those modules are never
