@@ -323,10 +323,12 @@ export function dashboardRoutes(d: SetupDeps) {
       ctx.logger.info({ by: s.user_id, registration, federation: form.federation }, 'settings changed; restarting');
       // The restart ends this process too: answer first.
       void reply.then(
-        () => setTimeout(() => void d.supervisor.reload().catch(() => undefined), 100),
+        () => setTimeout(() => void d.supervisor.reload().catch(() => undefined), 300),
         () => undefined,
       );
-      return goTo(req, reply, '/dashboard/settings?ok=saved');
+      return answer(req, reply, 200, { restarting: true }, () =>
+        page('Settings', settingsPage({ config: config(), csrf: s.csrf, errors: {}, message: 'Saved. The server is restarting with the new settings; sign in again in a few seconds.' }), s, '/dashboard/settings'),
+      );
     });
   };
 }

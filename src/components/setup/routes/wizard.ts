@@ -274,9 +274,19 @@ export function wizardRoutes(d: SetupDeps) {
         delete st.error;
       });
       ctx.logger.info({ server_name: draft.server_name }, 'configuration written; switching to the homeserver');
-      const ok = await d.supervisor.reload().catch(() => false);
-      if (!ok) store.update((st) => void (st.error = 'The supervisor did not take the request to start the server. Try again.'));
-      return goTo(req, reply, '/setup/progress');
+      // The switch stops this process: the progress page is the answer itself (a redirect would
+      // meet a closed port), and the switch begins once it has been sent.
+      void reply.then(
+        () =>
+          setTimeout(() => {
+            void d.supervisor.reload().then(
+              (ok) => ok || store.update((st) => void (st.error = 'The supervisor did not take the request to start the server. Try again.')),
+              () => store.update((st) => void (st.error = 'The supervisor did not answer the request to start the server. Try again.')),
+            );
+          }, 300),
+        () => undefined,
+      );
+      return answer(req, reply, 200, { next: '/setup/progress' }, () => stepPage('Starting', progressPage({ csrf: s.csrf })));
     });
 
     app.get('/setup/progress', async (req, reply) => {
