@@ -25,6 +25,11 @@ export function points(s: Series, max: number, now: number): string {
     const y = CHART_H - Math.max(0, Math.min(1, v / max)) * (CHART_H - 2) - 1;
     out.push(`${x.toFixed(1)},${y.toFixed(1)}`);
   }
+  // A single sample would draw nothing: give it a short stroke.
+  if (out.length === 1) {
+    const [x, y] = out[0]!.split(',').map(Number) as [number, number];
+    out.unshift(`${Math.max(0, x - 3).toFixed(1)},${y.toFixed(1)}`);
+  }
   return out.join(' ');
 }
 

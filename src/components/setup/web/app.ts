@@ -195,6 +195,7 @@ function liveHealth(): void {
           if (v === null || x < 0) continue;
           pts.push(`${x.toFixed(1)},${(H - Math.max(0, Math.min(1, v / max)) * (H - 2) - 1).toFixed(1)}`);
         }
+        if (pts.length === 1) pts.unshift(`${Math.max(0, Number(pts[0]!.split(',')[0]) - 3).toFixed(1)},${pts[0]!.split(',')[1]}`);
         line.setAttribute('points', pts.join(' '));
       }
     } catch {
