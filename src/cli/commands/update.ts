@@ -1,5 +1,6 @@
 /** `neurite update`: apply a bundle, show the state of updates, run the scheduled check once. */
 import { parseCommandArgs, UsageError } from '../args.js';
+import { fetchUpdateStatus } from '../../supervisor/update/apply.js';
 import { applyUpdate, approvePendingUpdate, runUpdateCheck, updateStatus, UpdateRefused, type UpdateStatus } from '../../supervisor/update/index.js';
 
 function dataDirOf(v: unknown): string {
@@ -32,14 +33,16 @@ export async function updateCommand(args: string[]): Promise<number> {
           source,
           force: values.force === true,
           switchNow: values['no-switch'] !== true,
-          onProgress: (l) => process.stderr.write(`${l}\n`),
+          // Progress on stdout: stderr holds only a refusal, in one line.
+          onProgress: (l) => process.stdout.write(`${l}\n`),
         });
         process.stdout.write(`${r.message}\n`);
         return 0;
       }
       case 'status': {
         const { values } = parseCommandArgs(rest, { 'data-dir': { type: 'string' }, json: { type: 'boolean' } });
-        const s = updateStatus(dataDirOf(values['data-dir']));
+        const dataDir = dataDirOf(values['data-dir']);
+        const s = (await fetchUpdateStatus(dataDir)) ?? updateStatus(dataDir);
         process.stdout.write(values.json ? JSON.stringify(s, null, 2) + '\n' : formatUpdateStatus(s));
         return 0;
       }

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -124,6 +125,18 @@ async function readHead(file: string): Promise<Buffer> {
  * uses changes before every check has passed.
  */
 export async function applyUpdate(opts: ApplyOptions): Promise<ApplyResult> {
+  const p = appPaths(opts.dataDir);
+  const created = [p.appDir, p.stagingDir].filter((d) => !existsSync(d));
+  try {
+    return await applyFrom(opts);
+  } catch (e) {
+    // A refusal leaves no trace, not even the directories a download needed.
+    for (const d of created.reverse()) rmSync(d, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+async function applyFrom(opts: ApplyOptions): Promise<ApplyResult> {
   const isUrl = /^https?:\/\//i.test(opts.source);
   const file = isUrl ? await download(opts.source, opts.dataDir, opts.onProgress) : opts.source;
   try {
@@ -182,6 +195,26 @@ export interface PendingUpdate {
   url: string;
   notes?: string;
   found_at: string;
+}
+
+/** The status as the running supervisor reports it (it knows which slot runs); undefined when none runs. */
+export function fetchUpdateStatus(dataDir: string): Promise<UpdateStatus | undefined> {
+  return new Promise((resolve) => {
+    const req = request({ socketPath: dataPaths(dataDir).controlSocket, path: '/update/status', method: 'GET', timeout: 5000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        try {
+          resolve(res.statusCode === 200 ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as UpdateStatus) : undefined);
+        } catch {
+          resolve(undefined);
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+    req.end();
+  });
 }
 
 /** Everything the dashboard shows about updates; reads files only, so it works with the server stopped. */

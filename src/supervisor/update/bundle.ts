@@ -110,13 +110,15 @@ export function verifyHeader(head: Buffer, trustedKeys: Uint8Array[]): ParsedHea
   off += slen;
   const signed = Buffer.concat([SIGNING_CONTEXT, mbytes]);
   if (!trustedKeys.some((k) => k.length === 32 && nacl.sign.detached.verify(signed, sig, k))) {
-    let who = 'an unknown key';
+    let claimed: unknown;
     try {
-      who = `key ${String((JSON.parse(mbytes.toString('utf8')) as { key_id?: unknown }).key_id)}`;
+      claimed = (JSON.parse(mbytes.toString('utf8')) as { key_id?: unknown }).key_id;
     } catch {
-      /* the manifest is not even JSON: still "unknown key" */
+      /* the manifest is not even JSON */
     }
-    throw new BundleError(`bad signature: the bundle is signed by ${who}, which this device does not trust (trusted: ${trustedKeys.map(keyId).join(', ') || 'none'})`);
+    const trusted = trustedKeys.map(keyId);
+    if (typeof claimed === 'string' && trusted.includes(claimed)) throw new BundleError('bad signature: the manifest was altered after it was signed');
+    throw new BundleError(`bad signature: the bundle is signed by ${typeof claimed === 'string' ? `key ${claimed}` : 'an unknown key'}, which this device does not trust (trusted: ${trusted.join(', ') || 'none'})`);
   }
   let manifest: BundleManifest;
   try {

@@ -5,7 +5,7 @@
  * complete, matching set is renamed into the slot.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { chmod, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { BundleError, headerLength, payloadSize, verifyHeader, type BundleManifest } from './bundle.js';
@@ -125,7 +125,10 @@ export interface Installed {
 /** Verifies a bundle and installs it into the inactive slot; the running version and the data stay as they are. */
 export async function installBundle(file: string, dataDir: string, opts: VerifyOptions): Promise<Installed> {
   const p = appPaths(dataDir);
+  // A refused bundle leaves no trace, not even the directories it would have needed.
+  const created = [p.appDir, p.stagingDir].filter((d) => !existsSync(d));
   const release = takeLock(p);
+  let ok = false;
   try {
     const b = await openBundle(file, opts);
     try {
@@ -172,11 +175,13 @@ export async function installBundle(file: string, dataDir: string, opts: VerifyO
         rmSync(staging, { recursive: true, force: true });
         throw e;
       }
+      ok = true;
       return { slot, manifest: b.manifest };
     } finally {
       await b.fh.close();
     }
   } finally {
     release();
+    if (!ok) for (const d of created.reverse()) rmSync(d, { recursive: true, force: true });
   }
 }

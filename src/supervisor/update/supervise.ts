@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Supervisor } from '../supervisor.js';
+import { updateStatus } from './apply.js';
 import { finishRootfsTrial, pendingRootfsTrial } from './rauc.js';
 import { appPaths, currentTrial, runningSlot } from './slots.js';
 import { abandonTrial, commitTrial, healthWindowMs, onTrial, protectDataForTrial, restoreDataAfterRollback, SWITCH_EXIT_CODE, underLauncher, watchHealth } from './trial.js';
@@ -53,6 +54,8 @@ export function superviseUpdates(opts: {
 
   return {
     controlHandlers: {
+      // The running version as the supervisor knows it (a CLI process cannot tell which slot runs).
+      'GET /update/status': (_req, res) => reply(res, 200, updateStatus(opts.dataDir)),
       'POST /update/switch': (_req, res) => {
         const t = currentTrial(p);
         if (!underLauncher()) return reply(res, 409, { error: 'this server was not started by the launcher, so it cannot restart into another version' });

@@ -89,7 +89,8 @@ export function protectDataForTrial(dataDir: string, trial: TrialInfo): void {
   const db = join(p.dataDir, 'db');
   if (existsSync(db)) cpSync(db, join(p.rollbackDataDir, 'db'), { recursive: true });
   writeAtomic(join(p.rollbackDataDir, 'data-format'), `${dataFormat(p)}\n`);
-  writeAtomic(ready, 'copy of db/ before the trial\n');
+  // Names the trial's slot, so that a committed trial never has this copy put back.
+  writeAtomic(ready, `${trial.slot}\n`);
 }
 
 /** Puts back the databases saved before a trial (the launcher does the same when a trial never came up). */
