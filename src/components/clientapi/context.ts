@@ -9,7 +9,9 @@ import type { NeuriteConfig } from '../../platform/config/schema.js';
 import { tokenAuth, type TokenAuth } from '../../platform/http/auth.js';
 import { RateLimiter, type RateLimit } from '../../platform/http/rate-limit.js';
 import type { Client } from '../../platform/ipc/directory.js';
+import { IpcError } from '../../platform/ipc/errors.js';
 import type { EduServerAPI } from '../eduserver/api.js';
+import type { KeyServerAPI } from '../keyserver/api.js';
 import type { RoomserverAPI } from '../roomserver/api.js';
 import type { TokenOwner, UserAPI } from '../userapi/api.js';
 
@@ -21,6 +23,7 @@ export interface ClientApiContext {
   roomserver: Client<RoomserverAPI>;
   userapi: Client<UserAPI>;
   eduserver: Client<EduServerAPI>;
+  keyserver: Client<KeyServerAPI>;
   auth: TokenAuth;
   /** Throws M_LIMIT_EXCEEDED when `key` (a user id or an address) is over the limit. */
   limit(kind: LimitKind, key: string): void;
@@ -49,6 +52,8 @@ export function createClientApiContext(opts: {
   roomserver: Client<RoomserverAPI>;
   userapi: Client<UserAPI>;
   eduserver: Client<EduServerAPI>;
+  /** Absent where a test mounts only route groups that never call it. */
+  keyserver?: Client<KeyServerAPI>;
 }): ClientApiContext {
   const limiters = new Map<LimitKind, RateLimiter>();
   const limit = (kind: LimitKind, key: string) => {
@@ -62,7 +67,15 @@ export function createClientApiContext(opts: {
   };
   return {
     ...opts,
+    keyserver: opts.keyserver ?? noKeyServer,
     auth: tokenAuth((req) => opts.userapi.queryAccessToken(req)),
     limit,
   };
 }
+
+/** A KeyServer that is not there: every call fails as a component that is down does. */
+const noKeyServer = new Proxy({} as Client<KeyServerAPI>, {
+  get: () => async () => {
+    throw new IpcError('UNAVAILABLE', 'the KeyServer is not running');
+  },
+});

@@ -1,9 +1,11 @@
 /**
- * ClientAPI: the client-server endpoints other than sync, media and keys.
- * Routes validate and authenticate, then call the UserAPI and Roomserver.
+ * ClientAPI: the client-server endpoints other than sync and media.
+ * Routes validate and authenticate, then call the UserAPI, Roomserver,
+ * EDUServer and KeyServer.
  */
 import type { ComponentContext, ComponentInstance } from '../../platform/runtime/component.js';
 import { eduServerApi } from '../eduserver/api.js';
+import { keyServerApi } from '../keyserver/api.js';
 import { roomserverApi } from '../roomserver/api.js';
 import { userApi } from '../userapi/api.js';
 import { createClientApiContext } from './context.js';
@@ -17,6 +19,7 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
     roomserver: ctx.apis.get(roomserverApi),
     userapi: ctx.apis.get(userApi),
     eduserver: ctx.apis.get(eduServerApi),
+    keyserver: ctx.apis.get(keyServerApi),
   });
   return {
     routes: async (app) => {

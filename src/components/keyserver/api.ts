@@ -172,10 +172,11 @@ export interface KeyServerAPI {
    * self-signing or user-signing key is not signed by the master key, 400
    * M_MISSING_PARAM when there is no master key to check them with, 403
    * M_FORBIDDEN when a public key equals one of the user's device ids.
+   * Everything is checked first; then, unless `authenticated`, a request
+   * that needs user-interactive auth (MSC3967: anything but a first upload
+   * or the keys already stored) answers `auth_required` and changes nothing.
    */
   uploadCrossSigningKeys(req: UploadCrossSigningRequest, ctx?: CallContext): Promise<{ auth_required: boolean }>;
-  /** Whether uploading these keys needs user-interactive auth (MSC3967): false when the user has no master key yet or the keys equal the stored ones. */
-  crossSigningAuthRequired(req: CrossSigningKeys & { user_id: string }, ctx?: CallContext): Promise<{ auth_required: boolean }>;
   /** `POST /keys/signatures/upload`: each signature checked on its own; the refused ones in `failures`. */
   uploadSignatures(req: UploadSignaturesRequest, ctx?: CallContext): Promise<{ failures: Record<string, Record<string, SignatureFailure>> }>;
 
@@ -208,7 +209,6 @@ export const keyServerApi = defineApi<KeyServerAPI>('keyserver', {
   // Not idempotent: a retry would give out another one-time key.
   claimKeys: {},
   uploadCrossSigningKeys: { idempotent: true },
-  crossSigningAuthRequired: { idempotent: true },
   uploadSignatures: { idempotent: true },
   createBackup: {},
   queryBackup: { idempotent: true },
