@@ -173,6 +173,10 @@ t.test('an unconfigured data directory serves only the setup port', async (t) =>
   const server = await startServer(dataDir, { args: ['--setup-port', String(setupPort), '--bind', '127.0.0.1'] });
   t.teardown(() => server.kill());
   const s = await waitFor('the setup port', async () => (await getJson(setupPort, '/_neurite/setup/status')).body);
+  const page = await fetch(`http://127.0.0.1:${setupPort}/`);
+  t.equal(page.headers.get('access-control-allow-origin'), null, 'the setup port sends no CORS headers: other sites cannot read it');
+  const preflight = await fetch(`http://127.0.0.1:${setupPort}/`, { method: 'OPTIONS' });
+  t.equal(preflight.headers.get('access-control-allow-origin'), null, 'nor answers pre-flights with them');
   t.equal(s.configured, false);
   const st = status(dataDir).value;
   t.same(st.processes[0].components, ['gateway', 'setup']);

@@ -47,7 +47,9 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
       req.headers[REQUEST_ID_HEADER] = `${idPrefix}-${(++counter).toString(36)}`;
       if (stopping) return sendMatrixError(res, new MatrixError(503, 'M_UNKNOWN', 'The server is stopping'), { connection: 'close' });
       const path = (req.url ?? '/').split('?')[0]!;
-      if (req.method === 'OPTIONS') {
+      // CORS opens the Matrix APIs to web clients; the setup port's pages must stay closed to other sites.
+      const cors = kind !== 'setup';
+      if (cors && req.method === 'OPTIONS') {
         req.resume();
         res.writeHead(200, { ...CORS_HEADERS, 'content-type': 'application/json', 'content-length': 2 });
         return res.end('{}');
@@ -60,10 +62,10 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
       flood?.check(ip);
       const upstream = ctx.routeTo(component);
       if (upstream.kind === 'local') {
-        for (const [k, v] of Object.entries(CORS_HEADERS)) res.setHeader(k, v);
+        if (cors) for (const [k, v] of Object.entries(CORS_HEADERS)) res.setHeader(k, v);
         upstream.handle(req, res);
       } else if (upstream.kind === 'socket') {
-        proxy.forward(req, res, upstream.socketPath, component);
+        proxy.forward(req, res, upstream.socketPath, component, { cors });
       } else {
         req.resume();
         sendMatrixError(res, new MatrixError(404, 'M_UNRECOGNIZED', 'Unrecognized request'));

@@ -34,7 +34,8 @@ export class SocketProxy {
     return a;
   }
 
-  forward(req: IncomingMessage, res: ServerResponse, socketPath: string, component: string): void {
+  forward(req: IncomingMessage, res: ServerResponse, socketPath: string, component: string, opts: { cors?: boolean } = {}): void {
+    const cors = opts.cors ?? true;
     const hasBody = !(req.method === 'GET' || req.method === 'HEAD' || req.method === 'DELETE' || req.method === 'OPTIONS') || req.headers['content-length'] !== undefined;
     const since = Date.now();
     let current: ClientRequest | undefined;
@@ -49,7 +50,7 @@ export class SocketProxy {
       let answered = false;
       up.on('response', (ures) => {
         answered = true;
-        res.writeHead(ures.statusCode ?? 502, { ...endToEnd(ures.headers), ...CORS_HEADERS });
+        res.writeHead(ures.statusCode ?? 502, { ...endToEnd(ures.headers), ...(cors ? CORS_HEADERS : {}) });
         ures.pipe(res);
         ures.on('error', () => res.destroy());
       });

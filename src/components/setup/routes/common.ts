@@ -20,7 +20,7 @@ export function securityHeaders(app: FastifyInstance): void {
     reply.header('cross-origin-opener-policy', 'same-origin');
     reply.header('cross-origin-resource-policy', 'same-origin');
     reply.header('permissions-policy', 'camera=(), microphone=(), geolocation=()');
-    // The gateway allows any origin on the Matrix ports; pages with sessions must not be readable cross-origin.
+    // Pages with sessions must never be readable cross-origin: the gateway adds CORS on the Matrix ports only; this holds even if that changes.
     reply.removeHeader('access-control-allow-origin');
     if (!req.url.startsWith('/assets/')) reply.header('cache-control', 'no-store');
     return payload;
