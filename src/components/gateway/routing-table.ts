@@ -26,6 +26,10 @@ export const ROUTES: readonly Route[] = [
   // The SyncAPI serves what reads a user's view of rooms.
   { match: client('sync|events|initialSync|notifications|rooms/[^/]+/(?:messages|context|relations|threads|initialSync)'), component: 'syncapi', listeners: PUBLIC },
   { match: client('org\\.matrix\\.simplified_msc3575/sync'), component: 'syncapi', listeners: PUBLIC },
+  // The MediaAPI: authenticated media, the /_matrix/media paths, Synapse's media admin endpoints.
+  { match: client('media'), component: 'mediaapi', listeners: PUBLIC },
+  { match: '/_matrix/media/', component: 'mediaapi', listeners: PUBLIC },
+  { match: /^\/_synapse\/admin\/v1\/(?:media\/|users\/[^/]+\/media(?:[/?]|$)|user\/[^/]+\/media\/|purge_media_cache(?:[/?]|$)|statistics\/users\/media(?:[/?]|$))/, component: 'mediaapi', listeners: PUBLIC },
   { match: '/_matrix/client/', component: 'clientapi', listeners: PUBLIC },
   { match: '/_synapse/admin/', component: 'clientapi', listeners: PUBLIC },
   { match: '/.well-known/matrix/', component: 'clientapi', listeners: PUBLIC },

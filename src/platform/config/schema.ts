@@ -4,6 +4,7 @@
  * they live in `<data-dir>/keys/` (mode 0600) and the file names them.
  */
 import { isComponentName, COMPONENTS, type ComponentName } from './components.js';
+import { mediaConfig, type MediaConfig } from './media.js';
 
 export type RegistrationMode = 'open' | 'token' | 'closed';
 export type TlsMode = 'self-signed' | 'off' | 'files';
@@ -31,6 +32,8 @@ export interface NeuriteConfig {
   public_baseurl: string;
   /** TURN servers handed to clients for calls (GET /voip/turnServer); no uris means none. */
   turn: TurnConfig;
+  /** Uploads, quotas, retention, URL previews (media.ts). */
+  media: MediaConfig;
 }
 
 export interface TurnConfig {
@@ -159,6 +162,7 @@ export function validateConfig(raw: unknown): NeuriteConfig {
     presence: bool(o, 'presence', true),
     public_baseurl: str(o, 'public_baseurl', ''),
     turn: turnConfig(obj(o, 'turn')),
+    media: mediaConfig(obj(o, 'media'), fail),
   };
   if (cfg.server_name === '') fail('server_name', 'must not be empty');
   if (cfg.public_baseurl !== '' && !/^https?:\/\/[^/\s]+\/?$/.test(cfg.public_baseurl)) fail('public_baseurl', 'must be an http(s) URL without a path');
