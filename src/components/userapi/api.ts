@@ -120,6 +120,44 @@ export interface DirectoryUser {
   avatar_url?: string;
 }
 
+/** A local account as administrators see it (dashboard, Synapse's admin API). */
+export interface UserSummary {
+  user_id: string;
+  displayname?: string;
+  avatar_url?: string;
+  admin: boolean;
+  guest: boolean;
+  deactivated: boolean;
+  /** Epoch milliseconds. */
+  created_ts: number;
+}
+
+export interface ListUsersRequest {
+  /** Offset into the matching users (in user id order); 0 by default. */
+  from?: number;
+  /** 100 by default, at most 1000. */
+  limit?: number;
+  /** Case-insensitive prefix of the localpart, of the full user id, or of the display name or one of its words. */
+  search?: string;
+  /** Include guests (default true). */
+  guests?: boolean;
+  /** Include deactivated accounts (default false). */
+  deactivated?: boolean;
+  /** Only admins (true), only non-admins (false), or both (absent). */
+  admins?: boolean;
+}
+
+/** What one call of purgeExpired removed. */
+export interface PurgeResult {
+  access_tokens: number;
+  refresh_tokens: number;
+  uia_sessions: number;
+  /** Token records looked at in this call. */
+  checked: number;
+  /** Pass it as `after` to go on; absent when every token record has been looked at. */
+  next?: string;
+}
+
 /** A user-interactive auth session as the ClientAPI needs it. */
 export interface UiaState {
   session: string;
@@ -240,6 +278,24 @@ export interface UserAPI {
   createRegistrationToken(req: NewRegistrationToken, ctx?: CallContext): Promise<RegistrationToken>;
   updateRegistrationToken(req: { token: string } & RegistrationTokenChanges, ctx?: CallContext): Promise<RegistrationToken>;
   deleteRegistrationToken(req: { token: string }, ctx?: CallContext): Promise<void>;
+
+  /** Local accounts, a page at a time, with the total that match. Callers check that the requester is an admin. */
+  listUsers(req: ListUsersRequest, ctx?: CallContext): Promise<{ users: UserSummary[]; total: number; next?: number }>;
+  /** One local account; null when there is none. */
+  queryUser(req: { user_id: string }, ctx?: CallContext): Promise<UserSummary | null>;
+  /**
+   * Sets or clears an account's admin flag (callers check that the requester
+   * is an admin). 404 M_NOT_FOUND for an unknown user, 400 M_INVALID_PARAM
+   * to make a guest or a deactivated account an admin, 403 M_FORBIDDEN to
+   * remove the last active admin.
+   */
+  setUserAdmin(req: { user_id: string; admin: boolean }, ctx?: CallContext): Promise<UserSummary>;
+  /**
+   * Deletes token records that can never be used again and ends expired
+   * auth sessions, looking at `limit` token records at most (500 by
+   * default) after `after`.
+   */
+  purgeExpired(req: { limit?: number; after?: string }, ctx?: CallContext): Promise<PurgeResult>;
 }
 
 export const userApi = defineApi<UserAPI>('userapi', {
@@ -283,4 +339,8 @@ export const userApi = defineApi<UserAPI>('userapi', {
   createRegistrationToken: {},
   updateRegistrationToken: { idempotent: true },
   deleteRegistrationToken: {},
+  listUsers: { idempotent: true },
+  queryUser: { idempotent: true },
+  setUserAdmin: { idempotent: true },
+  purgeExpired: { idempotent: true, timeoutMs: 60_000 },
 });

@@ -8,6 +8,7 @@ import type { ComponentContext, ComponentInstance } from '../../platform/runtime
 import { roomserverApi } from '../roomserver/api.js';
 import { AccountData } from './account-data.js';
 import { Accounts } from './accounts.js';
+import { AdminUsers } from './admin-users.js';
 import { userApi, type UiaState, type UserAPI } from './api.js';
 import { Filters } from './filters.js';
 import { KeyedMutex } from './mutex.js';
@@ -15,6 +16,7 @@ import { PushRules } from './push-rules/store.js';
 import * as rules from './push-rules/ruleset.js';
 import { Pushers } from './pushers.js';
 import { RegistrationTokens } from './registration-tokens.js';
+import { ExpiredPurge } from './expired.js';
 import { applyUserChanges } from './room-membership.js';
 import { requireLocal, type UserServices } from './services.js';
 import { Sessions } from './sessions.js';
@@ -41,6 +43,8 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   const filters = new Filters(svc);
   const pushers = new Pushers(svc);
   const directory = new UserDirectory(svc);
+  const admins = new AdminUsers(svc, sessions);
+  const expired = new ExpiredPurge(svc, sessions, uia);
   const local = (userId: string) => {
     requireLocal(svc.serverName, userId);
     return userId;
@@ -128,6 +132,14 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
     createRegistrationToken: (req) => tokens.create(req),
     updateRegistrationToken: ({ token, ...changes }) => tokens.update(token, changes),
     deleteRegistrationToken: (req) => tokens.delete(req.token),
+
+    listUsers: (req) => admins.list(req ?? {}),
+    queryUser: (req) => admins.get(req.user_id),
+    setUserAdmin: (req) => {
+      if (typeof req.admin !== 'boolean') throw new MatrixError(400, 'M_INVALID_PARAM', 'admin must be true or false');
+      return admins.setAdmin(local(req.user_id), req.admin);
+    },
+    purgeExpired: (req) => expired.purge(req ?? {}),
   };
   // A method that throws before its first await must still answer with a rejection, not throw at the caller's transport.
   const settled = Object.fromEntries(

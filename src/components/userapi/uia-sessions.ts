@@ -22,7 +22,7 @@ export interface UiaSession {
   registration_token?: string;
 }
 
-const LIFETIME_MS = 30 * 60_000;
+export const UIA_LIFETIME_MS = 30 * 60_000;
 const MAX_SESSIONS = 10_000;
 
 export class UiaSessions {
@@ -37,7 +37,7 @@ export class UiaSessions {
   begin(bound: string, flows: string[][], params: Record<string, unknown>): UiaSession {
     this.sweep();
     if (this.sessions.size >= MAX_SESSIONS) this.drop(this.sessions.keys().next().value!);
-    const s: UiaSession = { id: newOpaqueId(), bound, flows, params, completed: [], expires_at: this.now() + LIFETIME_MS };
+    const s: UiaSession = { id: newOpaqueId(), bound, flows, params, completed: [], expires_at: this.now() + UIA_LIFETIME_MS };
     this.sessions.set(s.id, s);
     return s;
   }
@@ -78,8 +78,19 @@ export class UiaSessions {
     if (s?.registration_token !== undefined) this.onRelease(s.registration_token);
   }
 
-  private sweep(): void {
+  /** Ends every expired session (releasing the registration tokens they held); says how many. */
+  purgeExpired(): number {
+    return this.sweep();
+  }
+
+  private sweep(): number {
     const now = this.now();
-    for (const [id, s] of this.sessions) if (s.expires_at <= now) this.drop(id);
+    let n = 0;
+    for (const [id, s] of this.sessions) {
+      if (s.expires_at > now) continue;
+      this.drop(id);
+      n++;
+    }
+    return n;
   }
 }

@@ -4,6 +4,7 @@ import { accountManagementRoutes } from './account.js';
 import { accountDataRoutes } from './account-data.js';
 import { sharedSecretRegisterRoutes } from './admin-register.js';
 import { registrationTokenRoutes } from './admin-registration-tokens.js';
+import { adminUserRoutes } from './admin-users.js';
 import { deviceRoutes } from './devices.js';
 import { filterRoutes } from './filters.js';
 import { loginRoutes } from './login.js';
@@ -25,5 +26,6 @@ export const accountRoutes: ClientRoutes[] = [
   pusherRoutes,
   userDirectoryRoutes,
   registrationTokenRoutes,
+  adminUserRoutes,
   sharedSecretRegisterRoutes,
 ];
