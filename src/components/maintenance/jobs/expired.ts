@@ -1,8 +1,8 @@
 /**
  * Expired tokens and sessions: registration tokens that expired a week ago
  * or more (the week lets an admin still see why a signup failed), and the
- * dashboard's expired sessions. Access tokens that expired are refused on
- * use by the UserAPI and replaced by refresh; it offers no purge to call.
+ * dashboard's expired sessions. Access and refresh tokens and auth
+ * sessions are the expired-logins job's (expired-logins.ts).
  */
 import { setupApi } from '../../setup/api.js';
 import { userApi } from '../../userapi/api.js';

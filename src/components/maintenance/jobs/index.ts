@@ -3,9 +3,10 @@
  * JobDefinition (types.ts) in its own file, added to this list: media
  * retention, backups and the update check (issue 7) go here.
  */
+import { expiredLogins } from './expired-logins.js';
 import { expiredTokensAndSessions } from './expired.js';
 import { healthSampling } from './health.js';
 import { logPruning } from './log-pruning.js';
 import type { JobDefinition } from './types.js';
 
-export const JOBS: JobDefinition[] = [healthSampling, logPruning, expiredTokensAndSessions];
+export const JOBS: JobDefinition[] = [healthSampling, logPruning, expiredLogins, expiredTokensAndSessions];
