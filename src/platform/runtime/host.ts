@@ -71,6 +71,7 @@ export async function runProcessGroup(opts: HostOptions): Promise<RunningGroup> 
   );
   const running = new Map<ComponentName, Running>();
   let publicHandler: RawHandler | undefined;
+  let routesMounted = false;
   let app: FastifyInstance | undefined;
   let signingKey: SigningKey | undefined;
 
@@ -103,6 +104,8 @@ export async function runProcessGroup(opts: HostOptions): Promise<RunningGroup> 
     }
     if (publicHandler) return publicHandler(req, res);
     req.resume();
+    // The socket listens before the components start: a public request then is early, not wrong.
+    if (!routesMounted) return sendMatrixError(res, new MatrixError(503, 'M_UNKNOWN', `${group.name} is starting; try again shortly`, { retry_after_ms: 1000 }));
     sendMatrixError(res, new MatrixError(404, 'M_UNRECOGNIZED', 'Unrecognized request'));
   };
 
@@ -220,6 +223,7 @@ export async function runProcessGroup(opts: HostOptions): Promise<RunningGroup> 
       const routing = app.routing.bind(app);
       publicHandler = (req, res) => routing(req, res);
     }
+    routesMounted = true;
     if (group.components.includes('gateway')) await startOne('gateway');
   } catch (e) {
     await stop().catch(() => {});
