@@ -97,7 +97,14 @@ export async function sendFile(request: FastifyRequest, reply: FastifyReply, f: 
       reply.header('content-range', `bytes ${start}-${end}/${size}`);
     }
     reply.header('content-length', String(size === 0 ? 0 : end - start + 1));
-    if (request.method === 'HEAD' || size === 0) return reply.send();
+    if (request.method === 'HEAD') {
+      // fastify's HEAD handling would read a stream to its end, or say Content-Length: 0 without one.
+      reply.hijack();
+      reply.raw.writeHead(reply.statusCode, reply.getHeaders() as Record<string, string>);
+      reply.raw.end();
+      return reply;
+    }
+    if (size === 0) return reply.send();
     handedOver = true;
     return reply.send(fh.createReadStream({ start, end, autoClose: true }));
   } finally {

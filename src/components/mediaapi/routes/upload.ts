@@ -14,16 +14,45 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { mxcUri } from '../ids.js';
 import { declaredLength, LEGACY_VERSIONS, queryOf, requireUser, uploadContentType, uploadName, type RouteDeps } from './common.js';
 
+/** Content-Type as the client sent it. */
+const uploadTypes = new WeakMap<FastifyRequest, string | undefined>();
+
 function bodyOf(request: FastifyRequest): Readable {
   return (request.body as Readable | undefined) ?? request.raw;
 }
 
-/** Runs an upload; on failure, a body not read to the end is not drained: the connection closes after the answer. */
+/** After a refusal, the rest of a body is read and dropped for this long (or this much) before the connection is cut. */
+const LINGER_MS = 2000;
+const LINGER_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Runs an upload. When it is refused before its body was read to the end,
+ * the answer goes out at once and the connection lingers briefly, dropping
+ * what still arrives, then closes: closing at once would reset a
+ * connection the client is still writing to, and the reset can destroy
+ * the answer before the client reads it; draining to the end would let a
+ * refused client make the server read gigabytes.
+ */
 async function receiving<T>(request: FastifyRequest, reply: FastifyReply, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
-    if (!request.raw.complete) reply.header('connection', 'close');
+    const req = request.raw;
+    if (!req.complete) {
+      reply.raw.once('finish', () => {
+        let dropped = 0;
+        const cut = () => req.socket?.destroy();
+        const timer = setTimeout(cut, LINGER_MS);
+        timer.unref();
+        req.on('data', (chunk: Buffer) => {
+          dropped += chunk.length;
+          if (dropped > LINGER_BYTES) cut();
+        });
+        req.once('end', () => clearTimeout(timer));
+        req.once('close', () => clearTimeout(timer));
+        req.resume();
+      });
+    }
     throw e;
   }
 }
@@ -32,6 +61,12 @@ export function uploadRoutes(d: RouteDeps) {
   return async (scope: FastifyInstance) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+    // The upload's type is data to store, not a parser choice: fastify would
+    // refuse one it cannot parse (415) before the route runs.
+    scope.addHook('onRequest', async (request) => {
+      uploadTypes.set(request, request.headers['content-type']);
+      request.headers['content-type'] = 'application/octet-stream';
+    });
     const opts = { config: { rawBody: true }, bodyLimit: d.config.max_upload_bytes, preHandler: d.auth.required };
 
     const upload = async (request: FastifyRequest, reply: FastifyReply) =>
@@ -40,7 +75,7 @@ export function uploadRoutes(d: RouteDeps) {
         const q = queryOf(request);
         const rec = await d.repo.upload(bodyOf(request), {
           user_id: userId,
-          content_type: uploadContentType(request.headers['content-type']),
+          content_type: uploadContentType(uploadTypes.get(request)),
           upload_name: uploadName(q),
           declared_length: declaredLength(request),
         });
@@ -58,7 +93,7 @@ export function uploadRoutes(d: RouteDeps) {
           await d.repo.upload(bodyOf(request), {
             user_id: userId,
             media_id: request.params.mediaId,
-            content_type: uploadContentType(request.headers['content-type']),
+            content_type: uploadContentType(uploadTypes.get(request)),
             upload_name: name,
             declared_length: declaredLength(request),
           });
