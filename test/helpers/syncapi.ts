@@ -72,7 +72,7 @@ function httpCall(socketPath: string, method: string, path: string, token: strin
 }
 
 export async function startSync(opts: { dataDir?: string; serverName?: string } = {}): Promise<SyncHarness> {
-  const h = await startComponents(['roomserver', 'serverkeyapi', 'userapi', 'eduserver', 'clientapi', 'syncapi'], opts);
+  const h = await startComponents(['roomserver', 'serverkeyapi', 'userapi', 'eduserver', 'keyserver', 'clientapi', 'syncapi'], opts);
   const userapi = h.apis.get(userApi);
   const harness: SyncHarness = {
     h,

@@ -33,6 +33,8 @@ export interface SyncDeps {
   userapi: () => Client<UserAPI>;
   roomserver: () => Client<RoomserverAPI>;
   setPresence?: PresenceSetter | undefined;
+  /** A device's one-time key counts and unused fallback key types (the KeyServer's), or undefined when unknown. */
+  keyCounts?: ((userId: string, deviceId: string) => Promise<{ one_time_key_counts: Record<string, number>; unused_fallback_key_types: string[] } | undefined>) | undefined;
   /** Whether presence is served at all (a configuration switch: it costs on small boards). */
   presenceEnabled: boolean;
 }

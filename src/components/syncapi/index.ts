@@ -28,7 +28,9 @@ import { applyPresence, applyReceipts, applyToDevice, applyTyping } from './inge
 import { RoomEventIngest } from './ingest/room-events.js';
 import { PushCounter } from './push.js';
 import { startSyncConsumer, type ConsumerDeps } from './ingest/tx.js';
-import { applyAccountData, applyDeviceChanges } from './ingest/user-data.js';
+import { applyAccountData, applyDeviceChanges, applyKeyChanges } from './ingest/user-data.js';
+import { keyServerApi } from '../keyserver/api.js';
+import { keyChanges, type KeyChange } from '../keyserver/topics.js';
 import { LazyMemberCache } from './lazy-members.js';
 import { Notifier } from './notifier.js';
 import { StreamPositions } from './positions.js';
@@ -66,6 +68,7 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
     // Looked up per call: a process without the other component (tests) must still start.
     userapi,
     roomserver: () => ctx.apis.get(roomserverApi),
+    keyCounts: async (user_id, device_id) => ctx.apis.get(keyServerApi).queryKeyCounts({ user_id, device_id }, { timeoutMs: 2000 }),
     setPresence: async (user_id, presence) => edu().setPresence({ user_id, presence, source: 'sync' }, { timeoutMs: 5000 }),
     presenceEnabled: ctx.config.presence,
   };
@@ -84,6 +87,7 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
     applyAccountData(views, batch, tx, (userId) => push.rulesChanged(userId)),
   );
   await startSyncConsumer<DeviceChange>(consumers, 'userapi.device_changes', deviceChanges, (batch, tx) => applyDeviceChanges(db, views, batch, tx));
+  await startSyncConsumer<KeyChange>(consumers, 'keyserver.key_changes', keyChanges, (batch, tx) => applyKeyChanges(views, batch, tx));
   await startSyncConsumer<TypingRecord>(consumers, 'eduserver.typing', typingEvents, (batch, tx) => applyTyping(views, batch, tx));
   await startSyncConsumer<ReceiptRecord>(consumers, 'eduserver.receipts', receiptEvents, (batch, tx) =>
     applyReceipts(views, events, batch, tx, (userId, roomId) => push.receiptChanged(userId, roomId)),

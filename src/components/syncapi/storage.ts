@@ -103,7 +103,7 @@ export const keys = {
   threadsRange: (roomId: string) => prefixRange('thl', roomId),
   /** A thread's summary: ('th', room, root) → ThreadRecord. */
   thread: (roomId: string, root: string) => encodeKey('th', roomId, root),
-  /** Device-list changes: ('dl', pos) → user id whose devices changed. */
+  /** Device-list changes: ('dl', pos) → DeviceListRecord. */
   deviceList: (pos: number) => encodeKey('dl', pos),
   deviceLists: () => prefixRange('dl'),
   toDevice: (userId: string, deviceId: string, pos: number) => encodeKey('td', userId, deviceId, pos),
@@ -139,6 +139,12 @@ export interface ReceiptRecord {
   ts: number;
   /** Stream position of the event the receipt is at (what notification counts compare with). */
   event_pos: number;
+}
+
+/** Whose keys changed; `only_for`: only this user may learn of it (their own user-signing signature). */
+export interface DeviceListRecord {
+  user_id: string;
+  only_for?: string;
 }
 
 export interface PresenceRecord {

@@ -35,6 +35,8 @@ export class RoomView {
   /** Heroes computed at `membersPos`: up to six joined or invited members in stream order. */
   heroes: { at: number; ids: string[]; former: string[] } | undefined;
   typing: { pos: number; users: string[] } = { pos: 0, users: [] };
+  /** The room has an m.room.encryption state event (device lists follow its members). */
+  encrypted = false;
   /** Latest position of a receipt everyone sees. */
   receiptsPos = 0;
   /** user → latest position of their private receipts (only they see them). */
@@ -146,6 +148,7 @@ export class SyncViews {
       hist.push({ pos, membership: rec.membership, event_id: rec.event_id });
     }
     for (const room of v.rooms.values()) {
+      room.encrypted = (await db.get(keys.state(room.id, 'm.room.encryption', ''))) !== undefined;
       for (const [, e] of await db.entries<StateEntry>(keys.stateTypeRange(room.id, 'm.room.member'))) {
         if (e.membership === 'join') room.joined++;
         else if (e.membership === 'invite') room.invited++;

@@ -7,6 +7,7 @@
  */
 import t from 'tap';
 import { enc, expectOk, roomOps, startSync, SyncStream, V3, type User } from '../../helpers/syncapi.js';
+import { TestDevice } from '../../helpers/keys.js';
 
 const s = await startSync();
 t.teardown(() => s.stop());
@@ -119,18 +120,40 @@ t.test('account data, global and per room', async (t) => {
   t.ok(initial.body.account_data.events.some((e: any) => e.type === 'org.example.global'));
 });
 
-t.test('device lists: a new device of someone in a shared room', async (t) => {
+t.test('device lists and one-time key counts', async (t) => {
   const stream = new SyncStream(s, bob);
   await stream.next();
-  await s.login('alice');
+  const devA = new TestDevice(alice);
+  const up = await s.call(alice, 'POST', `${V3}/keys/upload`, { device_keys: devA.deviceKeys(), one_time_keys: devA.oneTimeKeys(3) });
+  t.equal(up.status, 200, `upload: ${JSON.stringify(up.body)}`);
   const b = await stream.until((x) => x.device_lists.changed.length > 0);
-  t.same(b.device_lists.changed, [alice.user_id]);
+  t.same(b.device_lists.changed, [alice.user_id], "alice's keys changed: bob shares a room with her");
+  const own = await ops.sync(alice);
+  t.same(own.body.device_one_time_keys_count, { signed_curve25519: 3 }, "the device's one-time key count");
+  t.same(own.body.device_unused_fallback_key_types, [], 'and its unused fallback key types');
   const cs = new SyncStream(s, carol);
   await cs.next();
-  await s.login('alice');
+  await s.call(alice, 'POST', `${V3}/keys/upload`, { device_keys: devA.deviceKeys({ unsigned: {} }), one_time_keys: devA.oneTimeKeys(1, 'more') });
   const mark = await ops.create(carol, {});
-  const cb = await cs.until((x) => mark in x.rooms.join);
-  t.notOk(cs.bodies.some((x) => x.device_lists.changed.includes(alice.user_id)) || cb.device_lists.changed.includes(alice.user_id), 'not for someone who shares no room');
+  await cs.until((x) => mark in x.rooms.join);
+  t.notOk(cs.bodies.some((x) => x.device_lists.changed.includes(alice.user_id)), 'not for someone who shares no room');
+});
+
+t.test('device lists: members of encrypted rooms come and go', async (t) => {
+  const enc = await ops.create(alice, { preset: 'public_chat', initial_state: [{ type: 'm.room.encryption', state_key: '', content: { algorithm: 'm.megolm.v1.aes-sha2' } }] });
+  const stream = new SyncStream(s, alice);
+  await stream.until((x) => enc in x.rooms.join);
+  await ops.join(carol, enc);
+  const joined = await stream.until((x) => x.device_lists.changed.includes(carol.user_id));
+  t.ok(joined.device_lists.changed.includes(carol.user_id), 'a new member of an encrypted room: changed');
+  await ops.leave(carol, enc);
+  const gone = await stream.until((x) => x.device_lists.left.includes(carol.user_id));
+  t.ok(gone.device_lists.left.includes(carol.user_id), 'who no longer shares an encrypted room: left');
+  const cs = new SyncStream(s, carol);
+  await cs.next();
+  await ops.join(carol, enc);
+  const back = await cs.until((x) => enc in x.rooms.join);
+  t.ok(back.device_lists.changed.includes(alice.user_id), 'joining an encrypted room: its members are changed for the joiner');
 });
 
 t.test('unread counts: messages count, mentions highlight, receipts clear', async (t) => {

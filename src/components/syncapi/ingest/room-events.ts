@@ -99,16 +99,17 @@ export class RoomEventIngest {
     }
     tx.put(keys.event(event.event_id), record);
     tx.put(keys.timeline(roomId, pos), event.event_id);
-
-    const changed = await this.applyState(rec, record, pos, tx);
-    await this.indexRelation(record, tx);
-    await this.deps.push.evaluate(tx, record, views.room(roomId));
-
+    // First, so that the effects below find the room.
     tx.after(() => {
       const room = views.ensureRoom(roomId, event.room_version, pos);
       room.appendTimeline(pos, event.event_id);
       this.deps.events.remember(record);
     });
+
+    const changed = await this.applyState(rec, record, pos, tx);
+    await this.indexRelation(record, tx);
+    await this.deps.push.evaluate(tx, record, views.room(roomId));
+
     tx.wake(pos, () => {
       const room = views.room(roomId);
       const users = new Set(room ? room.audience() : []);
@@ -152,6 +153,7 @@ export class RoomEventIngest {
       else tx.del(csKey);
       tx.put(keys.delta(roomId, pos, type, key), { ...(n ? { n: n.event_id } : {}), ...(old ? { o: old.event_id } : {}) });
 
+      if (type === 'm.room.encryption' && key === '' && n) tx.after(() => views.room(roomId) && (views.room(roomId)!.encrypted = true));
       if (type === 'm.room.history_visibility' && key === '') {
         const vis = visibilityOf(n?.pdu.content);
         tx.put(keys.visibility(roomId, pos), vis);

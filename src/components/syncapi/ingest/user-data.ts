@@ -1,13 +1,13 @@
 /**
- * Applies the UserAPI's logs: account data (global and per room, push rules
- * included) and device changes. A device that appears or goes changes its
- * user's device list for everyone sharing a room with them; a deleted
- * device's pending to-device messages go with it.
+ * Applies the UserAPI's and KeyServer's logs: account data (global and per
+ * room, push rules included), deleted devices (their to-device messages go
+ * too) and key changes (device lists).
  */
 import type { Database } from '../../../platform/storage/database.js';
 import type { LogRecord } from '../../../platform/log/topic.js';
+import type { KeyChange } from '../../keyserver/topics.js';
 import type { AccountDataChange, DeviceChange } from '../../userapi/topics.js';
-import { keys, type AccountDataRecord } from '../storage.js';
+import { keys, type AccountDataRecord, type DeviceListRecord } from '../storage.js';
 import { ignoredUsers, type SyncViews } from '../views.js';
 import type { Tx } from './tx.js';
 
@@ -40,21 +40,31 @@ export function usersSharingRoomWith(views: SyncViews, userId: string): Set<stri
   return out;
 }
 
+/** A deleted device's pending to-device messages go with it. */
 export async function applyDeviceChanges(db: Database, views: SyncViews, batch: LogRecord<DeviceChange>[], tx: Tx): Promise<void> {
   for (const { record } of batch) {
+    if (record.change !== 'deleted') continue;
+    for (const k of await db.keys(keys.toDeviceOf(record.user_id, record.device_id))) tx.del(k);
+    tx.after(() => {
+      const u = views.users.get(record.user_id);
+      u?.toDevice.delete(record.device_id);
+      u?.toDeviceLowest.delete(record.device_id);
+    });
+  }
+}
+
+/**
+ * The KeyServer's key changes: the user's device list changed for everyone
+ * sharing a room with them, or (`only_for`) for one user only.
+ */
+export async function applyKeyChanges(views: SyncViews, batch: LogRecord<KeyChange>[], tx: Tx): Promise<void> {
+  for (const { record } of batch) {
     const pos = tx.alloc();
-    tx.put(keys.deviceList(pos), record.user_id);
-    if (record.change === 'deleted') {
-      for (const k of await db.keys(keys.toDeviceOf(record.user_id, record.device_id))) tx.del(k);
-      tx.after(() => {
-        const u = views.users.get(record.user_id);
-        u?.toDevice.delete(record.device_id);
-        u?.toDeviceLowest.delete(record.device_id);
-      });
-    }
+    const onlyFor = record.kind === 'signatures' ? record.only_for : undefined;
+    tx.put(keys.deviceList(pos), { user_id: record.user_id, ...(onlyFor !== undefined ? { only_for: onlyFor } : {}) } satisfies DeviceListRecord);
     tx.after(() => {
       if (pos > views.deviceListPos) views.deviceListPos = pos;
     });
-    tx.wake(pos, () => usersSharingRoomWith(views, record.user_id));
+    tx.wake(pos, () => (onlyFor !== undefined ? [onlyFor] : usersSharingRoomWith(views, record.user_id)));
   }
 }

@@ -9,8 +9,9 @@ import { decodeKey } from '../../../platform/storage/keys.js';
 import type { SyncDeps } from '../deps.js';
 import { eventPasses, roomPasses, type SyncFilter } from '../filter.js';
 import type { Viewer } from '../format.js';
-import { keys, type AccountDataRecord, type PresenceRecord, type ToDeviceRecord } from '../storage.js';
+import { keys, type AccountDataRecord, type DeviceListRecord, type PresenceRecord, type StateEntry, type ToDeviceRecord } from '../storage.js';
 import { token } from '../tokens.js';
+import type { RoomView } from '../views.js';
 import { at, type MembershipPoint } from '../visibility.js';
 import { RoomSections, type AccountDataEvent, type SyncRequest } from './rooms.js';
 
@@ -64,6 +65,8 @@ export class SyncEngine {
     const deviceKey = `${viewer.user_id}\0${viewer.device_id}`;
     if (since === undefined) this.deps.lazyMembers.reset(deviceKey);
 
+    // Asked of the KeyServer at once, awaited last: the round trip overlaps the work below.
+    const keyCounts = this.deps.keyCounts?.(viewer.user_id, viewer.device_id).catch(() => undefined);
     const toDevice = await this.toDevice(viewer, since, w);
     const to = toDevice.stopAt ?? w;
     const now = Date.now();
@@ -140,6 +143,11 @@ export class SyncEngine {
       presence: { events: await this.presence(req) },
       device_lists: await this.deviceLists(viewer.user_id, since, to),
     };
+    const counts = await keyCounts;
+    if (counts) {
+      out.device_one_time_keys_count = counts.one_time_key_counts;
+      out.device_unused_fallback_key_types = counts.unused_fallback_key_types;
+    }
     return out;
   }
 
@@ -235,19 +243,56 @@ export class SyncEngine {
     return out;
   }
 
-  /** Users whose devices changed and who share a room with the viewer. */
+  /**
+   * device_lists: users whose keys changed and who share a room with the
+   * viewer; users who now share an encrypted room with the viewer
+   * (`changed`, so the client fetches their keys) and users who no longer
+   * share any (`left`).
+   */
   private async deviceLists(userId: string, since: number | undefined, to: number): Promise<JsonObject> {
-    const changed: string[] = [];
-    if (since !== undefined && this.deps.views.deviceListPos > since) {
-      const shared = this.sharedUsers(userId, to);
-      const seen = new Set<string>();
-      for (const [, who] of await this.deps.db.entries<string>({ gt: keys.deviceList(since), lte: keys.deviceList(to) })) {
-        if (seen.has(who)) continue;
-        seen.add(who);
-        if (shared.has(who)) changed.push(who);
+    const changed = new Set<string>();
+    const left = new Set<string>();
+    if (since === undefined) return { changed: [], left: [] };
+    const { views, db, state } = this.deps;
+    const user = views.users.get(userId);
+    const joinedRooms = [...(user?.rooms ?? [])].map((id) => views.room(id)).filter((r): r is RoomView => r !== undefined && at(r.local.get(userId), to)?.membership === 'join');
+    const shares = async (other: string, encryptedOnly: boolean): Promise<boolean> => {
+      if (other === userId) return true;
+      for (const room of joinedRooms) {
+        if (encryptedOnly && !room.encrypted) continue;
+        const e = await db.get<StateEntry>(keys.state(room.id, 'm.room.member', other));
+        if (e?.membership === 'join') return true;
+      }
+      return false;
+    };
+    if (views.deviceListPos > since) {
+      for (const [, rec] of await db.entries<DeviceListRecord>({ gt: keys.deviceList(since), lte: keys.deviceList(to) })) {
+        if (changed.has(rec.user_id) || (rec.only_for !== undefined && rec.only_for !== userId)) continue;
+        if (await shares(rec.user_id, false)) changed.add(rec.user_id);
       }
     }
-    return { changed, left: [] };
+    for (const id of user?.rooms ?? []) {
+      const room = views.room(id);
+      if (!room || !room.encrypted || room.membersPos <= since) continue;
+      const hist = room.local.get(userId);
+      const wasIn = at(hist, since)?.membership === 'join';
+      const isIn = at(hist, to)?.membership === 'join';
+      if (!wasIn && !isIn) continue;
+      if (wasIn !== isIn) {
+        // The viewer joined (everyone there is new to them) or left (everyone there may be gone).
+        const members = await state.at(room.id, isIn ? to : since, { only: 'm.room.member' });
+        const recs = await this.deps.events.records([...members.values()]);
+        for (const r of recs) if (r.pdu.content.membership === 'join' && r.pdu.state_key !== userId) (isIn ? changed : left).add(r.pdu.state_key!);
+        continue;
+      }
+      for (const eventId of (await state.delta(room.id, since, to)).values()) {
+        const r = await this.deps.events.get(eventId);
+        if (!r || r.pdu.type !== 'm.room.member' || r.pdu.state_key === userId) continue;
+        (r.pdu.content.membership === 'join' ? changed : left).add(r.pdu.state_key!);
+      }
+    }
+    for (const u of [...left]) if (changed.has(u) || (await shares(u, true))) left.delete(u);
+    return { changed: [...changed], left: [...left] };
   }
 }
 
