@@ -177,6 +177,12 @@ t.test('every step validates on the server, explains in words, and the wizard re
   const st = await fetch(`${s.base}/_neurite/setup/status`).then((r) => r.json() as Promise<any>);
   t.equal(st.configured, true);
   t.equal(st.setup, 'complete');
+  // Split: the dashboard's answers come from another process through the gateway's proxy, which adds CORS on the Matrix ports only.
+  const dashboard = await fetch(`${s.base}/login`, { headers: { origin: 'http://evil.example' } });
+  t.equal(dashboard.headers.get('access-control-allow-origin'), null, 'the dashboard sends no CORS headers');
+  const preflight = await fetch(`${s.base}/login`, { method: 'OPTIONS', headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST' } });
+  t.equal(preflight.headers.get('access-control-allow-origin'), null, 'nor answers a pre-flight with them');
+  t.equal((await fetch(`http://127.0.0.1:${client}/_matrix/client/versions`)).headers.get('access-control-allow-origin'), '*', 'the client port does');
 
   // Every wizard call is refused now, with or without the old session.
   for (const c2 of [again, new SetupClient(s.base)]) {

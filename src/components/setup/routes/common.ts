@@ -4,6 +4,7 @@
  * as JSON, and the session and CSRF guards.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { CORS_HEADERS } from '../../../platform/http/cors.js';
 import type { SafeHtml } from '../html.js';
 import { csrfOk, type Session } from '../sessions.js';
 import type { Form } from '../wizard/validate.js';
@@ -20,8 +21,10 @@ export function securityHeaders(app: FastifyInstance): void {
     reply.header('cross-origin-opener-policy', 'same-origin');
     reply.header('cross-origin-resource-policy', 'same-origin');
     reply.header('permissions-policy', 'camera=(), microphone=(), geolocation=()');
-    // Pages with sessions must never be readable cross-origin: the gateway adds CORS on the Matrix ports only; this holds even if that changes.
-    reply.removeHeader('access-control-allow-origin');
+    // Pages with sessions must never be readable cross-origin. The gateway sends no CORS on the setup port
+    // (gateway/index.ts); should any reach this process all the same (a gateway in this process sets them
+    // on the raw response, which removeHeader clears too), none leaves. Split mode relies on the gateway alone.
+    for (const h of Object.keys(CORS_HEADERS)) reply.removeHeader(h);
     if (!req.url.startsWith('/assets/')) reply.header('cache-control', 'no-store');
     return payload;
   });

@@ -12,14 +12,16 @@ import { sampleHealth, type HealthSample } from '../../../platform/system/health
 import type { SetupDeps } from '../context.js';
 import { html } from '../html.js';
 import type { AdminSession } from '../sessions.js';
-import { jobsPage, loginPage, logsPage, overviewPage, settingsPage, tokensPage, usersPage, processRows } from '../views/dashboard.js';
+import { jobsPage, loginPage, logsPage, overviewPage, settingsPage, tokensPage, usersPage, processRows, USERS_PAGE } from '../views/dashboard.js';
 import { MIN_PASSWORD, MAX_PASSWORD } from '../wizard/validate.js';
-import { answer, changeAllowed, formOf, goTo, sendPage } from './common.js';
+import { answer, changeAllowed, formOf, goTo, sendPage, wantsJson } from './common.js';
 
 const MESSAGES: Record<string, string> = {
   created: 'The user was created.',
   password: 'The password was changed; the user’s other sessions were signed out.',
   deactivated: 'The account was deactivated.',
+  admin: 'The user is an administrator now.',
+  unadmin: 'The user is no longer an administrator.',
   revoked: 'The token was revoked.',
   saved: 'Saved. The server is restarting with the new settings.',
   ran: 'The job ran.',
@@ -62,6 +64,8 @@ export function dashboardRoutes(d: SetupDeps) {
       const who = await users.queryAccessToken({ token: s.access_token }).catch(() => undefined);
       if (who?.owner?.is_admin) return s;
       sessions.end(req, reply);
+      // Demoted: the session's device goes with it, as at sign-out.
+      if (who?.owner) await users.deleteDevices({ user_id: s.user_id, device_ids: [s.device_id] }).catch(() => undefined);
     }
     if (req.method === 'GET' && !req.url.includes('.json')) void reply.redirect('/login', 303);
     else void reply.status(401).type('application/json').send({ errcode: 'M_MISSING_TOKEN', error: 'Sign in first.' });
@@ -81,6 +85,8 @@ export function dashboardRoutes(d: SetupDeps) {
 
   const message = (req: FastifyRequest) => MESSAGES[(req.query as { ok?: string }).ok ?? ''];
   const explain = (e: unknown) => (e instanceof MatrixError ? e.message : `The server did not answer: ${(e as Error).message}`);
+  /** A page of the users list, deactivated accounts included (they show as such); undefined when the UserAPI does not answer. */
+  const listUsers = (q: string, from: number) => users.listUsers({ search: q, from, limit: USERS_PAGE, deactivated: true }).catch(() => undefined);
 
   return async (app: FastifyInstance) => {
     app.get('/login', async (req, reply) => {
@@ -169,9 +175,12 @@ export function dashboardRoutes(d: SetupDeps) {
     app.get('/dashboard/users', async (req, reply) => {
       const s = await admin(req, reply);
       if (!s) return reply;
-      const q = String((req.query as { q?: string }).q ?? '').slice(0, 200);
-      const r = await users.searchUserDirectory({ searcher: s.user_id, search_term: q, limit: 100 }).catch(() => ({ results: [], limited: false }));
-      return sendPage(reply, 200, page('Users', usersPage({ q, results: r.results, limited: r.limited, csrf: s.csrf, errors: {}, me: s.user_id, ...(message(req) ? { message: message(req)! } : {}) }), s, '/dashboard/users'));
+      const query = req.query as { q?: string; from?: string };
+      const q = String(query.q ?? '').slice(0, 200);
+      const from = /^\d{1,9}$/.test(String(query.from ?? '')) ? Number(query.from) : 0;
+      const list = await listUsers(q, from);
+      if (wantsJson(req)) return list ?? reply.status(503).send({ errcode: 'M_UNKNOWN', error: 'The UserAPI did not answer.' });
+      return sendPage(reply, 200, page('Users', usersPage({ q, from, list, csrf: s.csrf, errors: {}, me: s.user_id, ...(message(req) ? { message: message(req)! } : {}) }), s, '/dashboard/users'));
     });
 
     app.post('/dashboard/users', async (req, reply) => {
@@ -191,45 +200,54 @@ export function dashboardRoutes(d: SetupDeps) {
           errors.username = explain(e);
         }
       }
-      const r = await users.searchUserDirectory({ searcher: s.user_id, search_term: '', limit: 100 }).catch(() => ({ results: [], limited: false }));
-      return answer(req, reply, 400, { errors }, () => page('Users', usersPage({ q: '', ...r, csrf: s.csrf, errors, form: { ...form, password: undefined }, me: s.user_id }), s, '/dashboard/users'));
+      const list = await listUsers('', 0);
+      return answer(req, reply, 400, { errors }, () => page('Users', usersPage({ q: '', list, csrf: s.csrf, errors, form: { ...form, password: undefined }, me: s.user_id }), s, '/dashboard/users'));
     });
 
-    const userAction = (path: string, run: (userId: string, form: Record<string, string | undefined>, s: AdminSession) => Promise<string | undefined>, ok: string) =>
+    /** `run` answers with an error in words, or with the message key to show after the change. */
+    const userAction = (path: string, run: (userId: string, form: Record<string, string | undefined>, s: AdminSession) => Promise<{ error: string } | { ok: string }>) =>
       app.post(path, async (req, reply) => {
         const s = await change(req, reply);
         if (!s) return reply;
         const form = formOf(req);
         const userId = form.user_id ?? '';
-        let error: string | undefined;
+        let result: { error: string } | { ok: string };
         try {
-          error = await run(userId, form, s);
+          result = await run(userId, form, s);
         } catch (e) {
-          error = explain(e);
+          result = { error: explain(e) };
         }
-        if (!error) return goTo(req, reply, `/dashboard/users?ok=${ok}`);
-        const r = await users.searchUserDirectory({ searcher: s.user_id, search_term: '', limit: 100 }).catch(() => ({ results: [], limited: false }));
-        return answer(req, reply, 400, { error }, () => page('Users', usersPage({ q: '', ...r, csrf: s.csrf, errors: { user: error! }, me: s.user_id }), s, '/dashboard/users'));
+        if ('ok' in result) return goTo(req, reply, `/dashboard/users?ok=${result.ok}`);
+        const list = await listUsers('', 0);
+        return answer(req, reply, 400, { error: result.error }, () => page('Users', usersPage({ q: '', list, csrf: s.csrf, errors: { user: result.error }, me: s.user_id }), s, '/dashboard/users'));
       });
 
     userAction(
       '/dashboard/users/password',
       async (userId, form) => {
         const p = form.password ?? '';
-        if (p.length < MIN_PASSWORD || p.length > MAX_PASSWORD) return `The new password must be ${MIN_PASSWORD} to ${MAX_PASSWORD} characters long.`;
+        if (p.length < MIN_PASSWORD || p.length > MAX_PASSWORD) return { error: `The new password must be ${MIN_PASSWORD} to ${MAX_PASSWORD} characters long.` };
         await users.setPassword({ user_id: userId, new_password: p, logout_devices: true });
-        return undefined;
+        return { ok: 'password' };
       },
-      'password',
     );
     userAction(
       '/dashboard/users/deactivate',
       async (userId, _f, s) => {
-        if (userId === s.user_id) return 'You cannot deactivate the account you are signed in with.';
+        if (userId === s.user_id) return { error: 'You cannot deactivate the account you are signed in with.' };
         await users.deactivateAccount({ user_id: userId });
-        return undefined;
+        return { ok: 'deactivated' };
       },
-      'deactivated',
+    );
+    userAction(
+      '/dashboard/users/admin',
+      async (userId, form, s) => {
+        if (form.admin !== 'yes' && form.admin !== 'no') return { error: 'Choose whether the user is to be an administrator.' };
+        // The UserAPI refuses to remove the last administrator, in words.
+        await users.setUserAdmin({ user_id: userId, admin: form.admin === 'yes' });
+        ctx.logger.info({ by: s.user_id, user_id: userId, admin: form.admin === 'yes' }, 'administrator flag changed');
+        return { ok: form.admin === 'yes' ? 'admin' : 'unadmin' };
+      },
     );
 
     const tokenPage = async (req: FastifyRequest, reply: FastifyReply, s: AdminSession, status: number, extra: { created?: string; errors?: Record<string, string>; form?: Record<string, string | undefined> }) => {

@@ -2,7 +2,7 @@
 import type { HealthSample } from '../../../platform/system/health.js';
 import { formatBytes } from '../../../platform/system/health.js';
 import type { NeuriteConfig } from '../../../platform/config/schema.js';
-import type { DirectoryUser, RegistrationToken } from '../../userapi/api.js';
+import type { RegistrationToken, UserSummary } from '../../userapi/api.js';
 import type { JobInfo } from '../../maintenance/api.js';
 import { html, type SafeHtml } from '../html.js';
 import type { StatusView } from '../supervisor-client.js';
@@ -110,7 +110,46 @@ export function logsPage(o: { process: string; lines: string[] }): SafeHtml {
 ${o.lines.length ? html`<ol class="log">${o.lines.map(pretty)}</ol>` : html`<p>Nothing logged yet.</p>`}`;
 }
 
-export function usersPage(o: { q: string; results: DirectoryUser[]; limited: boolean; csrf: string; message?: string; errors: Record<string, string>; form?: Record<string, string | undefined>; me: string }): SafeHtml {
+export const USERS_PAGE = 50;
+
+export interface UsersList {
+  users: UserSummary[];
+  total: number;
+  next?: number;
+}
+
+function userFlags(u: UserSummary): SafeHtml {
+  return html`${u.admin ? html` <span class="badge ok">admin</span>` : ''}${u.guest ? html` <span class="badge">guest</span>` : ''}${u.deactivated ? html` <span class="badge bad">deactivated</span>` : ''}`;
+}
+
+function userActions(u: UserSummary, csrf: string, me: string): SafeHtml {
+  if (u.deactivated) return html`<span class="muted small">No actions</span>`;
+  const id = html`${hidden(csrf)}<input type="hidden" name="user_id" value="${u.user_id}">`;
+  const self = u.user_id === me;
+  return html`<details><summary>Manage<span class="sr"> ${u.user_id}</span></summary>
+${u.guest ? '' : html`<form method="post" action="/dashboard/users/password">${id}
+<label>New password <input type="password" name="password" autocomplete="new-password" minlength="10"></label> <button class="secondary">Reset password</button></form>`}
+${
+  u.admin
+    ? html`<form method="post" action="/dashboard/users/admin" data-confirm="${self ? 'Remove your own administrator rights? You will be signed out of the dashboard.' : `Remove the administrator rights of ${u.user_id}?`}">${id}<input type="hidden" name="admin" value="no"><button class="secondary">Remove admin</button></form>`
+    : u.guest
+      ? ''
+      : html`<form method="post" action="/dashboard/users/admin" data-confirm="Make ${u.user_id} an administrator? They can then manage this server.">${id}<input type="hidden" name="admin" value="yes"><button class="secondary">Make admin</button></form>`
+}
+${self ? '' : html`<form method="post" action="/dashboard/users/deactivate" data-confirm="Deactivate ${u.user_id}? This cannot be undone.">${id}<button class="danger">Deactivate</button></form>`}
+</details>`;
+}
+
+function pager(q: string, from: number, list: UsersList): SafeHtml {
+  if (list.total <= USERS_PAGE) return html``;
+  const link = (f: number) => `/dashboard/users?${new URLSearchParams({ ...(q ? { q } : {}), from: String(f) }).toString()}`;
+  const prev = from > 0 ? html`<a href="${link(Math.max(0, from - USERS_PAGE))}">← Previous</a>` : '';
+  const next = list.next !== undefined ? html`<a href="${link(list.next)}">Next →</a>` : '';
+  return html`<nav class="pager" aria-label="Pages of users">${prev} <span class="muted">${from + 1}–${from + list.users.length} of ${list.total}</span> ${next}</nav>`;
+}
+
+export function usersPage(o: { q: string; from?: number; list: UsersList | undefined; csrf: string; message?: string; errors: Record<string, string>; form?: Record<string, string | undefined>; me: string }): SafeHtml {
+  const list = o.list;
   return html`<h1>Users</h1>
 ${o.message ? notice('ok', o.message) : ''}
 ${errorSummary(o.errors)}
@@ -118,21 +157,16 @@ ${errorSummary(o.errors)}
 <label for="q" class="sr">Search users</label><input id="q" name="q" type="search" value="${o.q}" placeholder="Search by name or id">
 <button class="secondary">Search</button>
 </form>
-<div class="table-wrap"><table>
-<thead><tr><th scope="col">User</th><th scope="col">Name</th><th scope="col"><span class="sr">Actions</span></th></tr></thead>
-<tbody>${o.results.map(
-    (u) => html`<tr><th scope="row"><code>${u.user_id}</code></th><td>${u.display_name ?? ''}</td><td class="actions-cell">
-<details><summary>Manage<span class="sr"> ${u.user_id}</span></summary>
-<form method="post" action="/dashboard/users/password">${hidden(o.csrf)}<input type="hidden" name="user_id" value="${u.user_id}">
-<label>New password <input type="password" name="password" autocomplete="new-password" minlength="10"></label> <button class="secondary">Reset password</button></form>
 ${
-  u.user_id === o.me
-    ? ''
-    : html`<form method="post" action="/dashboard/users/deactivate" data-confirm="Deactivate ${u.user_id}? This cannot be undone.">${hidden(o.csrf)}<input type="hidden" name="user_id" value="${u.user_id}"><button class="danger">Deactivate</button></form>`
+  list
+    ? html`<div class="table-wrap"><table class="users-table">
+<thead><tr><th scope="col">User</th><th scope="col">Name</th><th scope="col">Created</th><th scope="col"><span class="sr">Actions</span></th></tr></thead>
+<tbody>${list.users.map(
+        (u) => html`<tr data-user="${u.user_id}"><th scope="row"><code>${u.user_id}</code><span class="flags">${userFlags(u)}</span></th><td>${u.displayname ?? ''}</td><td>${when(u.created_ts)}</td><td class="actions-cell">${userActions(u, o.csrf, o.me)}</td></tr>`,
+      )}</tbody></table></div>
+${list.users.length === 0 ? html`<p>No users found.</p>` : ''}${pager(o.q, o.from ?? 0, list)}`
+    : notice('warn', 'The user list is not available right now.')
 }
-</details></td></tr>`,
-  )}</tbody></table></div>
-${o.results.length === 0 ? html`<p>No users found.</p>` : ''}${o.limited ? html`<p class="muted">More users match; search to narrow the list.</p>` : ''}
 <section class="card" aria-labelledby="h-new"><h2 id="h-new">New user</h2>
 <form method="post" action="/dashboard/users" novalidate>${hidden(o.csrf)}
 <div class="row">
