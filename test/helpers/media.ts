@@ -116,7 +116,7 @@ export function downloadPath(mxc: string, fileName?: string): string {
 
 export function thumbnailPath(mxc: string, q: Record<string, string | number | boolean>, legacy = false): string {
   const { server, id } = splitMxc(mxc);
-  const qs = new URLSearchParams(Object.entries(q).map(([k, v]) => [k, String(v)])).toString();
+  const qs = new URLSearchParams(Object.entries(q).map(([k, v]): [string, string] => [k, String(v)])).toString();
   return `${legacy ? '/_matrix/media/v3' : '/_matrix/client/v1/media'}/thumbnail/${server}/${id}?${qs}`;
 }
 
