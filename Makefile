@@ -17,7 +17,7 @@ SOURCES := $(shell find src -name '*.ts' -not -path 'src/generated/*') $(shell f
 SPEC_API := $(shell find spec/matrix-v1.19/api -name '*.yaml')
 GENERATED := src/generated/validators.js
 
-.PHONY: build run test typecheck bench clean deps
+.PHONY: build run test typecheck bench clean deps check-image image flash release
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -51,9 +51,27 @@ run: build
 
 test: build typecheck
 	npx tap
+	$(MAKE) check-image
+
+# The image and update checks (genimage, RAUC, QEMU, update and rollback); see scripts/check-image.sh.
+check-image: build
+	scripts/check-image.sh
+
+# The SD-card image for a board (rpi4, rpi5, rpi3) with Buildroot; see README.md.
+BOARD ?= rpi4
+image: build
+	scripts/build-image.sh $(BOARD)
+
+# Writes an image to a card: make flash DEVICE=/dev/sdX [IMAGE=...]
+flash:
+	scripts/flash.sh "$(DEVICE)" $(IMAGE)
+
+# A signed release: make release VERSION=x.y.z (see README.md for the keys)
+release: build
+	scripts/release.sh "$(VERSION)"
 
 bench: build
 	node --import tsx scripts/bench/run.ts
 
 clean:
-	rm -rf dist .tap coverage .bench src/generated
+	rm -rf dist .tap coverage .bench src/generated build/image-check
