@@ -15,7 +15,9 @@ const DENIED_V4 = [
   '203.0.113.0/24', '224.0.0.0/4', '240.0.0.0/4',
 ];
 const DENIED_V6 = [
-  '::/128', '::1/128', '::ffff:0:0/96', '64:ff9b::/96', '64:ff9b:1::/48', '100::/64', '2001::/23', '2001:db8::/32',
+  // IPv4-mapped addresses are unwrapped first (normalizeAddress); BlockList
+  // would also match plain IPv4 against ::ffff:0:0/96, so it is not listed.
+  '::/128', '::1/128', '64:ff9b::/96', '64:ff9b:1::/48', '100::/64', '2001::/23', '2001:db8::/32',
   // 6to4 embeds an IPv4 address that may be private.
   '2002::/16', 'fc00::/7', 'fe80::/10', 'fec0::/10', 'ff00::/8',
 ];
