@@ -6,6 +6,9 @@
  * one server.
  */
 import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
+import { initDataDir } from '../../src/platform/config/init.js';
+import { tempDir } from './server.js';
 import type { Test } from 'tap';
 import { userApi } from '../../src/components/userapi/api.js';
 import { startComponents, type ComponentHarness } from './components.js';
@@ -72,6 +75,12 @@ function httpCall(socketPath: string, method: string, path: string, token: strin
 }
 
 export async function startSync(opts: { dataDir?: string; serverName?: string } = {}): Promise<SyncHarness> {
+  if (!opts.dataDir) {
+    // Rate limits off: tests and measurements send faster than a person.
+    const dataDir = join(tempDir(), 'data');
+    initDataDir({ dataDir, serverName: opts.serverName ?? 'test.neurite.local', tls: 'off', bind: '127.0.0.1', mode: 'monolith', rateLimits: false });
+    opts = { ...opts, dataDir, serverName: opts.serverName ?? 'test.neurite.local' };
+  }
   const h = await startComponents(['roomserver', 'serverkeyapi', 'userapi', 'eduserver', 'keyserver', 'clientapi', 'syncapi'], opts);
   const userapi = h.apis.get(userApi);
   const harness: SyncHarness = {

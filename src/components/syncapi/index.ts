@@ -90,7 +90,7 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   await startSyncConsumer<KeyChange>(consumers, 'keyserver.key_changes', keyChanges, (batch, tx) => applyKeyChanges(views, batch, tx));
   await startSyncConsumer<TypingRecord>(consumers, 'eduserver.typing', typingEvents, (batch, tx) => applyTyping(views, batch, tx));
   await startSyncConsumer<ReceiptRecord>(consumers, 'eduserver.receipts', receiptEvents, (batch, tx) =>
-    applyReceipts(views, events, batch, tx, (userId, roomId) => push.receiptChanged(userId, roomId)),
+    applyReceipts(views, events, batch, tx, (userId, roomId, thread, eventPos) => push.receiptMoved(userId, roomId, thread, eventPos)),
   );
   await startSyncConsumer<PresenceRecord>(consumers, 'eduserver.presence', presenceEvents, (batch, tx) => applyPresence(views, batch, tx));
   await startSyncConsumer<SendToDeviceRecord>(consumers, 'eduserver.send_to_device', sendToDeviceEvents, (batch, tx) => applyToDevice(views, deps.serverName, batch, tx));

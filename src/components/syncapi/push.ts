@@ -33,6 +33,8 @@ interface CountEntry {
 }
 
 interface Unread {
+  /** Read up to, per thread ('' = the whole room: unthreaded receipts and the user's own events). */
+  read: Map<string, number>;
   /** Unread notifications, ascending by position. */
   entries: (CountEntry & { pos: number })[];
 }
@@ -40,6 +42,9 @@ interface Unread {
 export class PushCounter implements CountSource {
   private readonly rules = new Map<string, PushRuleset>();
   private readonly unread = new Map<string, Unread>();
+  /** State events push rules look at (create, power levels, members' display names), by state key: read once. */
+  private readonly stateCache = new Map<string, EventRecord | null>();
+  private readonly generation = new Map<string, number>();
 
   constructor(
     private readonly db: Database,
@@ -47,6 +52,11 @@ export class PushCounter implements CountSource {
     private readonly events: EventStore,
     private readonly userapi: () => Client<UserAPI>,
   ) {}
+
+  /** A state entry changed (after its commit): what was cached of it is stale. */
+  stateChanged(roomId: string, type: string, key: string): void {
+    this.stateCache.delete(keys.state(roomId, type, key));
+  }
 
   /** The user's push rules changed (account data `m.push_rules`). */
   rulesChanged(userId: string): void {
@@ -63,8 +73,30 @@ export class PushCounter implements CountSource {
     return r;
   }
 
-  private forget(userId: string, roomId: string): void {
-    this.unread.delete(`${userId}\0${roomId}`);
+  /**
+   * Unread state is loaded from the database once per user and room, then
+   * kept up to date here as notifications and receipts commit: a sync reads
+   * its counts from memory. An update that lands while a load is under way
+   * makes that load's result too old to keep.
+   */
+  private touch(userId: string, roomId: string): Unread | undefined {
+    const key = `${userId}\0${roomId}`;
+    this.generation.set(key, (this.generation.get(key) ?? 0) + 1);
+    return this.unread.get(key);
+  }
+
+  private added(userId: string, roomId: string, entry: CountEntry & { pos: number }): void {
+    const u = this.touch(userId, roomId);
+    if (!u || entry.pos <= Math.max(u.read.get('') ?? 0, u.read.get(entry.thread) ?? 0)) return;
+    u.entries.push(entry);
+  }
+
+  /** The user read the room (thread '') or a thread up to a position. */
+  private readTo(userId: string, roomId: string, thread: string, pos: number): void {
+    const u = this.touch(userId, roomId);
+    if (!u || pos <= (u.read.get(thread) ?? 0)) return;
+    u.read.set(thread, pos);
+    u.entries = u.entries.filter((e) => e.pos > pos || (thread !== '' && e.thread !== thread));
   }
 
   /**
@@ -83,14 +115,22 @@ export class PushCounter implements CountSource {
     // The sender's own event reads the room up to it.
     if (this.isLocal(sender)) {
       tx.put(ownKey(rec.room_id, sender), rec.pos);
-      tx.after(() => this.forget(sender, rec.room_id));
+      tx.after(() => this.readTo(sender, rec.room_id, '', rec.pos));
     }
     recipients.delete(sender);
     if (recipients.size === 0) return;
     const version = roomVersion(rec.room_version);
-    const stateEvent = async (type: string, key: string) => {
-      const e = await tx.get<StateEntry>(keys.state(rec.room_id, type, key));
-      return e ? ((await tx.get<EventRecord>(keys.event(e.event_id))) ?? (await this.events.get(e.event_id))) : undefined;
+    const stateEvent = async (type: string, key: string): Promise<EventRecord | undefined> => {
+      const csKey = keys.state(rec.room_id, type, key);
+      const cached = tx.wrote(csKey) ? undefined : this.stateCache.get(csKey);
+      if (cached !== undefined) return cached ?? undefined;
+      const e = await tx.get<StateEntry>(csKey);
+      const ev = e ? ((await tx.get<EventRecord>(keys.event(e.event_id))) ?? (await this.events.get(e.event_id))) : undefined;
+      if (!tx.wrote(csKey)) {
+        this.stateCache.set(csKey, ev ?? null);
+        if (this.stateCache.size > 20_000) this.stateCache.delete(this.stateCache.keys().next().value!);
+      }
+      return ev;
     };
     const [create, power] = await Promise.all([stateEvent('m.room.create', ''), stateEvent('m.room.power_levels', '')]);
     const powers = version ? roomPowers(create?.pdu, power?.pdu, version) : undefined;
@@ -118,7 +158,7 @@ export class PushCounter implements CountSource {
       const n: NotificationRecord = { room_id: rec.room_id, event_id: rec.event_id, actions: result.actions, highlight: result.highlight, ts: pdu.origin_server_ts, thread_id: thread };
       tx.put(keys.notification(userId, rec.pos), n);
       tx.put(countKey(userId, rec.room_id, rec.pos), { highlight: result.highlight, thread } satisfies CountEntry);
-      tx.after(() => this.forget(userId, rec.room_id));
+      tx.after(() => this.added(userId, rec.room_id, { pos: rec.pos, highlight: result.highlight, thread }));
     }
   }
 
@@ -126,9 +166,9 @@ export class PushCounter implements CountSource {
     return serverNameOf(userId) === this.views.serverName;
   }
 
-  /** A receipt moved: the user's counts in the room change. */
-  receiptChanged(userId: string, roomId: string): void {
-    this.forget(userId, roomId);
+  /** A receipt moved (after its commit): unthreaded receipts have thread ''. */
+  receiptMoved(userId: string, roomId: string, thread: string, eventPos: number): void {
+    this.readTo(userId, roomId, thread, eventPos);
   }
 
   /** Positions read up to, per thread ('' = the whole room). */
@@ -152,6 +192,7 @@ export class PushCounter implements CountSource {
     const key = `${userId}\0${roomId}`;
     const hit = this.unread.get(key);
     if (hit) return hit;
+    const gen = this.generation.get(key) ?? 0;
     const read = await this.readUpTo(userId, roomId);
     const all = read.get('') ?? 0;
     const range = countRange(userId, roomId);
@@ -161,9 +202,14 @@ export class PushCounter implements CountSource {
       if (pos <= (read.get(e.thread) ?? 0)) continue;
       entries.push({ ...e, pos });
     }
-    const u: Unread = { entries };
+    const u: Unread = { read, entries };
+    // Something committed while this was read: answer with it, keep nothing.
+    if ((this.generation.get(key) ?? 0) !== gen) return u;
     this.unread.set(key, u);
-    if (this.unread.size > 20_000) this.unread.delete(this.unread.keys().next().value!);
+    if (this.unread.size > 20_000) {
+      const oldest = this.unread.keys().next().value!;
+      this.unread.delete(oldest);
+    }
     return u;
   }
 

@@ -35,6 +35,8 @@ export class RoomView {
   /** Heroes computed at `membersPos`: up to six joined or invited members in stream order. */
   heroes: { at: number; ids: string[]; former: string[] } | undefined;
   typing: { pos: number; users: string[] } = { pos: 0, users: [] };
+  /** Position of the latest change to the room's state (a sync with a later `since` needs no state delta). */
+  lastStateChange = Infinity;
   /** The room has an m.room.encryption state event (device lists follow its members). */
   encrypted = false;
   /** Latest position of a receipt everyone sees. */
@@ -129,6 +131,8 @@ export class SyncViews {
       const room = new RoomView(roomId, rec.room_version, current);
       const [last] = await db.keys({ ...keys.timelineRange(roomId), reverse: true, limit: 1 });
       if (last) room.latest = Number(decodeKey(last)[2]);
+      const [lastDelta] = await db.keys({ ...keys.deltaRange(roomId), reverse: true, limit: 1 });
+      room.lastStateChange = lastDelta ? Number(decodeKey(lastDelta)[2]) : 0;
       v.rooms.set(roomId, room);
     }
     for (const [k, vis] of await db.entries<Visibility>(keys.allVisibility())) {

@@ -38,23 +38,24 @@ export async function applyTyping(views: SyncViews, batch: LogRecord<TypingRecor
   }
 }
 
-export async function applyReceipts(views: SyncViews, events: EventStore, batch: LogRecord<ReceiptLog>[], tx: Tx, onReceipt: (userId: string, roomId: string) => void): Promise<void> {
+export async function applyReceipts(views: SyncViews, events: EventStore, batch: LogRecord<ReceiptLog>[], tx: Tx, onReceipt: (userId: string, roomId: string, thread: string, eventPos: number) => void): Promise<void> {
   for (const { record } of batch) {
     const room = views.room(record.room_id);
     if (!room) continue;
     const pos = tx.alloc();
     const target = await events.get(record.event_id);
+    const eventPos = target?.pos ?? 0;
     tx.put(keys.receipt(record.room_id, record.receipt_type, record.user_id, record.thread_id ?? ''), {
       pos,
       event_id: record.event_id,
       ts: record.ts,
-      event_pos: target?.pos ?? 0,
+      event_pos: eventPos,
     } satisfies ReceiptRecord);
     const isPrivate = record.receipt_type === 'm.read.private';
     tx.after(() => {
       if (isPrivate) room.privateReceipts.set(record.user_id, pos);
       else room.receiptsPos = pos;
-      onReceipt(record.user_id, record.room_id);
+      onReceipt(record.user_id, record.room_id, record.thread_id ?? '', eventPos);
     });
     tx.wake(pos, () => (isPrivate ? [record.user_id] : room.audience()));
   }

@@ -144,13 +144,16 @@ export class RoomEventIngest {
     let joinedDelta = 0;
     let invitedDelta = 0;
     let membersChanged = false;
+    let changedAny = false;
     for (const { type, key, n } of byKey.values()) {
       const csKey = keys.state(roomId, type, key);
       const old = await tx.get<StateEntry>(csKey);
       if (old?.event_id === n?.event_id) continue;
+      changedAny = true;
       const membership = type === 'm.room.member' ? (n ? String(n.pdu.content.membership ?? 'leave') : 'leave') : undefined;
       if (n) tx.put(csKey, { event_id: n.event_id, pos, ...(membership !== undefined ? { membership } : {}) } satisfies StateEntry);
       else tx.del(csKey);
+      tx.after(() => this.deps.push.stateChanged(roomId, type, key));
       tx.put(keys.delta(roomId, pos, type, key), { ...(n ? { n: n.event_id } : {}), ...(old ? { o: old.event_id } : {}) });
 
       if (type === 'm.room.encryption' && key === '' && n) tx.after(() => views.room(roomId) && (views.room(roomId)!.encrypted = true));
@@ -185,6 +188,12 @@ export class RoomEventIngest {
           });
         }
       }
+    }
+    if (changedAny) {
+      tx.after(() => {
+        const room = views.room(roomId);
+        if (room) room.lastStateChange = pos;
+      });
     }
     if (membersChanged) {
       tx.after(() => {
@@ -245,7 +254,10 @@ export class RoomEventIngest {
     tx.put(keys.event(target.event_id), redacted);
     // A redacted event loses its content, and with it its relation.
     if (rel && target.pos > 0) tx.del(keys.relation(target.room_id, rel.event_id, target.pos));
-    tx.after(() => this.deps.events.remember(redacted));
+    tx.after(() => {
+      this.deps.events.remember(redacted);
+      if (typeof target.pdu.state_key === 'string') this.deps.push.stateChanged(target.room_id, target.pdu.type, target.pdu.state_key);
+    });
   }
 
   /**

@@ -40,6 +40,11 @@ export class Tx {
     this.overlay.set(key, undefined);
   }
 
+  /** Whether this batch wrote (or deleted) the key. */
+  wrote(key: string): boolean {
+    return this.overlay.has(key);
+  }
+
   /** A value as this batch left it, else as the database has it. */
   async get<T>(key: string): Promise<T | undefined> {
     if (this.overlay.has(key)) return this.overlay.get(key) as T | undefined;

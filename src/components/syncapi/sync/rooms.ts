@@ -99,7 +99,8 @@ export class RoomSections {
     if (full || since === undefined) {
       map = lazy ? await state.at(a.room.id, at, { except: 'm.room.member' }) : await state.at(a.room.id, at);
     } else {
-      map = await state.delta(a.room.id, since, at);
+      // Most incremental syncs follow a message: no state changed since `since`, nothing to read.
+      map = a.room.lastStateChange <= since ? new Map() : await state.delta(a.room.id, since, at);
       for (const k of map.keys()) if (k.startsWith('m.room.member\0')) gap.add(k);
     }
     if (lazy) {

@@ -1,0 +1,154 @@
+/**
+ * Sync on the built server, in monolith and split: send → another user's
+ * long-poll /sync latency (p50, p99 over 1 000 messages; the clock starts
+ * when the send request starts and stops when the other user's sync answer
+ * holding the event arrives), sustained send throughput into one room
+ * (sequential, and 16 senders at once), the initial sync of a user in 100
+ * rooms of 100 messages each, and memory after that load.
+ */
+import { pathToFileURL } from 'node:url';
+import { cli, initServer, removeDataDir, startServer } from '../../test/helpers/server.js';
+import type { BenchResult } from './result.js';
+
+const C = '/_matrix/client/v3';
+const MESSAGES = Number(process.env.SYNC_BENCH_MESSAGES ?? 1000);
+const ROOMS = Number(process.env.SYNC_BENCH_ROOMS ?? 100);
+const PER_ROOM = Number(process.env.SYNC_BENCH_PER_ROOM ?? 100);
+
+interface User {
+  user_id: string;
+  access_token: string;
+}
+
+function client(base: string) {
+  const call = async (method: string, path: string, token?: string, body?: unknown): Promise<any> => {
+    const r = await fetch(base + path, {
+      method,
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const json = await r.json();
+    if (!r.ok && r.status !== 401) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  const register = async (username: string): Promise<User> => {
+    const first = await call('POST', `${C}/register`, undefined, { username, password: `${username}-password-1` });
+    return call('POST', `${C}/register`, undefined, { username, password: `${username}-password-1`, auth: { type: 'm.login.dummy', session: first.session } });
+  };
+  let txn = 0;
+  const send = (u: User, roomId: string, body: string) => call('PUT', `${C}/rooms/${encodeURIComponent(roomId)}/send/m.room.message/b${++txn}`, u.access_token, { msgtype: 'm.text', body });
+  return { call, register, send };
+}
+
+const percentile = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+
+async function arrangement(mode: 'monolith' | 'split'): Promise<BenchResult[]> {
+  const { dataDir, ports } = await initServer({ mode, tls: 'off', extra: ['--registration', 'open'] });
+  const server = await startServer(dataDir, { clientPort: ports.client });
+  const { call, register, send } = client(`http://127.0.0.1:${ports.client}`);
+  const results: BenchResult[] = [];
+  try {
+    const alice = await register('alice');
+    const bob = await register('bob');
+    const room = (await call('POST', `${C}/createRoom`, alice.access_token, { preset: 'public_chat' })).room_id as string;
+    await call('POST', `${C}/rooms/${encodeURIComponent(room)}/join`, bob.access_token, {});
+    // Presence would wake the long-polls for other reasons: off for this measurement.
+    const filter = encodeURIComponent(JSON.stringify({ presence: { types: [] }, room: { timeline: { limit: 10 } } }));
+    let since = (await call('GET', `${C}/sync?filter=${filter}&set_presence=offline`, bob.access_token)).next_batch as string;
+
+    // Latency: bob long-polls; alice sends; the clock stops when bob's answer holds the event.
+    const latencies: number[] = [];
+    const acks: number[] = [];
+    for (let i = 0; i < MESSAGES + 20; i++) {
+      let answer = call('GET', `${C}/sync?filter=${filter}&set_presence=offline&timeout=30000&since=${since}`, bob.access_token);
+      // Let the long-poll reach the server and park before the send starts.
+      await new Promise((r) => setTimeout(r, 3));
+      const t0 = performance.now();
+      const sent = send(alice, room, `latency ${i}`).then((r) => {
+        acks.push(performance.now() - t0);
+        return r.event_id as string;
+      });
+      for (;;) {
+        const body = await answer;
+        since = body.next_batch;
+        const id = await sent;
+        if ((body.rooms.join[room]?.timeline.events ?? []).some((e: { event_id: string }) => e.event_id === id)) break;
+        answer = call('GET', `${C}/sync?filter=${filter}&set_presence=offline&timeout=30000&since=${since}`, bob.access_token);
+      }
+      // The first 20 warm the caches and the JIT.
+      if (i >= 20) latencies.push(performance.now() - t0);
+    }
+    results.push(
+      { name: `send → other user's /sync, p50 (${mode})`, value: +percentile(latencies, 50).toFixed(2), unit: 'ms', budget: { op: '<=', value: 3 }, note: `${MESSAGES} messages; send acknowledged at p50 ${percentile(acks, 50).toFixed(2)} ms` },
+      { name: `send → other user's /sync, p99 (${mode})`, value: +percentile(latencies, 99).toFixed(2), unit: 'ms', budget: { op: '<=', value: 15 }, note: `send acknowledged at p99 ${percentile(acks, 99).toFixed(2)} ms` },
+    );
+
+    // Throughput into one room: one sender, then 16 at once.
+    const N = 500;
+    let t0 = performance.now();
+    for (let i = 0; i < N; i++) await send(alice, room, `seq ${i}`);
+    results.push({ name: `send throughput, sequential (${mode})`, value: Math.round(N / ((performance.now() - t0) / 1000)), unit: 'msg/s' });
+    const senders = [alice, bob];
+    for (let i = 2; i < 16; i++) {
+      const u = await register(`sender${i}`);
+      await call('POST', `${C}/rooms/${encodeURIComponent(room)}/join`, u.access_token, {});
+      senders.push(u);
+    }
+    t0 = performance.now();
+    await Promise.all(senders.map(async (u, k) => {
+      for (let i = 0; i < N / 16; i++) await send(u, room, `par ${k} ${i}`);
+    }));
+    results.push({ name: `send throughput, 16 senders (${mode})`, value: Math.round((senders.length * Math.floor(N / 16)) / ((performance.now() - t0) / 1000)), unit: 'msg/s' });
+
+    // A user in 100 rooms of 100 messages each: the initial sync.
+    const carol = await register('carol');
+    const rooms: string[] = [];
+    for (let i = 0; i < ROOMS; i++) rooms.push((await call('POST', `${C}/createRoom`, carol.access_token, { preset: 'public_chat', name: `room ${i}` })).room_id);
+    let next = 0;
+    await Promise.all(Array.from({ length: 16 }, async () => {
+      for (let r = next++; r < rooms.length; r = next++) for (let m = 0; m < PER_ROOM; m++) await send(carol, rooms[r]!, `message ${m}`);
+    }));
+    // Wait for the SyncAPI to have it all: the last room's last message in a sync.
+    const lastRoom = rooms.at(-1)!;
+    for (;;) {
+      const b = await call('GET', `${C}/sync?filter=${encodeURIComponent(JSON.stringify({ room: { rooms: [lastRoom] } }))}`, carol.access_token);
+      if ((b.rooms.join[lastRoom]?.timeline.events ?? []).some((e: any) => e.content?.body === `message ${PER_ROOM - 1}`)) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const initial: number[] = [];
+    let size = 0;
+    for (let i = 0; i < 3; i++) {
+      const t = performance.now();
+      const r = await fetch(`http://127.0.0.1:${ports.client}${C}/sync`, { headers: { authorization: `Bearer ${carol.access_token}` } });
+      size = (await r.text()).length;
+      initial.push(performance.now() - t);
+    }
+    results.push({ name: `initial sync, ${ROOMS} rooms × ${PER_ROOM} messages (${mode})`, value: Math.round(percentile(initial, 50)), unit: 'ms', note: `median of 3, ${Math.round(size / 1024)} KiB, default filter` });
+
+    const s = JSON.parse(cli(['status', '--data-dir', dataDir, '--json']).stdout);
+    const total = (s.supervisor.memory?.pss_kb ?? 0) + s.processes.reduce((a: number, p: any) => a + (p.memory?.pss_kb ?? 0), 0);
+    const syncapi = s.processes.find((p: any) => p.name === (mode === 'split' ? 'syncapi' : 'neurite'));
+    results.push({
+      name: `memory after the sync load, sum of PSS (${mode})`,
+      value: Math.round(total / 1024),
+      unit: 'MB',
+      budget: { op: '<=', value: mode === 'monolith' ? 80 : 200 },
+      note: `${mode === 'split' ? 'syncapi' : 'the one process'} ${((syncapi?.memory?.pss_kb ?? 0) / 1024).toFixed(1)} MB`,
+    });
+  } finally {
+    await server.stop();
+    removeDataDir(dataDir);
+  }
+  return results;
+}
+
+export async function run(): Promise<BenchResult[]> {
+  return [...(await arrangement('monolith')), ...(await arrangement('split'))];
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
+  for (const r of await run()) console.log(`${r.name}: ${r.value} ${r.unit}${r.note ? ` (${r.note})` : ''}`);
+}
