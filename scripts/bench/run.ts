@@ -10,6 +10,7 @@ const suites: [string, () => Promise<{ run(): Promise<BenchResult[]> }>][] = [
   ['platform', () => import('./platform-bench.js')],
   ['roomserver', () => import('./roomserver-bench.js')],
   ['server', () => import('./server-bench.js')],
+  ['sync', () => import('./sync-bench.js')],
 ];
 
 function verdict(r: BenchResult): string {
