@@ -36,6 +36,9 @@ import { Notifier } from './notifier.js';
 import { StreamPositions } from './positions.js';
 import { Relations } from './relations.js';
 import { syncApiRoutes } from './routes/index.js';
+import { syncApi } from './api.js';
+import { keys } from './storage.js';
+import { parseToken } from './tokens.js';
 import { StateReader } from './state.js';
 import { TimelineReader } from './timeline.js';
 import { SyncViews } from './views.js';
@@ -94,6 +97,16 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   );
   await startSyncConsumer<PresenceRecord>(consumers, 'eduserver.presence', presenceEvents, (batch, tx) => applyPresence(views, batch, tx));
   await startSyncConsumer<SendToDeviceRecord>(consumers, 'eduserver.send_to_device', sendToDeviceEvents, (batch, tx) => applyToDevice(views, deps.serverName, batch, tx));
+
+  ctx.apis.provide(syncApi, {
+    queryEventAtToken: async (req) => {
+      const pos = parseToken(req.token);
+      const room = views.room(req.room_id);
+      if (pos === undefined || !room) return { event_id: null };
+      const [row] = await db.entries<string>({ gt: keys.timeline(room.id, 0), lte: keys.timeline(room.id, Math.min(pos, stream.current)), reverse: true, limit: 1 });
+      return { event_id: row ? row[1] : null };
+    },
+  });
 
   const auth = tokenAuth((req) => ctx.apis.get(userApi).queryAccessToken(req));
   return {

@@ -177,3 +177,19 @@ t.test('restart: the views come back from the database and old tokens go on', as
     ['before', 'after'],
   );
 });
+
+t.test('internal API: a sync token as a point in a room (for /members?at=)', async (t) => {
+  const { syncApi } = await import('../../../src/components/syncapi/api.js');
+  const api = s.h.apis.get(syncApi);
+  const roomId = await ops.create(alice, { preset: 'public_chat' });
+  const m1 = await ops.send(alice, roomId);
+  const st = new SyncStream(s, alice);
+  await st.untilEvent(roomId, m1);
+  const token = st.since!;
+  const m2 = await ops.send(alice, roomId);
+  await st.untilEvent(roomId, m2);
+  t.same(await api.queryEventAtToken({ room_id: roomId, token }), { event_id: m1 }, 'the latest event at the token');
+  t.same(await api.queryEventAtToken({ room_id: roomId, token: st.since! }), { event_id: m2 });
+  t.same(await api.queryEventAtToken({ room_id: roomId, token: '$notatoken' }), { event_id: null });
+  t.same(await api.queryEventAtToken({ room_id: '!none:x', token }), { event_id: null });
+});
