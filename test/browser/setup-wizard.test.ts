@@ -2,9 +2,9 @@
  * The wizard and the dashboard in a real browser (Debian's Chromium through
  * playwright-core), against the built server: from a blank data directory
  * to a working homeserver, a wrong setup code refused, the dashboard's live
- * health, a user and a token created, a non-admin refused. No page breaks
- * the Content-Security-Policy. Screenshots of every step go to
- * test/screenshots/ for a person to look at.
+ * health, a user created, made admin and back, a token created, a
+ * non-admin refused. No page breaks the Content-Security-Policy.
+ * Screenshots of every step go to test/screenshots/ for a person to look at.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -129,7 +129,22 @@ if (!chromiumAvailable()) {
     await page.fill('#f-password', 'bobs own password');
     await Promise.all([page.waitForURL(/ok=created/), page.click('form[action="/dashboard/users"] button.primary')]);
     t.match(await page.textContent('table'), /@bob:localhost/, 'a new user is listed');
+    const flags = (who: string) => page.locator(`tr[data-user^="@${who}:"] .flags`).textContent();
+    t.match(await flags('admin'), /admin/, 'the administrator is flagged as one');
+    t.notMatch(await flags('bob'), /admin/, 'bob is not');
+    // Make bob an admin (after the confirmation), see the flag, then take it back for the non-admin check below.
+    const adminButton = () => page.locator('tr[data-user^="@bob:"] form[action="/dashboard/users/admin"] button');
+    await page.click('tr[data-user^="@bob:"] summary');
+    page.once('dialog', (d) => void d.accept());
+    await Promise.all([page.waitForURL(/ok=admin$/), adminButton().click()]);
+    t.match(await flags('bob'), /admin/, 'made admin from the dashboard, bob is flagged as one');
+    t.match(await page.textContent('.alert.ok'), /administrator now/);
     await shot('12-users');
+    await page.click('tr[data-user^="@bob:"] summary');
+    t.match(await adminButton().textContent(), /Remove admin/);
+    page.once('dialog', (d) => void d.accept());
+    await Promise.all([page.waitForURL(/ok=unadmin$/), adminButton().click()]);
+    t.notMatch(await flags('bob'), /admin/, 'and no longer once removed');
 
     await page.click('a[href="/dashboard/tokens"]');
     await page.fill('#f-uses', '3');
@@ -144,6 +159,8 @@ if (!chromiumAvailable()) {
     await page.click('form[action="/dashboard/jobs/run"]:has(input[value="log-pruning"]) button');
     await page.waitForURL(/ok=ran/);
     t.match(await page.textContent('table'), /log-pruning[\s\S]*ok/, 'a job runs on demand and shows its result');
+    await Promise.all([page.waitForURL(/ok=ran/), page.click('form[action="/dashboard/jobs/run"]:has(input[value="expired-logins"]) button')]);
+    t.match(await page.textContent('tr:has(input[value="expired-logins"])'), /ok\s*\d+ access tokens? and \d+ refresh tokens? deleted/, 'the purge of expired logins too');
     await shot('14-jobs');
     await page.click('a[href="/dashboard/settings"]');
     await shot('15-settings');
