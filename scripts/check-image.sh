@@ -26,6 +26,7 @@ echo "${#scripts[@]} scripts clean"
 
 step "building the test image (test/image/make-test-image.sh)"
 out=build/image-check
+mkdir -p build
 test/image/make-test-image.sh "$out" 2>"$out.log" || {
 	tail -n 40 "$out.log" >&2
 	exit 1
