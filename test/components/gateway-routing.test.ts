@@ -20,6 +20,9 @@ t.test('paths go to the component that owns them', async (t) => {
     ['federation', '/_matrix/client/v3/sync', 'syncapi'],
     ['client', '/.well-known/matrix/client', 'clientapi'],
     ['setup', '/anything', 'setup'],
+    ['setup', '/_matrix/client/v3/login', undefined],
+    ['setup', '/_synapse/admin/v2/users', undefined],
+    ['setup', '/.well-known/matrix/client', undefined],
     ['client', '/_internal/health', undefined],
   ];
   for (const [listener, path, want] of cases) t.equal(routeFor(listener, path), want, `${listener} ${path}`);

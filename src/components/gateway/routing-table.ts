@@ -12,7 +12,8 @@ export type ListenerKind = 'client' | 'federation' | 'setup';
 interface Route {
   /** A path prefix, or a pattern for paths inside another component's prefix. */
   match: string | RegExp;
-  component: ComponentName;
+  /** null: nobody serves it on these listeners (404). */
+  component: ComponentName | null;
   listeners: readonly ListenerKind[];
 }
 
@@ -35,13 +36,18 @@ export const ROUTES: readonly Route[] = [
   { match: '/.well-known/matrix/', component: 'clientapi', listeners: PUBLIC },
   { match: '/_matrix/federation/', component: 'federationapi', listeners: FEDERATION },
   { match: '/_matrix/key/', component: 'serverkeyapi', listeners: FEDERATION },
+  // In one process every component's routes share one app: the setup port
+  // must not reach the Matrix APIs through it.
+  { match: '/_matrix/', component: null, listeners: ['setup'] },
+  { match: '/_synapse/', component: null, listeners: ['setup'] },
+  { match: '/.well-known/matrix/', component: null, listeners: ['setup'] },
   { match: '/', component: 'setup', listeners: ['setup'] },
 ];
 
 export function routeFor(listener: ListenerKind, path: string): ComponentName | undefined {
   for (const r of ROUTES) {
     if (!r.listeners.includes(listener)) continue;
-    if (typeof r.match === 'string' ? path.startsWith(r.match) : r.match.test(path)) return r.component;
+    if (typeof r.match === 'string' ? path.startsWith(r.match) : r.match.test(path)) return r.component ?? undefined;
   }
   return undefined;
 }
