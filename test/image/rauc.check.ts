@@ -60,7 +60,8 @@ t.test('another CA does not verify it', async (t) => {
 t.test('a tampered payload fails rauc extract', async (t) => {
   const bad = join(work, 'tampered.raucb');
   const bytes = readFileSync(bundle);
-  bytes[Math.floor(bytes.length / 3)] ^= 0xff;
+  const at = Math.floor(bytes.length / 3);
+  bytes[at] = bytes[at]! ^ 0xff;
   writeFileSync(bad, bytes);
   const r = rauc(['extract', `--keyring=${mine.ca}`, bad, join(work, 'out-bad')]);
   t.not(r.status, 0, 'refused');

@@ -72,7 +72,7 @@ t.test('a good bundle installs into the inactive slot and becomes the trial', as
 t.test('a tampered file is refused', async (t) => {
   const bad = join(work, 'tampered.bundle');
   const bytes = readFileSync(good);
-  bytes[bytes.length - 100] ^= 0x01; // inside the last file of the payload
+  bytes[bytes.length - 100] = bytes[bytes.length - 100]! ^ 0x01; // inside the last file of the payload
   writeFileSync(bad, bytes);
   await refused(t, freshDataDir(), bad, /does not match its hash in the signed manifest/);
 });
@@ -145,4 +145,51 @@ t.test('the library refuses the same way (for the dashboard)', async (t) => {
   t.equal(ok.version, '9.0.0');
   t.equal(ok.kind, 'application');
   await t.rejects(applyUpdate({ dataDir: d, source: good, ...verify, switchNow: false, force: true }), { message: /still on trial/ }, 'one trial at a time');
+});
+
+t.test('the scheduled check: consent unless automatic, never a wrong bundle', async (t) => {
+  const { runUpdateCheck, approvePendingUpdate, writeUpdateSettings, readUpdateSettings } = await import('../../src/supervisor/update/check.js');
+  const { updateStatus } = await import('../../src/supervisor/update/apply.js');
+  let doc: object = { version: '9.0.0', url: 'neurite-9.0.0.bundle', notes: 'a test release' };
+  const bytes = readFileSync(good);
+  const server = createServer((req, res) => {
+    if (req.url === '/release.json') return res.end(JSON.stringify(doc));
+    if (req.url === '/neurite-9.0.0.bundle') return res.end(bytes);
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => server.close());
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/release.json`;
+
+  const d = freshDataDir();
+  t.same(await runUpdateCheck({ dataDir: d, ...verify }), { outcome: 'disabled' }, 'no URL, no check');
+  writeUpdateSettings(d, { url });
+  t.equal(readUpdateSettings(d).automatic, false, 'automatic updates are off by default');
+  const found = await runUpdateCheck({ dataDir: d, ...verify });
+  t.equal(found.outcome, 'pending');
+  let s = updateStatus(d);
+  t.equal(s.pending?.version, '9.0.0', 'downloaded, verified, waiting for consent');
+  t.equal(s.pending?.notes, 'a test release');
+  t.same(s.slots, { a: null, b: null }, 'nothing installed without consent');
+  t.equal(s.trial, null);
+  const approved = await approvePendingUpdate(d, verify);
+  t.match(approved.message, /version 9\.0\.0 installed in slot a; Neurite is not running/);
+  s = updateStatus(d);
+  t.equal(s.slots.a, '9.0.0');
+  t.equal(s.pending, null);
+
+  const auto = freshDataDir();
+  writeUpdateSettings(auto, { url, automatic: true });
+  const installed = await runUpdateCheck({ dataDir: auto, ...verify });
+  t.equal(installed.outcome, 'installed', 'automatic updates install by themselves');
+  t.equal(updateStatus(auto).slots.a, '9.0.0');
+
+  const liar = freshDataDir();
+  writeUpdateSettings(liar, { url });
+  doc = { version: '9.1.0', url: 'neurite-9.0.0.bundle' };
+  await t.rejects(runUpdateCheck({ dataDir: liar, ...verify }), { message: /the bundle holds version 9\.0\.0, the release document says 9\.1\.0/ });
+  t.equal(updateStatus(liar).pending, null, 'a mismatching bundle is not kept');
+  doc = { version: '0.0.1', url: 'x' };
+  t.same(await runUpdateCheck({ dataDir: liar, ...verify }), { outcome: 'up-to-date', version: '0.1.0' });
+  t.throws(() => writeUpdateSettings(liar, { url: 'ftp://example.org/x' }), { name: 'UpdateRefused' }, 'only http(s) update URLs');
 });
