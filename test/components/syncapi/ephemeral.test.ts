@@ -77,6 +77,17 @@ t.test('presence', async (t) => {
   t.notOk(initial.presence.events.some((e: any) => e.sender === alice.user_id), 'a user who shares no room sees no presence');
 });
 
+t.test('set_presence on /sync', async (t) => {
+  const dora = await s.user('dora');
+  await ops.join(dora, roomId);
+  const stream = new SyncStream(s, bob);
+  await stream.until((x) => x.rooms.join[roomId]?.timeline.events.some((e: any) => e.state_key === dora.user_id));
+  // Syncing (set_presence online, the default) is what makes a client online.
+  await ops.sync(dora, { set_presence: 'online' });
+  const b = await stream.until((x) => x.presence.events.some((e: any) => e.sender === dora.user_id));
+  t.match(b.presence.events.find((e: any) => e.sender === dora.user_id).content, { presence: 'online', currently_active: true });
+});
+
 t.test('send-to-device: delivered, kept until acknowledged, then gone', async (t) => {
   const bob2 = await s.login('bob');
   const stream = new SyncStream(s, bob2);
