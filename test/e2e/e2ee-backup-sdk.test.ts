@@ -72,7 +72,7 @@ t.test('cross-signing and key backup: a new device restores the keys and decrypt
   await crypto2.loadSessionBackupPrivateKeyFromSecretStorage();
   await crypto2.checkKeyBackupAndEnable();
   const restored = await crypto2.restoreKeyBackup();
-  t.ok(restored.imported >= 2, `restored ${restored.imported} of ${restored.total} keys`);
+  if (!t.ok(restored.imported >= 2, `restored ${restored.imported} of ${restored.total} keys`)) return;
   t.equal(await decryptedBody(erin2, roomId, e1), 'erin, before the backup', "the new device decrypts erin's old message");
   t.equal(await decryptedBody(erin2, roomId, e2), 'frank, before the backup', "and frank's");
 });
