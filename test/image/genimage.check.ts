@@ -45,7 +45,7 @@ const mtype = (path: string) => run('mtype', ['-i', bootAt, `::${path}`]);
 
 t.test('boot partition (vfat): firmware config, U-Boot, boot script and environment', async (t) => {
   const listing = run('mdir', ['-b', '-i', bootAt, '::/']);
-  for (const f of ['config.txt', 'u-boot.bin', 'boot.scr', 'uboot.env', 'start4.elf', 'fixup4.dat', 'bcm2711-rpi-4-b.dtb', 'overlays']) {
+  for (const f of ['config.txt', 'cmdline.txt', 'u-boot.bin', 'boot.scr', 'uboot.env', 'start4.elf', 'fixup4.dat', 'bcm2711-rpi-4-b.dtb', 'overlays']) {
     t.match(listing, new RegExp(`::/${f.replace('.', '\\.')}\\b`, 'i'), f);
   }
   t.equal(mtype('config.txt').replace(/\r/g, ''), readFileSync(join(ROOT, 'buildroot-config/board/neurite/config_rpi4.txt'), 'utf8'));

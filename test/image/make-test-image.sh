@@ -129,6 +129,7 @@ step "boot files: placeholders for the Pi firmware and U-Boot, the real boot scr
 for f in bootcode.bin start4.elf fixup4.dat; do echo "placeholder for the Raspberry Pi firmware's $f" >"$out/images/rpi-firmware/$f"; done
 echo "placeholder overlay" >"$out/images/rpi-firmware/overlays/README"
 cp "$top/buildroot-config/board/neurite/config_$board.txt" "$out/images/rpi-firmware/config.txt"
+cp "$top/buildroot-config/board/neurite/cmdline.txt" "$out/images/rpi-firmware/cmdline.txt"
 echo "placeholder device tree" >"$out/images/bcm2711-rpi-4-b.dtb"
 echo "placeholder U-Boot" >"$out/images/u-boot.bin"
 mkimage -q -A arm64 -O linux -T script -C none -d "$top/buildroot-config/board/neurite/boot.cmd" "$out/images/boot.scr"

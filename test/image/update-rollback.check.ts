@@ -125,7 +125,8 @@ t.test('switch, commit, roll back twice, data kept', async (t) => {
   await waitFor('0.2.0 to run again', () => running('a', '0.2.0'), 60_000);
   s = updateStatus(dataDir);
   t.equal(s.last?.result, 'rolled-back');
-  t.match(s.last?.reason, /version 0\.3\.0 was rolled back to 0\.2\.0: process neurite (is \S+ \(exit code 70\)|restarted) during the health window/);
+  // On a busy machine the first crash can come before the start is complete: both are the version's failure.
+  t.match(s.last?.reason, /version 0\.3\.0 was rolled back to 0\.2\.0: (process neurite (is \S+ \(exit code 70\)|restarted) during the health window|it did not start \(process neurite exited during start \(code 70\)\))/);
   t.equal(s.committed.slot, 'a', 'the committed version did not change');
   t.equal(s.slots.b, '0.3.0', 'the failed version stays in its slot, unused');
   await waitFor('/versions', answers, 30_000);

@@ -13,16 +13,15 @@ test -n "${BOOT_B_LEFT}" || setenv BOOT_B_LEFT 3
 
 setenv rauc_part
 for slot in ${BOOT_ORDER}; do
-	if test -z "${rauc_part}"; then
-		if test "${slot}" = "A" && test ${BOOT_A_LEFT} -gt 0; then
-			setexpr BOOT_A_LEFT ${BOOT_A_LEFT} - 1
-			setenv rauc_part 2
-			setenv rauc_slot A
-		elif test "${slot}" = "B" && test ${BOOT_B_LEFT} -gt 0; then
-			setexpr BOOT_B_LEFT ${BOOT_B_LEFT} - 1
-			setenv rauc_part 3
-			setenv rauc_slot B
-		fi
+	if test -z "${rauc_part}" && test "${slot}" = "A" && test ${BOOT_A_LEFT} -gt 0; then
+		setexpr BOOT_A_LEFT ${BOOT_A_LEFT} - 1
+		setenv rauc_part 2
+		setenv rauc_slot A
+	fi
+	if test -z "${rauc_part}" && test "${slot}" = "B" && test ${BOOT_B_LEFT} -gt 0; then
+		setexpr BOOT_B_LEFT ${BOOT_B_LEFT} - 1
+		setenv rauc_part 3
+		setenv rauc_slot B
 	fi
 done
 
@@ -36,9 +35,13 @@ fi
 saveenv
 
 echo "Neurite: booting root slot ${rauc_slot} (mmc 0:${rauc_part})"
-# The firmware's device tree (with config.txt's overlays applied) is at fdt_addr.
+# The firmware's device tree (config.txt's overlays applied) is at fdt_addr;
+# its /chosen/bootargs hold cmdline.txt with the board's serial console
+# resolved, to which the root slot is added.
+fdt addr ${fdt_addr}
+fdt get value fw_bootargs /chosen bootargs
 if load mmc 0:${rauc_part} ${kernel_addr_r} /boot/Image; then
-	setenv bootargs "console=tty1 console=serial0,115200 root=/dev/mmcblk0p${rauc_part} rootfstype=ext4 rootwait ro rauc.slot=${rauc_slot} quiet"
+	setenv bootargs "${fw_bootargs} root=/dev/mmcblk0p${rauc_part} rootfstype=ext4 ro rauc.slot=${rauc_slot}"
 	booti ${kernel_addr_r} - ${fdt_addr}
 fi
 # Not bootable (an empty slot B, a damaged file system): the counter is spent, try again.

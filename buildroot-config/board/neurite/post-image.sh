@@ -14,7 +14,6 @@ top=$(cd "${BR2_EXTERNAL_NEURITE_PATH:?}/.." && pwd)
 files=()
 for f in "$binaries"/rpi-firmware/* "$binaries"/*.dtb "$binaries"/u-boot.bin "$binaries"/boot.scr; do
 	[ -e "$f" ] || continue
-	case "$(basename "$f")" in cmdline.txt) continue ;; esac
 	files+=("\"${f#"$binaries"/}\"")
 done
 list=$(

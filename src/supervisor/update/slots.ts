@@ -73,9 +73,13 @@ export function factoryRoot(): string {
   return process.env.NEURITE_FACTORY_ROOT || resolve(dirname(process.argv[1] ?? '.'), '..');
 }
 
-/** The slot this process runs from, as the launcher said; `dev` when no launcher started it. */
+/**
+ * The slot the server runs from, as the launcher said: in the environment of
+ * the supervisor and its children, in <run dir>/slot for other processes
+ * (the neurite command on the device); `dev` when no launcher started it.
+ */
 export function runningSlot(): SlotName | 'dev' {
-  const s = process.env.NEURITE_SLOT;
+  const s = process.env.NEURITE_SLOT ?? readWord(join(process.env.NEURITE_RUN_DIR || '/run/neurite', 'slot'));
   return s === 'a' || s === 'b' || s === 'factory' ? s : 'dev';
 }
 

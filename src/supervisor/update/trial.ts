@@ -46,7 +46,8 @@ export function healthWindowMs(): number {
 
 /** True when a launcher started this process, so that exiting with SWITCH_EXIT_CODE restarts it in another slot. */
 export function underLauncher(): boolean {
-  return runningSlot() !== 'dev';
+  const s = process.env.NEURITE_SLOT;
+  return s === 'a' || s === 'b' || s === 'factory';
 }
 
 /** Puts an installed slot on trial; the launcher starts it at the next start. */
