@@ -44,7 +44,7 @@ import { TimelineReader } from './timeline.js';
 import { SyncViews } from './views.js';
 
 export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
-  const db = await ctx.openDatabase({ cacheSize: 4 * 1024 * 1024 });
+  const db = await ctx.openDatabase();
   const stream = await StreamPositions.open(db);
   const notifier = new Notifier();
   stream.onAdvance = (from, to) => notifier.advance(from, to);

@@ -41,10 +41,12 @@ export class TimelineReader {
   /** Timeline entries in (after, upTo], in the direction asked, `limit` at most. */
   private async entries(room: RoomView, after: number, upTo: number, reverse: boolean, limit: number): Promise<TimelineEntry[]> {
     if (upTo <= after) return [];
-    if (after >= room.coveredFrom) {
+    // Memory holds every position above coveredFrom: enough when the range lies there, or
+    // (newest first) when its newest part alone gives `limit` entries.
+    if (after >= room.coveredFrom || (reverse && upTo > room.coveredFrom)) {
       const inRange = room.recent.filter((e) => e.pos > after && e.pos <= upTo);
       if (reverse) inRange.reverse();
-      return inRange.slice(0, limit);
+      if (after >= room.coveredFrom || inRange.length >= limit) return inRange.slice(0, limit);
     }
     const rows = await this.db.entries<string>({ gt: keys.timeline(room.id, after), lte: keys.timeline(room.id, upTo), reverse, limit });
     return rows.map(([k, id]) => ({ pos: Number(decodeKey(k)[2]), event_id: id }));

@@ -1,7 +1,7 @@
 /**
  * GET /sync (client-server API "Syncing").
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TokenAuth } from '../../../platform/http/auth.js';
 import type { SyncDeps } from '../deps.js';
 import type { SyncEngine } from '../sync/engine.js';
@@ -18,7 +18,7 @@ export function hangupSignal(reply: FastifyReply): AbortSignal {
 }
 
 export function syncRoutes(app: FastifyInstance, deps: SyncDeps, engine: SyncEngine, filters: FilterCache, auth: TokenAuth): void {
-  app.get('/_matrix/client/v3/sync', { onRequest: auth.required }, async (request, reply) => {
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const owner = ownerOf(request);
     const q = query(request);
     const sinceText = single(q, 'since');
@@ -41,5 +41,7 @@ export function syncRoutes(app: FastifyInstance, deps: SyncDeps, engine: SyncEng
       filter,
       signal: hangupSignal(reply),
     });
-  });
+  };
+  // r0: older clients and tools still call it.
+  for (const v of ['v3', 'r0']) app.get(`/_matrix/client/${v}/sync`, { onRequest: auth.required }, handler);
 }
