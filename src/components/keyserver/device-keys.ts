@@ -7,12 +7,11 @@ import { MatrixError } from '../../core/errors.js';
 import type { Append, LogProducer } from '../../platform/log/producer.js';
 import type { Database, WriteOp } from '../../platform/storage/database.js';
 import { decodeKey } from '../../platform/storage/keys.js';
-import type { DeviceKeys, KeyCounts, OneTimeKey, OneTimeKeys, UploadKeysRequest } from './api.js';
+import type { CrossSigningKey, DeviceKeys, KeyCounts, OneTimeKey, OneTimeKeys, UploadKeysRequest } from './api.js';
 import { del, keys, put, type CrossSigningUsage, type FallbackKey } from './storage.js';
 import { keyChanges, type KeyChange } from './topics.js';
 import type { UserLocks } from './user-locks.js';
 import { checkDeviceKeys, checkOneTimeKey, crossSigningPublicKey, publicKeyBytes, sameJson, splitKeyName } from './validate.js';
-import type { CrossSigningKey } from './api.js';
 
 const invalid = (msg: string) => new MatrixError(400, 'M_INVALID_PARAM', msg);
 

@@ -7,7 +7,7 @@ import { decodeBase64 } from '../../core/base64.js';
 import { canonicalJson } from '../../core/canonical-json.js';
 import { MatrixError } from '../../core/errors.js';
 import { verifyJsonSignature } from '../../core/signing.js';
-import type { CrossSigningKey, DeviceKeys, OneTimeKey } from './api.js';
+import type { CrossSigningKey, OneTimeKey } from './api.js';
 import type { CrossSigningUsage } from './storage.js';
 
 const invalid = (msg: string) => new MatrixError(400, 'M_INVALID_PARAM', msg);
@@ -128,8 +128,4 @@ export function sameSignedContent(a: Record<string, unknown>, b: Record<string, 
   const { signatures: _a, unsigned: _au, ...ra } = a;
   const { signatures: _b, unsigned: _bu, ...rb } = b;
   return sameJson(ra, rb);
-}
-
-export function isDeviceKeys(v: unknown): v is DeviceKeys {
-  return isObject(v);
 }
