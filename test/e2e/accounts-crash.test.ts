@@ -16,7 +16,7 @@ const C = '/_matrix/client/v3';
 /** `neurite start` in its own process group, so that the group can be killed whole. */
 async function start(): Promise<ChildProcess> {
   const t0 = Date.now();
-  const proc = spawn(process.execPath, [NEURITE, 'start', '--data-dir', dataDir], { detached: true, stdio: 'ignore', env: { ...process.env, NEURITE_LOG_LEVEL: 'warn' } });
+  const proc = spawn(process.execPath, [NEURITE, 'start', '--data-dir', dataDir], { detached: true, stdio: ['pipe', 'ignore', 'ignore'], env: { ...process.env, NEURITE_LOG_LEVEL: 'warn', NEURITE_STOP_ON_STDIN_CLOSE: '1' } });
   await waitFor('the client port', () => versionsAnswer(ports.client), 60_000);
   t.comment(`server answering after ${Date.now() - t0} ms`);
   return proc;

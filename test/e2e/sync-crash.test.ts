@@ -27,7 +27,7 @@ const C = '/_matrix/client/v3';
 
 /** `neurite start` in its own process group, so that the whole tree can be killed at once. */
 async function start(): Promise<ChildProcess> {
-  const proc = spawn(process.execPath, [NEURITE, 'start', '--data-dir', dataDir], { detached: true, stdio: 'ignore', env: { ...process.env, NEURITE_LOG_LEVEL: 'warn' } });
+  const proc = spawn(process.execPath, [NEURITE, 'start', '--data-dir', dataDir], { detached: true, stdio: ['pipe', 'ignore', 'ignore'], env: { ...process.env, NEURITE_LOG_LEVEL: 'warn', NEURITE_STOP_ON_STDIN_CLOSE: '1' } });
   await waitFor('the client port', () => versionsAnswer(ports.client), 60_000);
   return proc;
 }

@@ -109,8 +109,9 @@ export async function versionsAnswer(port: number): Promise<boolean | undefined>
 /** Starts `neurite start` and waits until the client port answers /versions (unless unconfigured). */
 export async function startServer(dataDir: string, opts: { clientPort?: number; args?: string[] } = {}): Promise<RunningServer> {
   const proc = spawn(process.execPath, [NEURITE, 'start', '--data-dir', dataDir, ...(opts.args ?? [])], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NEURITE_LOG_LEVEL: 'warn' },
+    // The server stops when this pipe closes, so a test process that dies (a tap timeout) leaves no server behind.
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, NEURITE_LOG_LEVEL: 'warn', NEURITE_STOP_ON_STDIN_CLOSE: '1' },
   });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));

@@ -55,6 +55,13 @@ export async function startCommand(args: string[], entry: string): Promise<numbe
   });
   process.on('SIGTERM', () => stop('SIGTERM', 0));
   process.on('SIGINT', () => stop('SIGINT', 0));
+  // For programs that run Neurite as their child (test harnesses): when the
+  // pipe on stdin closes — the parent is gone, however it died — stop too.
+  if (process.env.NEURITE_STOP_ON_STDIN_CLOSE === '1') {
+    process.stdin.on('end', () => stop('stdin closed', 0));
+    process.stdin.on('error', () => stop('stdin closed', 0));
+    process.stdin.resume();
+  }
 
   updates.beforeStart();
   try {
