@@ -9,11 +9,11 @@ start=$(date +%s)
 step() { printf '\n== check-image: %s (%ss)\n' "$*" "$(($(date +%s) - start))"; }
 
 missing=()
-for cmd in genimage mcopy mtype debugfs sfdisk rauc shellcheck qemu-system-aarch64 mkimage mkenvimage cpio mke2fs; do
+for cmd in genimage mkdosfs mcopy mtype debugfs sfdisk rauc shellcheck qemu-system-aarch64 mkimage mkenvimage cpio mke2fs openssl; do
 	command -v "$cmd" >/dev/null 2>&1 || missing+=("$cmd")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
-	echo "check-image: missing tools: ${missing[*]} (apt-get install genimage mtools e2fsprogs fdisk rauc shellcheck qemu-system-arm u-boot-tools cpio)" >&2
+	echo "check-image: missing tools: ${missing[*]} (apt-get install genimage dosfstools mtools e2fsprogs fdisk rauc shellcheck qemu-system-arm u-boot-tools cpio openssl)" >&2
 	exit 1
 fi
 
