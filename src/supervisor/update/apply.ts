@@ -2,6 +2,7 @@
  * The update entry points that the CLI, the dashboard and the scheduled
  * check share: apply a bundle (file or URL), report the state of updates.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -49,6 +50,8 @@ export interface ApplyOptions {
   board?: string;
   /** Progress lines for a person watching. */
   onProgress?: (line: string) => void;
+  /** Delete `source` afterwards, installed or refused (an upload written to uploadPath()). */
+  deleteSource?: boolean;
 }
 
 export interface ApplyResult {
@@ -133,6 +136,8 @@ export async function applyUpdate(opts: ApplyOptions): Promise<ApplyResult> {
     // A refusal leaves no trace, not even the directories a download needed.
     for (const d of created.reverse()) rmSync(d, { recursive: true, force: true });
     throw e;
+  } finally {
+    if (opts.deleteSource && !/^https?:\/\//i.test(opts.source)) rmSync(opts.source, { force: true });
   }
 }
 
@@ -144,7 +149,11 @@ async function applyFrom(opts: ApplyOptions): Promise<ApplyResult> {
     if (isRaucBundle(head)) {
       opts.onProgress?.('verifying and installing the system (RAUC) bundle');
       const t = await installRootfsBundle(file, opts.dataDir, { force: opts.force ?? false });
-      return { kind: 'system', version: t.version, slot: t.bootname, switching: false, message: `system ${t.version} installed in root slot ${t.bootname}; it boots at the next restart and is kept only if it proves healthy` };
+      const base = `system ${t.version} installed in root slot ${t.bootname}`;
+      if (opts.switchNow === false) return { kind: 'system', version: t.version, slot: t.bootname, switching: false, message: `${base}; it boots at the next restart and is kept only if it proves healthy` };
+      // Through init, so that Neurite stops cleanly first; a moment later, so that the caller can answer.
+      setTimeout(() => execFile('reboot', () => {}), 2000);
+      return { kind: 'system', version: t.version, slot: t.bootname, switching: true, message: `${base}; rebooting into it, it is kept only if it proves healthy` };
     }
     if (!isAppBundle(head)) throw new UpdateRefused('not an update bundle (neither a Neurite application bundle nor a RAUC bundle)');
     const verify: VerifyOptions = { trustedKeys: opts.trustedKeys ?? trustedKeys(), board: opts.board ?? currentBoard(), force: opts.force ?? false };
