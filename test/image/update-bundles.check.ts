@@ -4,7 +4,7 @@
  * board's bundle and a data format the build cannot migrate are each refused
  * with a one-line reason and nothing changed.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import { applyUpdate } from '../../src/supervisor/update/apply.js';
 import { appPaths, committedSlot, slotManifest, UpdateRefused } from '../../src/supervisor/update/slots.js';
 import { NEURITE, requireBuild, tempDir } from '../helpers/server.js';
 import { bundle, makeKey, snapshot, TEST_BOARD } from './helpers.js';
+import { ROOT } from '../../scripts/release/app-files.js';
 
 requireBuild();
 const work = tempDir('nt-bundles-');
@@ -198,4 +199,19 @@ t.test('the scheduled check: consent unless automatic, never a wrong bundle', as
   doc = { version: '0.0.1', url: 'x' };
   t.same(await runUpdateCheck({ dataDir: liar, ...verify }), { outcome: 'up-to-date', version: '0.1.0' });
   t.throws(() => writeUpdateSettings(liar, { url: 'ftp://example.org/x' }), { name: 'UpdateRefused' }, 'only http(s) update URLs');
+});
+
+t.test('a release refuses the development key unless told explicitly', async (t) => {
+  const { makeAppBundle, DEVELOPMENT_PUBLIC_KEY } = await import('../../scripts/release/make-app-bundle.js');
+  const devKey = DEVELOPMENT_PUBLIC_KEY.replace(/\.pub$/, '.key');
+  const out = join(work, 'dev.bundle');
+  t.throws(() => makeAppBundle({ version: '9.0.0', keyFile: devKey, out, arch: 'arm64' }), /is the DEVELOPMENT key; a release needs your own key/);
+  t.notOk(existsSync(out), 'nothing written');
+  const m = makeAppBundle({ version: '9.0.0', keyFile: devKey, out, arch: 'arm64', allowDevelopmentKey: true });
+  t.same(m.boards, ['rpi3', 'rpi4', 'rpi5'], 'a board release names the Pi boards');
+  t.ok(m.files.some((f) => f.path.endsWith('linux-arm64/classic-level.armv8.node')), 'with the arm64 native module');
+  t.notOk(m.files.some((f) => f.path.includes('linux-x64') || f.path.endsWith('.map')), 'and nothing for other machines, no source maps');
+  const r = spawnSync('bash', [join(ROOT, 'scripts/release.sh'), '0.0.0-does-not-match'], { encoding: 'utf8' });
+  t.equal(r.status, 1);
+  t.match(r.stderr, /release: package.json says \S+; set the version first/);
 });
