@@ -16,6 +16,7 @@ usage:
   neurite start --data-dir DIR      (foreground; SIGTERM or SIGINT stops it)
   neurite status --data-dir DIR [--json]
   ${USER_USAGE}
+  ${UPDATE_USAGE}
   neurite version
 `;
 
