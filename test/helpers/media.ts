@@ -12,7 +12,8 @@ import { userApi } from '../../src/components/userapi/api.js';
 import { initDataDir } from '../../src/platform/config/init.js';
 import { dataPaths } from '../../src/platform/config/paths.js';
 import { startComponents, type ComponentHarness } from './components.js';
-import { tempDir } from './server.js';
+import type { Test } from 'tap';
+import { initServer, removeDataDir, startServer, tempDir, versionsAnswer, waitFor, type Ports, type RunningServer } from './server.js';
 
 export interface Reply {
   status: number;
@@ -124,4 +125,22 @@ export function splitMxc(mxc: string): { server: string; id: string } {
   const m = /^mxc:\/\/([^/]+)\/(.+)$/.exec(mxc);
   if (!m) throw new Error(`not an mxc URI: ${mxc}`);
   return { server: m[1]!, id: m[2]! };
+}
+
+/**
+ * The built server with open registration (and a media section when given),
+ * stopped and removed when the test ends, also when it fails to come up: its
+ * stop is registered before waiting for it, and the wait is long, since a
+ * loaded machine can take a while to start fourteen processes.
+ */
+export async function startMediaServer(t: Test, mode: 'split' | 'monolith', media?: Record<string, unknown>): Promise<{ dataDir: string; ports: Ports; server: RunningServer }> {
+  const { dataDir, ports } = await initServer({ mode, extra: ['--registration', 'open'] });
+  if (media) setMediaConfig(dataDir, media);
+  const server = await startServer(dataDir);
+  t.teardown(async () => {
+    await server.stop();
+    removeDataDir(dataDir);
+  });
+  await waitFor('the client port to answer', () => versionsAnswer(ports.client), 120_000);
+  return { dataDir, ports, server };
 }

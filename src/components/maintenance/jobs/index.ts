@@ -7,6 +7,7 @@ import { expiredLogins } from './expired-logins.js';
 import { expiredTokensAndSessions } from './expired.js';
 import { healthSampling } from './health.js';
 import { logPruning } from './log-pruning.js';
+import { mediaCleanup, mediaRetention } from './media.js';
 import type { JobDefinition } from './types.js';
 
-export const JOBS: JobDefinition[] = [healthSampling, logPruning, expiredLogins, expiredTokensAndSessions];
+export const JOBS: JobDefinition[] = [healthSampling, logPruning, expiredLogins, expiredTokensAndSessions, mediaRetention, mediaCleanup];
