@@ -20,10 +20,18 @@ export interface Received {
 /** Errors of a full disk (or a full quota of the file system). */
 const NO_SPACE = new Set(['ENOSPC', 'EDQUOT']);
 
-export function diskFull(): MatrixError {
-  // The spec has no code for this; Synapse answers 500 M_UNKNOWN. 507 says
-  // what happened, to the client and in the logs.
-  return new MatrixError(507, 'M_UNKNOWN', 'The server has no space left to store this file');
+/**
+ * The spec has no code for a full disk; Synapse answers 500 M_UNKNOWN. 507
+ * (Insufficient Storage) says what happened, to the client and in the logs.
+ * `reserve`: refused to keep media.min_free_bytes free; otherwise the disk
+ * itself said ENOSPC.
+ */
+export function diskFull(reserve = false): MatrixError {
+  return new MatrixError(
+    507,
+    'M_UNKNOWN',
+    reserve ? 'The server has no space left for this file (its disk reserve is reached)' : 'The server has no space left: its disk is full',
+  );
 }
 
 export function tooLarge(limit: number): MatrixError {
@@ -38,7 +46,7 @@ export async function receive(body: Readable, tmpPath: string, limit: number, ro
     for await (const chunk of source) {
       size += chunk.length;
       if (size > limit) throw tooLarge(limit);
-      if (size > room) throw diskFull();
+      if (size > room) throw diskFull(true);
       hash.update(chunk);
       yield chunk;
     }

@@ -105,7 +105,7 @@ export class MediaRepository {
     const free = await this.files.freeBytes();
     if (free === null) return Number.MAX_SAFE_INTEGER;
     const room = free - this.config.min_free_bytes;
-    if (room < need || room <= 0) throw diskFull();
+    if (room < need || room <= 0) throw diskFull(true);
     return room;
   }
 
