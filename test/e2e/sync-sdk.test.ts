@@ -29,17 +29,21 @@ function prepared(client: MatrixClient): Promise<void> {
 }
 
 /**
- * The SDK arms a timer per request to abort it after its local timeout
- * (110 s for a sync) and never clears it: after the clients stop, those
- * timers alone would keep this process alive. They hold nothing to wait
- * for, so they are unref'd.
+ * The SDK arms timers it never clears (a timer per request to abort it
+ * after its local timeout, 110 s for a sync; retry and polling timers):
+ * after the clients stop, they alone would keep this process alive. They
+ * guard nothing the test waits for: long ones are unref'd, and once the
+ * tests are over the process ends.
  */
 const realSetTimeout = globalThis.setTimeout;
 globalThis.setTimeout = ((fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => {
   const timer = realSetTimeout(fn, ms, ...(args as []));
-  if ((ms ?? 0) >= 10_000 && new Error().stack?.includes('timeoutSignal')) timer.unref();
+  if ((ms ?? 0) >= 10_000) timer.unref();
   return timer;
 }) as typeof setTimeout;
+t.teardown(() => {
+  realSetTimeout(() => process.exit(), 2000).unref();
+});
 
 const messages = (room: Room | null) =>
   (room?.getLiveTimeline().getEvents() ?? []).filter((e: MatrixEvent) => e.getType() === EventType.RoomMessage).map((e) => e.getContent().body as string);
