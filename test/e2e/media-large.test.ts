@@ -6,10 +6,13 @@
  * add at least its 48 MiB). An upload declaring more than the limit is
  * refused through the gateway before its body is sent.
  *
- * Measured on the 2-core development VM (RSS growth over the idle
- * process, peak while the file streamed): media process +2.9 MiB on upload,
- * +0.5 MiB on download; gateway +1.9 MiB and +0.3 MiB. `make bench` reports
- * the same figures (media suite).
+ * Measured on the 2-core development VM (under load from other jobs):
+ * media process 93 MiB RSS idle (after a 1 MiB warm-up round trip), peak
+ * +5.6 to +7.9 MiB over idle while the 48 MiB went up and came back down;
+ * gateway +8.8 to +13.9 MiB during the upload and +26.7 to +29.4 MiB on the
+ * first large download (a one-time rise of its heap's high-water mark: later
+ * downloads add nothing, and a stalled reader adds ~2 MiB). `make bench`
+ * reports the media process's figure (media suite).
  */
 import { request } from 'node:http';
 import t from 'tap';

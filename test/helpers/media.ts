@@ -138,6 +138,8 @@ export async function startMediaServer(t: Test, mode: 'split' | 'monolith', medi
   if (media) setMediaConfig(dataDir, media);
   const server = await startServer(dataDir);
   t.teardown(async () => {
+    // Closing its stdin stops the server too (NEURITE_STOP_ON_STDIN_CLOSE); with it, a SIGTERM'd server whose stdin listener would keep it alive still exits.
+    server.proc.stdin?.end();
     await server.stop();
     removeDataDir(dataDir);
   });
