@@ -238,7 +238,7 @@ export class RoomSections {
     const a = accessFor(this.deps, room, req.viewer.user_id);
     const rec = await this.deps.events.get(leave.event_id);
     const events = rec && rec.pos > 0 && rec.pos <= req.to ? await serialize(this.deps, a, [rec], req.fmt, { bundle: false }) : [];
-    return { timeline: { events, limited: false, prev_batch: token(leave.pos - 1) }, state: { events: [] }, account_data: { events: [] } };
+    return { timeline: { events, limited: false, prev_batch: token(leave.pos - 1) }, [req.useStateAfter ? 'state_after' : 'state']: { events: [] }, account_data: { events: [] } };
   }
 
   /** An invite or knock: the stripped state kept when it arrived. */
