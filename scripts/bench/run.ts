@@ -11,6 +11,7 @@ const suites: [string, () => Promise<{ run(): Promise<BenchResult[]> }>][] = [
   ['roomserver', () => import('./roomserver-bench.js')],
   ['server', () => import('./server-bench.js')],
   ['sync', () => import('./sync-bench.js')],
+  ['media', () => import('./media-bench.js')],
 ];
 
 function verdict(r: BenchResult): string {
