@@ -35,8 +35,12 @@ interface AccountDataDelta {
   rooms: Map<string, AccountDataEvent[]>;
 }
 
+type KeyCounts = { one_time_key_counts: Record<string, number>; unused_fallback_key_types: string[] };
+
 export class SyncEngine {
   private readonly rooms: RoomSections;
+  /** The last key counts each device was told (deviceKey → counts). */
+  private readonly keyCounts = new Map<string, KeyCounts>();
 
   constructor(private readonly deps: SyncDeps) {
     this.rooms = new RoomSections(deps);
@@ -66,7 +70,13 @@ export class SyncEngine {
     if (since === undefined) this.deps.lazyMembers.reset(deviceKey);
 
     // Asked of the KeyServer at once, awaited last: the round trip overlaps the work below.
-    const keyCounts = this.deps.keyCounts?.(viewer.user_id, viewer.device_id).catch(() => undefined);
+    const keyCounts = this.deps.keyCounts?.(viewer.user_id, viewer.device_id).then(
+      (c) => {
+        if (c) this.rememberKeyCounts(deviceKey, c);
+        return c;
+      },
+      () => undefined,
+    );
     const toDevice = await this.toDevice(viewer, since, w);
     const to = toDevice.stopAt ?? w;
     const now = Date.now();
@@ -143,12 +153,32 @@ export class SyncEngine {
       presence: { events: await this.presence(req) },
       device_lists: await this.deviceLists(viewer.user_id, since, to),
     };
-    const counts = await keyCounts;
+    const counts = await this.latestKeyCounts(deviceKey, keyCounts);
     if (counts) {
       out.device_one_time_keys_count = counts.one_time_key_counts;
       out.device_unused_fallback_key_types = counts.unused_fallback_key_types;
     }
     return out;
+  }
+
+  /**
+   * The device's key counts: the KeyServer's answer when it is already
+   * there, else the last one known (one answer old at worst; the next
+   * corrects it), so that round trip never holds up a sync. The first
+   * answer for a device waits for it.
+   */
+  private async latestKeyCounts(deviceKey: string, asked: Promise<KeyCounts | undefined> | undefined): Promise<KeyCounts | undefined> {
+    if (!asked) return undefined;
+    const known = this.keyCounts.get(deviceKey);
+    if (!known) return asked;
+    const settled = await Promise.race([asked, new Promise<'pending'>((r) => setImmediate(() => r('pending')))]);
+    return settled === 'pending' || settled === undefined ? known : settled;
+  }
+
+  private rememberKeyCounts(deviceKey: string, c: KeyCounts): void {
+    this.keyCounts.delete(deviceKey);
+    this.keyCounts.set(deviceKey, c);
+    if (this.keyCounts.size > 5000) this.keyCounts.delete(this.keyCounts.keys().next().value!);
   }
 
   /** Account data changed in (since, to]: all of it on an initial sync (with the server's push rules). */
