@@ -29,6 +29,8 @@ export async function startCommand(args: string[], entry: string): Promise<numbe
       () => {
         updates.afterStop(code);
         logger.info({ component: 'supervisor' }, 'stopped');
+        // A stdin kept open for NEURITE_STOP_ON_STDIN_CLOSE must not keep the process alive.
+        process.stdin.destroy();
         resolveStopped(code);
       },
       (e: unknown) => {
