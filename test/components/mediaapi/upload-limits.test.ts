@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import { request, type IncomingMessage } from 'node:http';
+import { Agent, request, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import t from 'tap';
 import { downloadPath, splitMxc, startMedia, type Caller, type MediaHarness } from '../../helpers/media.js';
@@ -42,7 +42,8 @@ function partialUpload(m: MediaHarness, who: Caller, opts: { contentLength?: num
   return new Promise((resolve, reject) => {
     const headers: Record<string, string | number> = { authorization: `Bearer ${who.token}`, 'content-type': 'application/octet-stream' };
     if (opts.contentLength !== undefined) headers['content-length'] = opts.contentLength;
-    const req = request({ socketPath: m.socketPath, method: opts.method ?? 'POST', path: opts.path ?? '/_matrix/media/v3/upload', headers });
+    // A kept-alive connection of its own, as clients keep them: its closing is the server's doing, and this request's.
+    const req = request({ socketPath: m.socketPath, method: opts.method ?? 'POST', path: opts.path ?? '/_matrix/media/v3/upload', headers, agent: new Agent({ keepAlive: true }) });
     let written = 0;
     let answered = false;
     const closed = new Promise<void>((r) => req.on('close', () => r()));
