@@ -38,14 +38,20 @@ export class SocketClient {
 
   async call(path: string, body: unknown, opts: SendOptions): Promise<unknown> {
     const payload = body === undefined ? '' : JSON.stringify(body);
+    let undelivered: Attempt | undefined;
     for (let attempt = 0; ; attempt++) {
       if (opts.signal?.aborted) throw new IpcError('DEADLINE_EXCEEDED', `call to ${this.peer} cancelled`);
       const remaining = opts.deadline - Date.now();
-      if (remaining <= 0) throw new IpcError('DEADLINE_EXCEEDED', `${this.peer} did not answer ${path} in time`);
+      if (remaining <= 0) {
+        // A retry's sleep that overran the deadline: the call never reached the callee.
+        if (undelivered) throw new IpcError('UNAVAILABLE', `${this.peer} is unavailable: ${undelivered.message}`);
+        throw new IpcError('DEADLINE_EXCEEDED', `${this.peer} did not answer ${path} in time`);
+      }
       try {
         return await this.once(path, payload, opts.deadline, remaining, opts.signal);
       } catch (e) {
         if (!(e instanceof Attempt)) throw e;
+        undelivered = e.delivered ? undefined : e;
         const retry = !e.delivered || opts.idempotent;
         const wait = Math.min(25 * 2 ** attempt, 250);
         if (!retry || Date.now() + wait >= opts.deadline) {
@@ -77,9 +83,17 @@ export class SocketClient {
           [DEADLINE_HEADER]: String(deadline),
         },
       });
+      // Whether the request reached a connected socket: a deadline that passes before it did
+      // means the callee was never reachable (UNAVAILABLE), not that it was slow to answer.
+      let connected = false;
+      req.on('socket', (s) => {
+        if (!s.connecting) connected = true;
+        else s.once('connect', () => (connected = true));
+      });
       const timer = setTimeout(() => {
         req.destroy();
-        done(() => reject(new IpcError('DEADLINE_EXCEEDED', `${this.peer} did not answer ${path} in time`)));
+        if (!connected) done(() => reject(new Attempt(false, 'no connection before the deadline')));
+        else done(() => reject(new IpcError('DEADLINE_EXCEEDED', `${this.peer} did not answer ${path} in time`)));
       }, remaining);
       const onAbort = () => {
         req.destroy();
