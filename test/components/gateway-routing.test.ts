@@ -13,6 +13,8 @@ t.test('paths go to the component that owns them', async (t) => {
     ['client', '/_matrix/client/v3/rooms/!a:b/send/m.room.message/1', 'clientapi'],
     ['client', '/_matrix/client/v3/rooms/!a:b/messagesX', 'clientapi'],
     ['client', '/_matrix/client/v3/syncing', 'clientapi'],
+    ['client', '/_matrix/client/v3/keys/changes?from=s1&to=s2', 'syncapi'],
+    ['client', '/_matrix/client/v3/keys/query', 'clientapi'],
     ['client', '/_matrix/client/unstable/org.matrix.simplified_msc3575/sync', 'syncapi'],
     ['client', '/_matrix/federation/v1/version', undefined],
     ['federation', '/_matrix/federation/v1/version', 'federationapi'],

@@ -148,6 +148,20 @@ t.test('device lists and one-time key counts', async (t) => {
   const mark = await ops.create(carol, {});
   await cs.until((x) => mark in x.rooms.join);
   t.notOk(cs.bodies.some((x) => x.device_lists.changed.includes(alice.user_id)), 'not for someone who shares no room');
+
+  // GET /keys/changes between two of bob's sync tokens says the same.
+  const from = stream.bodies[0].next_batch;
+  const changes = await s.call(bob, 'GET', `${V3}/keys/changes?from=${from}&to=${stream.since}`);
+  t.equal(changes.status, 200, `keys/changes: ${JSON.stringify(changes.body)}`);
+  t.same(changes.body, { changed: [alice.user_id], left: [] }, '/keys/changes: alice, whose keys changed after `from`');
+  const none = await s.call(bob, 'GET', `${V3}/keys/changes?from=${stream.since}&to=${stream.since}`);
+  t.same(none.body, { changed: [], left: [] }, 'nothing between a token and itself');
+  const carols = await s.call(carol, 'GET', `${V3}/keys/changes?from=${cs.bodies[0].next_batch}&to=${cs.since}`);
+  t.same(carols.body.changed, [], 'carol, who shares no room with alice, is told nothing');
+  const missing = await s.call(bob, 'GET', `${V3}/keys/changes?from=${from}`);
+  t.same([missing.status, missing.body.errcode], [400, 'M_MISSING_PARAM'], 'to is required');
+  const garbage = await s.call(bob, 'GET', `${V3}/keys/changes?from=nonsense&to=${stream.since}`);
+  t.same([garbage.status, garbage.body.errcode], [400, 'M_INVALID_PARAM'], 'a token that is not ours');
 });
 
 t.test('device lists: members of encrypted rooms come and go', async (t) => {
@@ -160,6 +174,9 @@ t.test('device lists: members of encrypted rooms come and go', async (t) => {
   await ops.leave(carol, enc);
   const gone = await stream.until((x) => x.device_lists.left.includes(carol.user_id));
   t.ok(gone.device_lists.left.includes(carol.user_id), 'who no longer shares an encrypted room: left');
+  const sinceJoin = stream.bodies[stream.bodies.indexOf(joined) - 1].next_batch;
+  const changes = await s.call(alice, 'GET', `${V3}/keys/changes?from=${sinceJoin}&to=${stream.since}`);
+  t.ok(changes.body.left.includes(carol.user_id), '/keys/changes: left as well');
   const cs = new SyncStream(s, carol);
   await cs.next();
   await ops.join(carol, enc);

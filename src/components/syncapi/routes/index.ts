@@ -7,6 +7,7 @@ import type { SyncDeps } from '../deps.js';
 import { SyncEngine } from '../sync/engine.js';
 import { FilterCache } from './common.js';
 import { historyRoutes } from './history.js';
+import { keyChangesRoutes } from './key-changes.js';
 import { legacyRoutes } from './legacy.js';
 import { notificationRoutes } from './notifications.js';
 import { relationRoutes } from './relations.js';
@@ -21,5 +22,6 @@ export function syncApiRoutes(deps: SyncDeps, auth: TokenAuth, readUpTo: (userId
     relationRoutes(app, deps, auth);
     notificationRoutes(app, deps, auth, readUpTo);
     legacyRoutes(app, deps, auth);
+    keyChangesRoutes(app, engine, auth);
   };
 }

@@ -63,6 +63,16 @@ export class SyncEngine {
     }
   }
 
+  /**
+   * GET /keys/changes: the device_lists a sync from `from` to `to` would
+   * carry. `to` is a hint (the spec's word); past the stream's end it is the end.
+   */
+  async keyChanges(userId: string, from: number, to: number): Promise<JsonObject> {
+    const end = Math.min(to, this.deps.stream.current);
+    if (from >= end) return { changed: [], left: [] };
+    return this.deviceLists(userId, from, end);
+  }
+
   private async answer(p: SyncParams, since: number | undefined, w: number): Promise<JsonObject> {
     const { viewer } = p;
     const user = this.deps.views.user(viewer.user_id);
