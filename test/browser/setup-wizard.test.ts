@@ -2,11 +2,12 @@
  * The wizard and the dashboard in a real browser (Debian's Chromium through
  * playwright-core), against the built server: from a blank data directory
  * to a working homeserver, a wrong setup code refused, the dashboard's live
- * health, a user created, made admin and back, a token created, a
+ * health and media figures, a user created, made admin and back, a token
+ * created, the Updates page (address checked, a non-bundle refused), a
  * non-admin refused. No page breaks the Content-Security-Policy.
  * Screenshots of every step go to test/screenshots/ for a person to look at.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import t from 'tap';
 import { createClient } from 'matrix-js-sdk';
@@ -101,6 +102,13 @@ if (!chromiumAvailable()) {
     const sdk = createClient({ baseUrl: `http://127.0.0.1:${clientPort}` });
     const login = await sdk.loginRequest({ type: 'm.login.password', identifier: { type: 'm.id.user', user: 'admin' }, password: 'correct horse battery' });
     t.equal(login.user_id, `@admin:localhost:${federationPort}`, 'the admin logs in with a Matrix client library');
+    // Something for the dashboard's media figures.
+    const uploaded = await fetch(`http://127.0.0.1:${clientPort}/_matrix/media/v3/upload?filename=note.txt`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${login.access_token}`, 'content-type': 'text/plain' },
+      body: 'x'.repeat(3000),
+    });
+    t.equal(uploaded.status, 200, 'the admin uploads a file');
 
     // The dashboard.
     await page.click('a.button.primary');
@@ -122,6 +130,9 @@ if (!chromiumAvailable()) {
     t.pass('the health figures update live');
     t.match(await page.textContent('[data-procs]'), /neurite\s*running/, 'the process table shows the homeserver running');
     t.match(await page.textContent('[data-stat="mem"]'), /\d+ %/);
+    t.equal(await page.textContent('[data-stat="media-local"]'), '3 KB', "the media figures count the admin's upload");
+    t.match(await page.textContent('table.media-users'), /@admin:localhost\S*\s*1\s*3 KB/, 'who uploaded it');
+    t.match(await page.textContent('.job-results'), /media-retention[\s\S]*media-cleanup/, "and the media jobs' state");
     await shot('11-dashboard');
 
     await page.click('a[href="/dashboard/users"]');
@@ -162,6 +173,25 @@ if (!chromiumAvailable()) {
     await Promise.all([page.waitForURL(/ok=ran/), page.click('form[action="/dashboard/jobs/run"]:has(input[value="expired-logins"]) button')]);
     t.match(await page.textContent('tr:has(input[value="expired-logins"])'), /ok\s*\d+ access tokens? and \d+ refresh tokens? deleted/, 'the purge of expired logins too');
     await shot('14-jobs');
+
+    // Updates: what runs, the update address checked in words, an upload that is not a bundle refused.
+    await page.click('a[href="/dashboard/updates"]');
+    t.match(await page.textContent('[data-update-running]'), /^\d+\.\d+\.\d+/, 'the running version is shown');
+    await page.fill('#f-url', 'ftp://example.org/release.json');
+    await page.click('form[action="/dashboard/updates/settings"] button.primary');
+    t.match(await page.textContent('.field.invalid .error'), /must start with http/, 'an update address that is not http(s) is refused in words');
+    await page.fill('#f-url', 'http://127.0.0.1:9/release.json');
+    await Promise.all([page.waitForURL(/ok=saved$/), page.click('form[action="/dashboard/updates/settings"] button.primary')]);
+    t.equal(await page.inputValue('#f-url'), 'http://127.0.0.1:9/release.json', 'a good one is saved');
+    await Promise.all([page.waitForURL(/ok=checked$/), page.click('form[action="/dashboard/updates/check"] button')]);
+    t.match(await page.textContent('[data-update-check]'), /update check at http:\/\/127\.0\.0\.1:9\/release\.json failed/, 'check now: an unreachable address is reported');
+    await page.setInputFiles('#f-bundle', { name: 'holiday-photo.bundle', mimeType: 'application/octet-stream', buffer: Buffer.alloc(4096, 7) });
+    await page.click('form[data-upload] button');
+    await page.waitForFunction(() => /Refused/.test((globalThis as any).document.querySelector('[data-upload-progress]')?.textContent ?? ''), undefined, { timeout: 20_000 });
+    t.match(await page.textContent('[data-upload-progress]'), /Refused: not an update bundle/, 'a file that is not a bundle is refused with the reason');
+    const staging = join(dataDir, 'app', 'staging');
+    t.same(existsSync(staging) ? readdirSync(staging) : [], [], 'and leaves nothing behind');
+    await shot('14a-updates');
     await page.click('a[href="/dashboard/settings"]');
     await shot('15-settings');
     await page.click('a[href^="/dashboard/logs"]').catch(() => undefined);

@@ -3,6 +3,7 @@ import type { ComponentContext } from '../../platform/runtime/component.js';
 import type { Client } from '../../platform/ipc/directory.js';
 import type { UserAPI } from '../userapi/api.js';
 import type { MaintenanceAPI } from '../maintenance/api.js';
+import type { MediaAPI } from '../mediaapi/api.js';
 import type { Finisher } from './finish.js';
 import type { SafeHtml } from './html.js';
 import type { Sessions } from './sessions.js';
@@ -24,5 +25,6 @@ export interface SetupDeps {
   finisher?: Finisher;
   users?: Client<UserAPI>;
   maintenance?: Client<MaintenanceAPI>;
+  media?: Client<MediaAPI>;
   page(o: Omit<PageOptions, 'assets'>): SafeHtml;
 }

@@ -6,6 +6,7 @@
  */
 import type { ComponentContext, ComponentInstance } from '../../platform/runtime/component.js';
 import { maintenanceApi } from '../maintenance/api.js';
+import { mediaApi } from '../mediaapi/api.js';
 import { userApi } from '../userapi/api.js';
 import { setupApi } from './api.js';
 import { ensureCode } from './code.js';
@@ -40,6 +41,7 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   } else {
     deps.users = ctx.apis.get(userApi);
     deps.maintenance = ctx.apis.get(maintenanceApi);
+    deps.media = ctx.apis.get(mediaApi);
     if (store.get().phase === 'applying') {
       deps.finisher = new Finisher({ dataDir: ctx.paths.dataDir, serverName: ctx.config.server_name, store, sessions, users: deps.users, logger: ctx.logger });
       deps.finisher.start();

@@ -94,7 +94,7 @@ export interface SystemCheck {
 
 const GB = 1024 ** 3;
 const MB = 1024 ** 2;
-export const formatBytes = (n: number): string => (n >= GB ? `${(n / GB).toFixed(1)} GB` : `${Math.round(n / MB)} MB`);
+export const formatBytes = (n: number): string => (n >= GB ? `${(n / GB).toFixed(1)} GB` : n >= MB ? `${Math.round(n / MB)} MB` : `${Math.round(n / 1024)} KB`);
 
 /** Split needs about 200 MB for Neurite alone; below 1.5 GB the board is better off with one process. */
 export function recommendArrangement(totalMemory: number): 'split' | 'monolith' {

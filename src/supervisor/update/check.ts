@@ -7,6 +7,7 @@
  * verified completely, then either installed (automatic updates on) or kept
  * in app/pending/ until the admin agrees in the dashboard
  * (approvePendingUpdate). Nothing is installed without consent otherwise.
+ * The maintenance component runs the check on its schedule (jobs/update-check.ts).
  */
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,16 +22,15 @@ export interface UpdateSettings {
   url: string;
   /** Install a verified newer version without asking. */
   automatic: boolean;
-  /** node-cron expression of the check. */
-  schedule: string;
 }
 
-export const DEFAULT_UPDATE_SETTINGS: UpdateSettings = { url: '', automatic: false, schedule: '17 4 * * *' };
+export const DEFAULT_UPDATE_SETTINGS: UpdateSettings = { url: '', automatic: false };
 
 const settingsFile = (dataDir: string) => join(appPaths(dataDir).appDir, 'settings.json');
 
 export function readUpdateSettings(dataDir: string): UpdateSettings {
-  return { ...DEFAULT_UPDATE_SETTINGS, ...(readJsonFile<Partial<UpdateSettings>>(settingsFile(dataDir)) ?? {}) };
+  const f = readJsonFile<Partial<UpdateSettings>>(settingsFile(dataDir)) ?? {};
+  return { url: typeof f.url === 'string' ? f.url : DEFAULT_UPDATE_SETTINGS.url, automatic: typeof f.automatic === 'boolean' ? f.automatic : DEFAULT_UPDATE_SETTINGS.automatic };
 }
 
 export function writeUpdateSettings(dataDir: string, s: Partial<UpdateSettings>): UpdateSettings {
@@ -100,23 +100,4 @@ export async function approvePendingUpdate(dataDir: string, overrides: { trusted
   const result = await applyUpdate({ dataDir, source: pending.file, ...overrides });
   rmSync(appPaths(dataDir).pendingDir, { recursive: true, force: true });
   return result;
-}
-
-/** The smallest part of node-cron's API the job needs, so this module does not depend on it. */
-export type CronSchedule = (expression: string, task: () => void | Promise<void>) => { stop(): void };
-
-/**
- * Registers the check with node-cron (the maintenance component passes
- * `cron.schedule`). Failures are logged, never thrown: a failed check changes nothing.
- */
-export function scheduleUpdateCheck(schedule: CronSchedule, dataDir: string, log: { info(o: object, m: string): void; warn(o: object, m: string): void }): { stop(): void } {
-  const settings = readUpdateSettings(dataDir);
-  return schedule(settings.schedule, async () => {
-    try {
-      const r = await runUpdateCheck({ dataDir });
-      if (r.outcome !== 'disabled') log.info({ update_check: r.outcome, ...(r.outcome === 'pending' ? { version: r.pending.version } : {}) }, 'update check');
-    } catch (e) {
-      log.warn({ err: (e as Error).message }, 'update check failed');
-    }
-  });
 }

@@ -4,10 +4,10 @@
  * - applyUpdate({dataDir, source}) verifies a bundle (file or URL) and installs it, then switches;
  * - uploadPath(dataDir) says where to stream an uploaded bundle first;
  * - updateStatus(dataDir) tells the running, committed and trial versions and the last outcome;
- * - runUpdateCheck / scheduleUpdateCheck / approvePendingUpdate are the scheduled check and the consent;
+ * - runUpdateCheck / approvePendingUpdate are the scheduled check (a maintenance job) and the consent;
  * - readUpdateSettings / writeUpdateSettings hold the update URL and the automatic switch.
  * Refusals are UpdateRefused errors with a one-line message.
  */
 export { applyUpdate, fetchUpdateStatus, updateStatus, uploadPath, type ApplyOptions, type ApplyResult, type PendingUpdate, type UpdateStatus } from './apply.js';
-export { approvePendingUpdate, readUpdateSettings, runUpdateCheck, scheduleUpdateCheck, writeUpdateSettings, type CheckResult, type CronSchedule, type UpdateSettings } from './check.js';
+export { approvePendingUpdate, readUpdateSettings, runUpdateCheck, writeUpdateSettings, type CheckResult, type UpdateSettings } from './check.js';
 export { UpdateRefused } from './slots.js';

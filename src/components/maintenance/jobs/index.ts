@@ -1,7 +1,6 @@
 /**
  * Every scheduled job, in the order the dashboard lists them. A new job is a
- * JobDefinition (types.ts) in its own file, added to this list: media
- * retention, backups and the update check (issue 7) go here.
+ * JobDefinition (types.ts) in its own file, added to this list.
  */
 import { expiredLogins } from './expired-logins.js';
 import { expiredTokensAndSessions } from './expired.js';
@@ -9,5 +8,6 @@ import { healthSampling } from './health.js';
 import { logPruning } from './log-pruning.js';
 import { mediaCleanup, mediaRetention } from './media.js';
 import type { JobDefinition } from './types.js';
+import { updateCheck } from './update-check.js';
 
-export const JOBS: JobDefinition[] = [healthSampling, logPruning, expiredLogins, expiredTokensAndSessions, mediaRetention, mediaCleanup];
+export const JOBS: JobDefinition[] = [healthSampling, logPruning, expiredLogins, expiredTokensAndSessions, mediaRetention, mediaCleanup, updateCheck];

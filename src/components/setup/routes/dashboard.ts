@@ -1,7 +1,8 @@
 /**
  * The dashboard (after setup): sign-in with a Matrix admin account through
  * the UserAPI, then health, processes and their logs, users, registration
- * tokens, scheduled jobs and the registration/federation switches.
+ * tokens, scheduled jobs, updates (routes/updates.ts) and the
+ * registration/federation switches.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MatrixError } from '../../../core/errors.js';
@@ -15,6 +16,7 @@ import type { AdminSession } from '../sessions.js';
 import { jobsPage, loginPage, logsPage, overviewPage, settingsPage, tokensPage, usersPage, processRows, USERS_PAGE } from '../views/dashboard.js';
 import { MIN_PASSWORD, MAX_PASSWORD } from '../wizard/validate.js';
 import { answer, changeAllowed, formOf, goTo, sendPage, wantsJson } from './common.js';
+import { updateRoutes } from './updates.js';
 
 const MESSAGES: Record<string, string> = {
   created: 'The user was created.',
@@ -141,12 +143,15 @@ export function dashboardRoutes(d: SetupDeps) {
     app.get('/dashboard', async (req, reply) => {
       const s = await admin(req, reply);
       if (!s) return reply;
-      const [sample, status, samples] = await Promise.all([
+      const [sample, status, samples, media, jobs] = await Promise.all([
         health(),
         d.supervisor.status().catch(() => undefined),
         d.maintenance!.healthSamples({}).then((r) => r.samples).catch(() => []),
+        d.media!.usage({ top: 5 }, { timeoutMs: 5000 }).catch(() => undefined),
+        d.maintenance!.listJobs({}).then((r) => r.jobs).catch(() => []),
       ]);
-      return sendPage(reply, 200, page('Overview', overviewPage({ sample, samples, status, config: config(), now: Date.now() }), s, '/dashboard'));
+      const mediaJobs = jobs.filter((j) => j.name.startsWith('media-'));
+      return sendPage(reply, 200, page('Overview', overviewPage({ sample, samples, status, media, mediaJobs, config: config(), now: Date.now() }), s, '/dashboard'));
     });
 
     app.get('/dashboard/health.json', async (req, reply) => {
@@ -319,6 +324,8 @@ export function dashboardRoutes(d: SetupDeps) {
         return answer(req, reply, 400, { error: explain(e) }, () => page('Jobs', jobsPage({ jobs, csrf: s.csrf, error: explain(e) }), s, '/dashboard/jobs'));
       }
     });
+
+    updateRoutes(app, d, { admin, change, page });
 
     app.get('/dashboard/settings', async (req, reply) => {
       const s = await admin(req, reply);

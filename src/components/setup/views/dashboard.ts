@@ -1,9 +1,10 @@
-/** The dashboard's pages: sign-in, overview, users, tokens, jobs, settings. */
+/** The dashboard's pages: sign-in, overview (health, processes, media), users, tokens, jobs, settings. */
 import type { HealthSample } from '../../../platform/system/health.js';
 import { formatBytes } from '../../../platform/system/health.js';
 import type { NeuriteConfig } from '../../../platform/config/schema.js';
 import type { RegistrationToken, UserSummary } from '../../userapi/api.js';
 import type { JobInfo } from '../../maintenance/api.js';
+import type { MediaUsage } from '../../mediaapi/api.js';
 import { html, type SafeHtml } from '../html.js';
 import type { StatusView } from '../supervisor-client.js';
 import { chart, type Series } from './charts.js';
@@ -75,7 +76,38 @@ export function processRows(status: StatusView | undefined): SafeHtml {
   )}`;
 }
 
-export function overviewPage(o: { sample: HealthSample | undefined; samples: HealthSample[]; status: StatusView | undefined; config: NeuriteConfig; now: number }): SafeHtml {
+/** What media takes on the card, who uploaded most, and what the media jobs last did. */
+export function mediaSection(usage: MediaUsage | undefined, jobs: JobInfo[]): SafeHtml {
+  if (!usage) return notice('warn', 'Media figures are not available right now.');
+  return html`<div class="stats" data-media>
+${stat('media-total', 'Stored', formatBytes(usage.total_bytes), `${usage.files} ${usage.files === 1 ? 'file' : 'files'}, ${usage.media} media`)}
+${stat('media-local', 'Uploaded here', formatBytes(usage.local.bytes), `${usage.local.media} media`)}
+${stat('media-remote', 'From other servers', formatBytes(usage.remote.bytes), `${usage.remote.media} media`)}
+${stat('media-thumbs', 'Thumbnails', formatBytes(usage.thumbnails.bytes), `${usage.thumbnails.files} ${usage.thumbnails.files === 1 ? 'file' : 'files'}`)}
+${stat('media-free', 'Free for media', usage.disk_free_bytes === null ? '—' : formatBytes(usage.disk_free_bytes))}
+</div>
+${
+  usage.top_users.length
+    ? html`<div class="table-wrap"><table class="media-users">
+<thead><tr><th scope="col">Uploaded most</th><th scope="col" class="num">Media</th><th scope="col" class="num">Size</th></tr></thead>
+<tbody>${usage.top_users.map((u) => html`<tr><th scope="row"><code>${u.user_id}</code></th><td class="num">${u.media}</td><td class="num">${formatBytes(u.bytes)}</td></tr>`)}</tbody>
+</table></div>`
+    : html`<p class="muted">Nobody has uploaded anything yet.</p>`
+}
+<ul class="job-results">${jobs.map(
+    (j) => html`<li><a href="/dashboard/jobs">${j.name}</a>: ${j.last_run ? html`<span class="badge ${j.last_run.ok ? 'ok' : 'bad'}">${j.last_run.ok ? 'ok' : 'failed'}</span> ${when(j.last_run.finished_at)} · ${j.last_run.summary}` : html`<span class="muted">not run yet; next ${when(j.next_run)}</span>`}</li>`,
+  )}</ul>`;
+}
+
+export function overviewPage(o: {
+  sample: HealthSample | undefined;
+  samples: HealthSample[];
+  status: StatusView | undefined;
+  media: MediaUsage | undefined;
+  mediaJobs: JobInfo[];
+  config: NeuriteConfig;
+  now: number;
+}): SafeHtml {
   const total = (o.status?.processes ?? []).reduce((a, p) => a + (p.memory?.pss_kb ?? 0), o.status?.supervisor.memory?.pss_kb ?? 0);
   return html`<h1>${o.config.server_name}</h1>
 <p class="lead muted">Neurite ${o.status?.version ?? ''} · ${o.config.processes === 'monolith' ? 'monolith' : 'split'} · registration ${o.config.registration} · federation ${o.config.federation.enabled ? 'on' : 'off'}</p>
@@ -89,6 +121,9 @@ ${charts(o.samples, o.now)}
 <tbody data-procs="/dashboard/processes.json">${processRows(o.status)}</tbody>
 </table></div>
 <p class="muted small">Total memory (PSS, with the supervisor): <span data-stat="pss">${(total / 1024).toFixed(0)} MB</span></p>
+</section>
+<section aria-labelledby="h-media"><h2 id="h-media">Media</h2>
+${mediaSection(o.media, o.mediaJobs)}
 </section>`;
 }
 

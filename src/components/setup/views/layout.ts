@@ -22,6 +22,7 @@ const SECTIONS = [
   ['/dashboard/users', 'Users'],
   ['/dashboard/tokens', 'Tokens'],
   ['/dashboard/jobs', 'Jobs'],
+  ['/dashboard/updates', 'Updates'],
   ['/dashboard/settings', 'Settings'],
 ] as const;
 

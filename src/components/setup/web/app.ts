@@ -2,7 +2,7 @@
  * The setup port's only script (CSP: script-src 'self'). The pages work
  * without it; it adds what a form cannot: the start-up progress, live
  * health figures and charts, showing only the fields a choice needs,
- * confirmations and copy buttons.
+ * confirmations, copy buttons, and the upload of an update bundle.
  */
 const $ = <T extends Element = HTMLElement>(sel: string, root: ParentNode = document): T | null => root.querySelector<T>(sel);
 const $$ = <T extends Element = HTMLElement>(sel: string, root: ParentNode = document): T[] => Array.from(root.querySelectorAll<T>(sel));
@@ -206,6 +206,69 @@ function liveHealth(): void {
   setTimeout(() => void redraw(), 60_000);
 }
 
+/**
+ * The Updates page: the chosen bundle goes up as the request body itself
+ * (a 15 MB file needs no multipart parser on the board), then the page
+ * follows the restart into the new version.
+ */
+function bundleUpload(): void {
+  const form = $<HTMLFormElement>('form[data-upload]');
+  if (!form) return;
+  const input = $<HTMLInputElement>('input[type=file]', form)!;
+  const progressLine = $('[data-upload-progress]', form)!;
+  const button = $<HTMLButtonElement>('button', form)!;
+  const show = (text: string, bad = false) => {
+    progressLine.hidden = false;
+    progressLine.textContent = text;
+    progressLine.classList.toggle('error', bad);
+  };
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const file = input.files?.[0];
+    if (!file) return show('Choose a bundle file first.', true);
+    button.disabled = true;
+    show(`Uploading ${file.name} (${bytes(file.size)}) and checking it…`);
+    void (async () => {
+      try {
+        const r = await fetch(form.action, {
+          method: 'POST',
+          body: file,
+          credentials: 'same-origin',
+          headers: { 'content-type': 'application/octet-stream', accept: 'application/json', 'x-csrf-token': document.body.dataset.csrf ?? '' },
+        });
+        const j = (await r.json()) as { error?: string; message?: string; version?: string; switching?: boolean };
+        if (!r.ok) {
+          button.disabled = false;
+          return show(`Refused: ${j.error ?? `HTTP ${r.status}`}`, true);
+        }
+        show(j.message ?? 'Installed.');
+        if (j.switching && j.version) waitForVersion(j.version, show);
+        else button.disabled = false;
+      } catch (err) {
+        button.disabled = false;
+        show(`The upload failed: ${(err as Error).message}`, true);
+      }
+    })();
+  });
+}
+
+/** After a switch: asks every 2 s until the new version answers, then shows the page anew. */
+function waitForVersion(version: string, show: (t: string) => void): void {
+  const started = Date.now();
+  const poll = async () => {
+    try {
+      const j = await getJson<{ status: { running: { version: string }; trial: unknown } }>('/dashboard/updates');
+      if (j.status.running.version === version && !j.status.trial) return location.reload();
+      const s = Math.round((Date.now() - started) / 1000);
+      show(j.status.running.version === version ? `${version} runs on trial; it is kept once it has stayed healthy… (${s} s)` : `Restarting into ${version}… (${s} s)`);
+    } catch {
+      // Down while it restarts.
+    }
+    setTimeout(() => void poll(), 2000);
+  };
+  setTimeout(() => void poll(), 2000);
+}
+
 function focusErrors(): void {
   $('[data-focus]')?.focus();
 }
@@ -216,5 +279,6 @@ document.addEventListener('DOMContentLoaded', () => {
   copyButtons();
   progress();
   liveHealth();
+  bundleUpload();
   focusErrors();
 });

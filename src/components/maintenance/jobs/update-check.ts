@@ -1,0 +1,27 @@
+/**
+ * The update check (issue 7): asks the configured update URL for a newer
+ * release, downloads and verifies it, and keeps it for the admin's consent
+ * in the dashboard, or installs it when automatic updates are on. No URL:
+ * nothing is asked of anyone.
+ */
+import { runUpdateCheck } from '../../../supervisor/update/check.js';
+import type { JobDefinition } from './types.js';
+
+export const updateCheck: JobDefinition = {
+  name: 'update-check',
+  description: 'Looks for a newer Neurite at the update URL (Updates page); installs it only with your consent, unless automatic updates are on.',
+  schedule: '17 4 * * *',
+  async run({ ctx }) {
+    const r = await runUpdateCheck({ dataDir: ctx.paths.dataDir });
+    switch (r.outcome) {
+      case 'disabled':
+        return 'no update URL is set';
+      case 'up-to-date':
+        return `up to date (${r.version})`;
+      case 'pending':
+        return `version ${r.pending.version} is downloaded and verified, waiting for your approval`;
+      case 'installed':
+        return r.result.message;
+    }
+  },
+};
