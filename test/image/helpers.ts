@@ -1,8 +1,10 @@
 /**
  * Builds for the update checks: test release keys, application bundles made
  * from this checkout's dist/ for this machine's architecture, variants that
- * misbehave, and a snapshot of a directory to prove that nothing changed.
+ * misbehave, the device's launcher loop, and a snapshot of a directory to
+ * prove that nothing changed.
  */
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { arch } from 'node:os';
@@ -10,6 +12,7 @@ import { join, relative } from 'node:path';
 import { formatKeyPair } from '../../src/supervisor/update/keys.js';
 import { makeAppBundle } from '../../scripts/release/make-app-bundle.js';
 import { ROOT } from '../../scripts/release/app-files.js';
+import type { Test } from 'tap';
 import { tempDir } from '../helpers/server.js';
 
 export const TEST_BOARD = 'test-board';
@@ -70,4 +73,46 @@ export function snapshot(dir: string): Record<string, string> {
   };
   walk(dir);
   return out;
+}
+
+/**
+ * The device's service loop and launcher (buildroot-config/package/neurite/{run,launch})
+ * on a data dir, as the image runs them, in a process group of its own; stopped at teardown.
+ */
+export function startLauncher(t: Test, o: { dataDir: string; factory: string; runDir: string; env: Record<string, string> }): { output: () => string } {
+  let output = '';
+  const loop = spawn('sh', [join(ROOT, 'buildroot-config/package/neurite/run')], {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      ...o.env,
+      NEURITE_DATA_DIR: o.dataDir,
+      NEURITE_FACTORY_ROOT: o.factory,
+      NEURITE_NODE: process.execPath,
+      NEURITE_LOG: 'console',
+      NEURITE_RUN_DIR: o.runDir,
+    },
+  });
+  loop.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  loop.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  t.teardown(async () => {
+    const gone = new Promise((r) => loop.once('exit', r));
+    try {
+      process.kill(-loop.pid!, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-loop.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }, 10_000);
+    await gone;
+    clearTimeout(timer);
+  });
+  t.on('fail', () => t.comment(output.slice(-4000)));
+  return { output: () => output };
 }

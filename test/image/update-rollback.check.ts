@@ -7,14 +7,14 @@
  * that cannot even start is given up by the launcher after three starts.
  * Each time the server comes back on the committed version with its data.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import t from 'tap';
 import { fetchUpdateStatus, updateStatus, type UpdateStatus } from '../../src/supervisor/update/apply.js';
 import { stageApp } from '../../scripts/release/stage-app.js';
 import { ROOT } from '../../scripts/release/app-files.js';
 import { cli, initServer, requireBuild, tempDir, waitFor } from '../helpers/server.js';
-import { ARCH, bundle, makeKey, TEST_BOARD, variantRoot } from './helpers.js';
+import { ARCH, bundle, makeKey, startLauncher, TEST_BOARD, variantRoot } from './helpers.js';
 
 requireBuild();
 const work = tempDir('nt-rollback-');
@@ -43,40 +43,7 @@ t.test('switch, commit, roll back twice, data kept', async (t) => {
   const added = cli(['user', 'add', 'alice', '--password', 'correct horse battery', '--data-dir', dataDir]);
   t.equal(added.status, 0, added.stderr);
 
-  let output = '';
-  const loop: ChildProcess = spawn('sh', [join(ROOT, 'buildroot-config/package/neurite/run')], {
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      ...env,
-      NEURITE_DATA_DIR: dataDir,
-      NEURITE_FACTORY_ROOT: factory,
-      NEURITE_NODE: process.execPath,
-      NEURITE_LOG: 'console',
-      NEURITE_RUN_DIR: join(work, 'run'),
-    },
-  });
-  loop.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  loop.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  t.teardown(async () => {
-    const gone = new Promise((r) => loop.once('exit', r));
-    try {
-      process.kill(-loop.pid!, 'SIGTERM');
-    } catch {
-      /* already gone */
-    }
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-loop.pid!, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }, 10_000);
-    await gone;
-    clearTimeout(timer);
-  });
-  t.on('fail', () => t.comment(output.slice(-4000)));
+  const launcher = startLauncher(t, { dataDir, factory, runDir: join(work, 'run'), env });
 
   const answers = async () => {
     const r = await fetch(`http://127.0.0.1:${ports.client}/_matrix/client/versions`);
@@ -139,7 +106,7 @@ t.test('switch, commit, roll back twice, data kept', async (t) => {
   s = updateStatus(dataDir);
   t.equal(s.last?.result, 'rolled-back');
   t.match(s.last?.reason, /did not start healthy in 3 attempts/);
-  t.match(output, /this build is broken/, 'the broken build did run (and fail)');
+  t.match(launcher.output(), /this build is broken/, 'the broken build did run (and fail)');
   await waitFor('/versions', answers, 30_000);
   t.equal(await login(), 200, 'alice can still log in');
 });
