@@ -21,6 +21,7 @@ import { RateLimiter } from '../../src/platform/http/rate-limit.js';
 import type { Client } from '../../src/platform/ipc/directory.js';
 import { startComponents, type ComponentHarness } from './components.js';
 import { specResponse } from './spec-schemas.js';
+import { injectCall } from './inject.js';
 
 export interface TestUser extends TokenOwner {
   token: string;
@@ -105,21 +106,7 @@ export async function startRooms(
     users,
     rs,
     serverName,
-    call: async (user, method, url, body) => {
-      const raw = await app.inject({
-        method: method as 'GET',
-        url,
-        headers: { ...(user ? { authorization: `Bearer ${user.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        ...(body !== undefined ? { payload: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
-      });
-      let parsed: unknown;
-      try {
-        parsed = raw.json();
-      } catch {
-        parsed = raw.body;
-      }
-      return { status: raw.statusCode, body: parsed, raw };
-    },
+    call: injectCall(app),
     stop: async () => {
       await app.close();
       await rs.stop();

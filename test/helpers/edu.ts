@@ -21,6 +21,7 @@ import { logReaderApi } from '../../src/platform/log/reader-api.js';
 import type { TopicDescriptor } from '../../src/platform/log/topic.js';
 import { startComponents, type ComponentHarness } from './components.js';
 import { tempDir } from './server.js';
+import { injectCall } from './inject.js';
 
 export interface EduUser {
   user_id: string;
@@ -83,21 +84,7 @@ export async function startEdu(opts: { presence?: boolean; dataDir?: string } = 
     cctx,
     comps,
     serverName,
-    call: async (user, method, url, body) => {
-      const raw = await app.inject({
-        method: method as 'GET',
-        url,
-        headers: { ...(user ? { authorization: `Bearer ${user.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        ...(body !== undefined ? { payload: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
-      });
-      let parsed: unknown;
-      try {
-        parsed = raw.json();
-      } catch {
-        parsed = raw.body;
-      }
-      return { status: raw.statusCode, body: parsed };
-    },
+    call: injectCall(app),
     records: async <R>(topic: TopicDescriptor<R>) => {
       const log = comps.apis.get(logReaderApi('eduserver'));
       const out: R[] = [];

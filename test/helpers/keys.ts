@@ -26,6 +26,7 @@ import { createPublicApp } from '../../src/platform/http/app.js';
 import { logReaderApi } from '../../src/platform/log/reader-api.js';
 import { startComponents, type ComponentHarness } from './components.js';
 import { tempDir } from './server.js';
+import { injectCall } from './inject.js';
 
 export const V3 = '/_matrix/client/v3';
 export const PASSWORD = 'correct horse battery staple';
@@ -81,21 +82,7 @@ export async function startKeys(opts: { dataDir?: string } = {}): Promise<KeysHa
     cctx,
     comps,
     serverName,
-    call: async (user, method, url, body) => {
-      const raw = await app.inject({
-        method: method as 'GET',
-        url,
-        headers: { ...(user ? { authorization: `Bearer ${user.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        ...(body !== undefined ? { payload: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
-      });
-      let parsed: unknown;
-      try {
-        parsed = raw.json();
-      } catch {
-        parsed = raw.body;
-      }
-      return { status: raw.statusCode, body: parsed };
-    },
+    call: injectCall(app),
     changes: async () => {
       const log = comps.apis.get(logReaderApi('keyserver'));
       const out: KeyChange[] = [];

@@ -130,12 +130,19 @@ export async function startServer(dataDir: string, opts: { clientPort?: number; 
   };
   if (opts.clientPort !== undefined) {
     const port = opts.clientPort;
-    await Promise.race([
-      waitFor('the client port to answer', () => versionsAnswer(port)),
-      exited.then((e) => {
-        throw new Error(`neurite start exited (${e.code ?? e.signal}): ${out}`);
-      }),
-    ]);
+    try {
+      await Promise.race([
+        waitFor('the client port to answer', () => versionsAnswer(port), 60_000),
+        exited.then((e) => {
+          throw new Error(`neurite start exited (${e.code ?? e.signal}): ${out}`);
+        }),
+      ]);
+    } catch (e) {
+      // A server that never came up must not outlive the test (it would hold the test process open).
+      proc.stdin!.destroy();
+      proc.kill('SIGTERM');
+      throw new Error(`${(e as Error).message}\n--- its output ---\n${out.slice(-3000)}`);
+    }
   }
   return server;
 }

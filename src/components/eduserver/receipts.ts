@@ -14,7 +14,7 @@ import type { Database } from '../../platform/storage/database.js';
 import { decodeKey, prefixRange } from '../../platform/storage/keys.js';
 import type { RoomEvent, RoomserverAPI } from '../roomserver/api.js';
 import type { Receipt } from './api.js';
-import { KeyedQueue } from './keyed-queue.js';
+import { KeyedQueue } from '../../platform/storage/keyed-queue.js';
 import { keys, put, type StoredReceipt } from './storage.js';
 import { receiptEvents, type ReceiptType } from './topics.js';
 

@@ -16,7 +16,7 @@ import type { Database } from '../../platform/storage/database.js';
 import { prefixRange } from '../../platform/storage/keys.js';
 import type { UserAPI } from '../userapi/api.js';
 import type { SendToDeviceRequest } from './api.js';
-import { KeyedQueue } from './keyed-queue.js';
+import { KeyedQueue } from '../../platform/storage/keyed-queue.js';
 import { del, keys, put } from './storage.js';
 import { sendToDeviceEvents, type SendToDeviceRecord } from './topics.js';
 

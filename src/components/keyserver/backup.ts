@@ -10,7 +10,7 @@ import type { Database, WriteOp } from '../../platform/storage/database.js';
 import { decodeKey } from '../../platform/storage/keys.js';
 import { MEGOLM_BACKUP_V1, type BackupRooms, type BackupSelector, type BackupVersion, type KeyBackupData } from './api.js';
 import { del, keys, put, type BackupRecord } from './storage.js';
-import type { UserLocks } from './user-locks.js';
+import type { KeyedQueue } from '../../platform/storage/keyed-queue.js';
 
 const ALGORITHMS = new Set([MEGOLM_BACKUP_V1]);
 const invalid = (msg: string) => new MatrixError(400, 'M_INVALID_PARAM', msg);
@@ -52,7 +52,7 @@ function versionNumber(version: string): number | undefined {
 export class Backups {
   constructor(
     private readonly db: Database,
-    private readonly locks: UserLocks,
+    private readonly locks: KeyedQueue,
   ) {}
 
   private async record(userId: string, version: string): Promise<[number, BackupRecord] | undefined> {

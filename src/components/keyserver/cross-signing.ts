@@ -13,7 +13,7 @@ import type { CrossSigningKey, CrossSigningKeys, Signatures, SignatureFailure, U
 import type { DeviceKeyStore } from './device-keys.js';
 import { del, keys, put, type CrossSigningUsage } from './storage.js';
 import { keyChanges, type KeyChange } from './topics.js';
-import type { UserLocks } from './user-locks.js';
+import type { KeyedQueue } from '../../platform/storage/keyed-queue.js';
 import { checkCrossSigningKey, crossSigningPublicKey, publicKeyBytes, requireSignedByMaster, sameJson, sameSignedContent } from './validate.js';
 
 const FIELDS: [CrossSigningUsage, keyof CrossSigningKeys][] = [
@@ -31,7 +31,7 @@ export class CrossSigning {
   constructor(
     private readonly db: Database,
     private readonly producer: LogProducer,
-    private readonly locks: UserLocks,
+    private readonly locks: KeyedQueue,
     private readonly devices: DeviceKeyStore,
     private readonly deviceIdsOf: DeviceIdsOf,
     private readonly isLocal: (userId: string) => boolean,

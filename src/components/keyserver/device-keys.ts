@@ -10,7 +10,7 @@ import { decodeKey } from '../../platform/storage/keys.js';
 import type { CrossSigningKey, DeviceKeys, KeyCounts, OneTimeKey, OneTimeKeys, UploadKeysRequest } from './api.js';
 import { del, keys, put, type CrossSigningUsage, type FallbackKey } from './storage.js';
 import { keyChanges, type KeyChange } from './topics.js';
-import type { UserLocks } from './user-locks.js';
+import type { KeyedQueue } from '../../platform/storage/keyed-queue.js';
 import { checkDeviceKeys, checkOneTimeKey, crossSigningPublicKey, publicKeyBytes, sameJson, splitKeyName } from './validate.js';
 
 const invalid = (msg: string) => new MatrixError(400, 'M_INVALID_PARAM', msg);
@@ -22,7 +22,7 @@ export class DeviceKeyStore {
   constructor(
     private readonly db: Database,
     private readonly producer: LogProducer,
-    private readonly locks: UserLocks,
+    private readonly locks: KeyedQueue,
     private readonly displayName: DisplayNameOf,
   ) {}
 

@@ -17,7 +17,7 @@ import { DeviceKeyStore } from './device-keys.js';
 import { KeyQueries } from './query.js';
 import { noFederation } from './remote.js';
 import { keyChanges } from './topics.js';
-import { UserLocks } from './user-locks.js';
+import { KeyedQueue } from '../../platform/storage/keyed-queue.js';
 
 export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   const db = await ctx.openDatabase();
@@ -26,7 +26,7 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   // Looked up per call: a process without a UserAPI anywhere (tests) must still start.
   const userapi = () => ctx.apis.get(userApi);
   const devicesOf = async (userId: string) => (await userapi().queryDevices({ user_id: userId })).devices;
-  const locks = new UserLocks();
+  const locks = new KeyedQueue();
 
   const devices = new DeviceKeyStore(db, producer, locks, async (userId, deviceId) => (await userapi().queryDevice({ user_id: userId, device_id: deviceId }))?.display_name);
   const isLocal = (userId: string) => serverNameOf(userId) === serverName;

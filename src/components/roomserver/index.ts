@@ -9,7 +9,7 @@ import { EventStore } from './events.js';
 import { LocalInput } from './input/local.js';
 import { RemoteInput } from './input/remote.js';
 import { RoomCache } from './input/room-cache.js';
-import { RoomQueue } from './input/room-queue.js';
+import { KeyedQueue } from '../../platform/storage/keyed-queue.js';
 import type { RoomServices } from './input/room-draft.js';
 import { createRoom } from './perform/create-room.js';
 import { performJoin } from './perform/join.js';
@@ -36,7 +36,7 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   const state = new RoomStateReader(tree, events);
   const rooms = new RoomCache(storage);
   const producer = await ctx.openProducer(db, [outputRoomEvents]);
-  const queue = new RoomQueue();
+  const queue = new KeyedQueue();
 
   let nextNid = await storage.nextNid();
   const svc: RoomServices = {

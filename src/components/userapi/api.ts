@@ -4,6 +4,7 @@
  * ClientAPI serves the endpoints; this component owns the data.
  */
 import { defineApi, type CallContext } from '../../platform/ipc/define.js';
+import type { PushRule, PushRuleKind } from '../../core/push/types.js';
 
 /** Who an access token belongs to. */
 export interface TokenOwner {
@@ -98,17 +99,9 @@ export interface DeviceInfo {
   last_seen_ts?: number;
 }
 
-export type PushRuleKind = 'override' | 'content' | 'room' | 'sender' | 'underride';
+export type { PushRule, PushRuleKind } from '../../core/push/types.js';
 
-export interface PushRule {
-  rule_id: string;
-  default: boolean;
-  enabled: boolean;
-  actions: unknown[];
-  conditions?: unknown[];
-  pattern?: string;
-}
-
+/** Every kind present: what the UserAPI stores and answers (core's evaluator also takes partial sets). */
 export type PushRuleset = Record<PushRuleKind, PushRule[]>;
 
 /** `POST /pushers/set`: a pusher to add or update, or (`kind: null`) one to delete. */

@@ -1,8 +1,8 @@
 /**
  * Push rules as the client-server API defines them ("Push Rules"), and
  * what evaluating them for one recipient needs to know about the room.
- * Structurally the same as the UserAPI's rules, so its `queryPushRules`
- * answer is passed as it is.
+ * The UserAPI's rules are these types, so its `queryPushRules` answer is
+ * passed as it is.
  */
 
 export type PushRuleKind = 'override' | 'content' | 'room' | 'sender' | 'underride';

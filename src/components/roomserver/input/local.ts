@@ -8,7 +8,7 @@ import { roomVersion } from '../../../core/room-versions.js';
 import type { SendEventRequest, SendEventResponse, TxnKey } from '../api.js';
 import type { RoomserverStorage } from '../storage.js';
 import { RoomDraft, type RoomServices } from './room-draft.js';
-import type { RoomQueue } from './room-queue.js';
+import type { KeyedQueue } from '../../../platform/storage/keyed-queue.js';
 
 export class LocalInput {
   /** Transactions queued but not yet on disk, so a quick retry finds them too. */
@@ -16,7 +16,7 @@ export class LocalInput {
 
   constructor(
     private readonly svc: RoomServices,
-    private readonly queue: RoomQueue,
+    private readonly queue: KeyedQueue,
     private readonly storage: RoomserverStorage,
   ) {}
 

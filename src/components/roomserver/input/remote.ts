@@ -34,12 +34,12 @@ import type { InputEvent, InputResult } from '../api.js';
 import { nidValue } from '../state/room-state.js';
 import { stateTreeKey, type RoomserverStorage, type StoredEvent } from '../storage.js';
 import { hooksFor, RoomDraft, type RoomServices } from './room-draft.js';
-import type { RoomQueue } from './room-queue.js';
+import type { KeyedQueue } from '../../../platform/storage/keyed-queue.js';
 
 export class RemoteInput {
   constructor(
     private readonly svc: RoomServices,
-    private readonly queue: RoomQueue,
+    private readonly queue: KeyedQueue,
     private readonly storage: RoomserverStorage,
     private readonly keys: Client<ServerKeyAPI>,
   ) {}
