@@ -1,10 +1,11 @@
 /**
- * The board's health through systeminformation: the setup wizard's system
- * check, the dashboard's live figures and the maintenance job's samples.
- * systeminformation is imported on first use, so a process that never asks
- * does not carry it.
+ * The board's health: the setup wizard's system check (systeminformation,
+ * imported on first use, so a process that never asks does not carry it),
+ * and the dashboard's live figures and the maintenance job's samples (read
+ * from /proc and statfs directly: see sampleHealth).
  */
-import { loadavg, totalmem, uptime } from 'node:os';
+import { readFile, statfs } from 'node:fs/promises';
+import { freemem, loadavg, totalmem, uptime } from 'node:os';
 import { resolve } from 'node:path';
 
 type Si = typeof import('systeminformation');
@@ -47,31 +48,94 @@ export async function diskOf(path: string): Promise<DiskInfo | undefined> {
   return best;
 }
 
+/**
+ * One sample, read straight from /proc, /sys and statfs(2): cheap and
+ * without child processes. (systeminformation's load, network and disk
+ * calls run `ip`, `df` and friends through execSync, which stalls the
+ * event loop of the process that asks: in monolith mode, the whole server.)
+ * CPU and network figures are averages since the previous sample of this
+ * process (since boot for the first).
+ */
 export async function sampleHealth(dataDir: string): Promise<HealthSample> {
-  const s = await lib();
-  const [load, temp, mem, disk, net] = await Promise.all([
-    s.currentLoad().catch(() => undefined),
-    s.cpuTemperature().catch(() => undefined),
-    s.mem(),
-    diskOf(dataDir).catch(() => undefined),
-    s.networkStats('*').catch(() => []),
-  ]);
-  const rate = (v: number | null | undefined) => (typeof v === 'number' && v > 0 ? v : 0);
-  const realNet = net.filter((n) => n.iface !== 'lo');
+  const [cpu, mem, disk, net, temp] = await Promise.all([readCpu(), readMem(), readDisk(dataDir), readNet(), readTemp()]);
+  const now = Date.now();
+  const prev = last;
+  last = { ts: now, cpu, net };
+  let cpuPct = 0;
+  if (cpu) {
+    const base = prev?.cpu ?? { busy: 0, total: 0 };
+    const total = cpu.total - base.total;
+    cpuPct = total > 0 ? ((cpu.busy - base.busy) / total) * 100 : 0;
+  }
+  const seconds = prev ? (now - prev.ts) / 1000 : uptime();
+  const perSecond = (a: number, b: number | undefined) => (b !== undefined && seconds > 0 && a >= b ? (a - b) / seconds : 0);
   return {
-    ts: Date.now(),
-    cpu: Math.round((load?.currentLoad ?? 0) * 10) / 10,
+    ts: now,
+    cpu: Math.round(Math.min(100, Math.max(0, cpuPct)) * 10) / 10,
     load1: Math.round(loadavg()[0]! * 100) / 100,
-    temp: typeof temp?.main === 'number' && temp.main > 0 ? temp.main : null,
-    // `available` counts the page cache as free, as `free` does; `used` would not.
+    temp,
+    // "Available" counts the page cache as free, as `free` does; "used" would not.
     mem_used: mem.total - mem.available,
     mem_total: mem.total,
     disk_used: disk ? disk.size - disk.available : 0,
     disk_total: disk?.size ?? 0,
     uptime_s: Math.round(uptime()),
-    net_rx: Math.round(realNet.reduce((a, n) => a + rate(n.rx_sec), 0)),
-    net_tx: Math.round(realNet.reduce((a, n) => a + rate(n.tx_sec), 0)),
+    net_rx: Math.round(perSecond(net.rx, prev ? prev.net.rx : 0)),
+    net_tx: Math.round(perSecond(net.tx, prev ? prev.net.tx : 0)),
   };
+}
+
+let last: { ts: number; cpu: { busy: number; total: number } | undefined; net: { rx: number; tx: number } } | undefined;
+
+const readText = (path: string) => readFile(path, 'utf8').catch(() => undefined);
+
+/** Jiffies from the first line of /proc/stat: busy (all but idle and iowait) and total. */
+async function readCpu(): Promise<{ busy: number; total: number } | undefined> {
+  const line = (await readText('/proc/stat'))?.split('\n', 1)[0];
+  if (!line?.startsWith('cpu ')) return undefined;
+  const f = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - (f[3] ?? 0) - (f[4] ?? 0), total };
+}
+
+async function readMem(): Promise<{ total: number; available: number }> {
+  const text = await readText('/proc/meminfo');
+  const kb = (name: string) => {
+    const m = text && new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text);
+    return m ? Number(m[1]) * 1024 : undefined;
+  };
+  return { total: kb('MemTotal') ?? totalmem(), available: kb('MemAvailable') ?? freemem() };
+}
+
+/** The file system that holds the data directory (statfs: what `df` shows for it). */
+async function readDisk(path: string): Promise<{ size: number; available: number } | undefined> {
+  try {
+    const s = await statfs(path);
+    return { size: s.blocks * s.bsize, available: s.bavail * s.bsize };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Bytes received and sent since boot by every interface but loopback (/proc/net/dev). */
+async function readNet(): Promise<{ rx: number; tx: number }> {
+  let rx = 0;
+  let tx = 0;
+  for (const line of ((await readText('/proc/net/dev')) ?? '').split('\n').slice(2)) {
+    const [iface, rest] = line.split(':');
+    if (!rest || iface!.trim() === 'lo') continue;
+    const f = rest.trim().split(/\s+/).map(Number);
+    rx += f[0] ?? 0;
+    tx += f[8] ?? 0;
+  }
+  return { rx, tx };
+}
+
+/** The first thermal zone (the SoC on a Raspberry Pi), in °C; null without one. */
+async function readTemp(): Promise<number | null> {
+  const text = await readText('/sys/class/thermal/thermal_zone0/temp');
+  const milli = text === undefined ? NaN : Number(text.trim());
+  return Number.isFinite(milli) && milli > 0 ? Math.round(milli / 100) / 10 : null;
 }
 
 export type Level = 'ok' | 'warn' | 'bad';
