@@ -25,7 +25,7 @@ const client = (rest: string) => new RegExp(`^/_matrix/client/[^/]+/(?:${rest})(
 
 export const ROUTES: readonly Route[] = [
   // The SyncAPI serves what reads a user's view of rooms.
-  { match: client('sync|events|initialSync|notifications|keys/changes|rooms/[^/]+/(?:messages|context|relations|threads|initialSync)'), component: 'syncapi', listeners: PUBLIC },
+  { match: client('sync|events|initialSync|notifications|keys/changes|search|rooms/[^/]+/(?:messages|context|relations|threads|initialSync|timestamp_to_event)'), component: 'syncapi', listeners: PUBLIC },
   { match: client('org\\.matrix\\.simplified_msc3575/sync'), component: 'syncapi', listeners: PUBLIC },
   // The MediaAPI: authenticated media, the /_matrix/media paths, Synapse's media admin endpoints.
   { match: client('media'), component: 'mediaapi', listeners: PUBLIC },
