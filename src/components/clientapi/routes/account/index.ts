@@ -12,6 +12,7 @@ import { profileRoutes } from './profile.js';
 import { pushRuleRoutes } from './push-rules.js';
 import { pusherRoutes } from './pushers.js';
 import { registerRoutes } from './register.js';
+import { tagRoutes } from './tags.js';
 import { userDirectoryRoutes } from './user-directory.js';
 
 export const accountRoutes: ClientRoutes[] = [
@@ -21,6 +22,7 @@ export const accountRoutes: ClientRoutes[] = [
   accountManagementRoutes,
   profileRoutes,
   accountDataRoutes,
+  tagRoutes,
   filterRoutes,
   pushRuleRoutes,
   pusherRoutes,
