@@ -193,3 +193,28 @@ t.test('the setup port sends no CORS headers; the client port does', async (t) =
   const client = await fetch(`${BASE}/_matrix/client/versions`, { headers: { origin: 'http://elsewhere.example' } });
   t.equal(client.headers.get('access-control-allow-origin'), '*', 'the client port opens the Matrix API to web clients');
 });
+
+t.test('whois: devices with where and when they were last seen, for admins and the user themselves', async (t) => {
+  // An admin by now (the tests above move the flag around), and a request from alice's device, so that it has been seen.
+  const list = async (token: string) => (await call('GET', `${A}/users?admins=true`, { token })).body.users?.map((u: any) => u.name) as string[] | undefined;
+  const admins = (await list(root.access_token)) ?? (await list(alice.access_token)) ?? [];
+  const admin = { token: admins.includes(me('root')) ? root.access_token : alice.access_token };
+  t.ok(admins.includes(me('root')) || admins.includes(me('alice')), 'root or alice is an admin');
+  t.notOk(admins.includes(me('bob')), 'bob is not');
+  await call('GET', '/_matrix/client/v3/account/whoami', { token: alice.access_token });
+  for (const path of [`/_matrix/client/v3/admin/whois/${enc(alice.user_id)}`, `/_synapse/admin/v1/whois/${enc(alice.user_id)}`]) {
+    const r = await call('GET', path, admin);
+    t.equal(r.status, 200, `${path}: ${JSON.stringify(r.body)}`);
+    t.equal(r.body.user_id, alice.user_id);
+    const devices = (await call('GET', '/_matrix/client/v3/devices', { token: alice.access_token })).body.devices.map((d: any) => d.device_id).sort();
+    t.same(Object.keys(r.body.devices).sort(), devices, 'every device of alice, as /devices lists them');
+    const [conn] = r.body.devices[alice.device_id].sessions[0].connections;
+    t.equal(conn.ip, '127.0.0.1', 'last seen from loopback');
+    t.ok(typeof conn.last_seen === 'number' && conn.last_seen > Date.now() - 600_000, 'recently');
+  }
+  t.equal((await call('GET', `/_matrix/client/v3/admin/whois/${enc(alice.user_id)}`, { token: alice.access_token })).status, 200, 'a user may look themselves up');
+  refused(t, await call('GET', `/_matrix/client/v3/admin/whois/${enc(alice.user_id)}`, { token: bob.access_token }), 403, 'M_FORBIDDEN', 'another user');
+  refused(t, await call('GET', `/_matrix/client/v3/admin/whois/${enc(me('nobody'))}`, admin), 404, 'M_NOT_FOUND', 'no such user');
+  refused(t, await call('GET', `/_matrix/client/v3/admin/whois/not-a-user`, admin), 400, 'M_INVALID_PARAM', 'not a user id');
+  refused(t, await call('GET', `/_matrix/client/v3/admin/whois/${enc(alice.user_id)}`), 401, 'M_MISSING_TOKEN', 'without a token');
+});

@@ -14,6 +14,7 @@ import { pusherRoutes } from './pushers.js';
 import { registerRoutes } from './register.js';
 import { tagRoutes } from './tags.js';
 import { userDirectoryRoutes } from './user-directory.js';
+import { whoisRoutes } from './whois.js';
 
 export const accountRoutes: ClientRoutes[] = [
   registerRoutes,
@@ -29,5 +30,6 @@ export const accountRoutes: ClientRoutes[] = [
   userDirectoryRoutes,
   registrationTokenRoutes,
   adminUserRoutes,
+  whoisRoutes,
   sharedSecretRegisterRoutes,
 ];
