@@ -13,6 +13,7 @@ import { pushRuleRoutes } from './push-rules.js';
 import { pusherRoutes } from './pushers.js';
 import { registerRoutes } from './register.js';
 import { tagRoutes } from './tags.js';
+import { threepidRoutes } from './threepid.js';
 import { userDirectoryRoutes } from './user-directory.js';
 import { whoisRoutes } from './whois.js';
 
@@ -21,6 +22,7 @@ export const accountRoutes: ClientRoutes[] = [
   loginRoutes,
   deviceRoutes,
   accountManagementRoutes,
+  threepidRoutes,
   profileRoutes,
   accountDataRoutes,
   tagRoutes,
