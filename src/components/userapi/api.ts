@@ -289,6 +289,11 @@ export interface UserAPI {
    * default) after `after`.
    */
   purgeExpired(req: { limit?: number; after?: string }, ctx?: CallContext): Promise<PurgeResult>;
+
+  /** A new OpenID token for a local user (POST /user/{userId}/openid/request_token). */
+  createOpenIdToken(req: { user_id: string }, ctx?: CallContext): Promise<{ access_token: string; expires_in_ms: number }>;
+  /** Whose OpenID token this is (federation's /openid/userinfo); null when unknown or expired. */
+  queryOpenIdToken(req: { token: string }, ctx?: CallContext): Promise<{ user_id: string } | null>;
 }
 
 export const userApi = defineApi<UserAPI>('userapi', {
@@ -336,4 +341,6 @@ export const userApi = defineApi<UserAPI>('userapi', {
   queryUser: { idempotent: true },
   setUserAdmin: { idempotent: true },
   purgeExpired: { idempotent: true, timeoutMs: 60_000 },
+  createOpenIdToken: {},
+  queryOpenIdToken: { idempotent: true },
 });

@@ -24,6 +24,7 @@ import { UserStorage } from './storage.js';
 import { accountDataChanges, deviceChanges, userChanges, type UserChange } from './topics.js';
 import { UiaSessions, type UiaSession } from './uia-sessions.js';
 import { UserDirectory } from './user-directory.js';
+import { OpenIdTokens } from './openid.js';
 
 const uiaState = (s: UiaSession): UiaState => ({ session: s.id, flows: s.flows, params: s.params, completed: [...s.completed] });
 
@@ -45,6 +46,7 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   const directory = new UserDirectory(svc);
   const admins = new AdminUsers(svc, sessions);
   const expired = new ExpiredPurge(svc, sessions, uia);
+  const openId = new OpenIdTokens(db, svc.now);
   const local = (userId: string) => {
     requireLocal(svc.serverName, userId);
     return userId;
@@ -140,6 +142,13 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
       return admins.setAdmin(local(req.user_id), req.admin);
     },
     purgeExpired: (req) => expired.purge(req ?? {}),
+
+    createOpenIdToken: (req) => openId.create(local(req.user_id)),
+    queryOpenIdToken: async (req) => {
+      if (typeof req.token !== 'string' || req.token === '') return null;
+      const user_id = await openId.owner(req.token);
+      return user_id ? { user_id } : null;
+    },
   };
   // A method that throws before its first await must still answer with a rejection, not throw at the caller's transport.
   const settled = Object.fromEntries(

@@ -11,6 +11,7 @@
  *   ('pr', user_id)                     → the user's changes to the push rules
  *   ('push', user_id, app_id, pushkey)  → StoredPusher
  *   ('regtok', token)                   → RegistrationTokenRecord
+ *   ('oidt', sha256(OpenID token))      → { user_id, expires_at }
  *   ('meta', 'next_generated')          → counter for generated (guest) localparts
  *
  * Tokens are stored only as their SHA-256: a copy of the database holds no
@@ -87,6 +88,7 @@ export const keys = {
   pushRules: (userId: string) => encodeKey('pr', userId),
   pusher: (userId: string, appId: string, pushkey: string) => encodeKey('push', userId, appId, pushkey),
   registrationToken: (token: string) => encodeKey('regtok', token),
+  openIdToken: (hash: string) => encodeKey('oidt', hash),
   nextGenerated: () => encodeKey('meta', 'next_generated'),
 };
 

@@ -5,10 +5,10 @@
  */
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 
-export type TokenKind = 'access' | 'refresh';
+export type TokenKind = 'access' | 'refresh' | 'openid';
 
 /** A prefix tells the two kinds apart in logs and bug reports, never the user. */
-const PREFIX: Record<TokenKind, string> = { access: 'nta_', refresh: 'ntr_' };
+const PREFIX: Record<TokenKind, string> = { access: 'nta_', refresh: 'ntr_', openid: 'nto_' };
 
 export function newToken(kind: TokenKind): string {
   return PREFIX[kind] + randomBytes(32).toString('base64url');

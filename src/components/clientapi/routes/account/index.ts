@@ -8,6 +8,7 @@ import { adminUserRoutes } from './admin-users.js';
 import { deviceRoutes } from './devices.js';
 import { filterRoutes } from './filters.js';
 import { loginRoutes } from './login.js';
+import { openIdRoutes } from './openid.js';
 import { profileRoutes } from './profile.js';
 import { pushRuleRoutes } from './push-rules.js';
 import { pusherRoutes } from './pushers.js';
@@ -26,6 +27,7 @@ export const accountRoutes: ClientRoutes[] = [
   profileRoutes,
   accountDataRoutes,
   tagRoutes,
+  openIdRoutes,
   filterRoutes,
   pushRuleRoutes,
   pusherRoutes,
