@@ -11,6 +11,7 @@ import type { LazyMemberCache } from './lazy-members.js';
 import type { Notifier } from './notifier.js';
 import type { StreamPositions } from './positions.js';
 import type { Relations } from './relations.js';
+import type { SearchIndex } from './search-index.js';
 import type { StateReader } from './state.js';
 import type { TimelineReader } from './timeline.js';
 import type { SyncViews } from './views.js';
@@ -26,6 +27,8 @@ export interface SyncDeps {
   state: StateReader;
   timeline: TimelineReader;
   relations: Relations;
+  /** Word and timestamp indexes (POST /search, timestamp_to_event). */
+  search: SearchIndex;
   stream: StreamPositions;
   notifier: Notifier;
   counts: CountSource;

@@ -35,6 +35,7 @@ import { LazyMemberCache } from './lazy-members.js';
 import { Notifier } from './notifier.js';
 import { StreamPositions } from './positions.js';
 import { Relations } from './relations.js';
+import { SearchIndex } from './search-index.js';
 import { syncApiRoutes } from './routes/index.js';
 import { syncApi } from './api.js';
 import { keys } from './storage.js';
@@ -52,6 +53,8 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   const events = new EventStore(db);
   const relations = new Relations(db, events);
   await relations.load();
+  const search = new SearchIndex(db);
+  await search.open();
   const userapi = () => ctx.apis.get(userApi);
   const push = new PushCounter(db, views, events, userapi);
   const edu = () => ctx.apis.get(eduServerApi);
@@ -64,6 +67,7 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
     state: new StateReader(db),
     timeline: new TimelineReader(db, events),
     relations,
+    search,
     stream,
     notifier,
     counts: push,
@@ -82,6 +86,7 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
     await StreamPositions.closeClean(db);
   });
   ctx.onStop(() => notifier.stop());
+  ctx.onStop(() => search.stop());
 
   const consumers: ConsumerDeps = { ctx, db, stream, notifier };
   const rooms = new RoomEventIngest({ serverName: deps.serverName, views, events, relations, push, roomserver: deps.roomserver });
@@ -107,6 +112,9 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
       return { event_id: row ? row[1] : null };
     },
   });
+
+  // A database from before the search indexes: indexed in the background (readers walk timelines meanwhile).
+  search.startRebuild((err) => ctx.logger.error({ err }, 'search index rebuild failed'));
 
   const auth = tokenAuth((req) => ctx.apis.get(userApi).queryAccessToken(req));
   return {

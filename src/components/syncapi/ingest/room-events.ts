@@ -18,6 +18,7 @@ import type { EventStore } from '../events.js';
 import { strippedEvent } from '../format.js';
 import type { PushCounter } from '../push.js';
 import { relationOf, type Relations } from '../relations.js';
+import { indexOps, unindexWordsOps } from '../search-index.js';
 import { keys, type EventRecord, type MembershipRecord, type RelationRecord, type RoomRecord, type StateEntry, type StrippedRecord, type ThreadRecord } from '../storage.js';
 import { visibilityOf } from '../visibility.js';
 import type { SyncViews } from '../views.js';
@@ -99,6 +100,8 @@ export class RoomEventIngest {
     }
     tx.put(keys.event(event.event_id), record);
     tx.put(keys.timeline(roomId, pos), event.event_id);
+    // The search indexes (words, timestamp) commit with the event.
+    for (const op of indexOps(record)) if (op.type === 'put') tx.put(op.key, op.value);
     // First, so that the effects below find the room.
     tx.after(() => {
       const room = views.ensureRoom(roomId, event.room_version, pos);
@@ -252,6 +255,8 @@ export class RoomEventIngest {
       redacted_because: { event_id: rec.redaction.event_id, pdu: rec.redaction.pdu },
     };
     tx.put(keys.event(target.event_id), redacted);
+    // Its old words must not find it any more.
+    for (const op of unindexWordsOps(target.room_id, target.pos, target.pdu)) tx.del(op.key);
     // A redacted event loses its content, and with it its relation.
     if (rel && target.pos > 0) tx.del(keys.relation(target.room_id, rel.event_id, target.pos));
     tx.after(() => {

@@ -11,7 +11,9 @@ import { keyChangesRoutes } from './key-changes.js';
 import { legacyRoutes } from './legacy.js';
 import { notificationRoutes } from './notifications.js';
 import { relationRoutes } from './relations.js';
+import { searchRoutes } from './search.js';
 import { syncRoutes } from './sync.js';
+import { timestampRoutes } from './timestamp.js';
 
 export function syncApiRoutes(deps: SyncDeps, auth: TokenAuth, readUpTo: (userId: string, roomId: string) => Promise<number>): FastifyPluginAsync {
   const engine = new SyncEngine(deps);
@@ -23,5 +25,7 @@ export function syncApiRoutes(deps: SyncDeps, auth: TokenAuth, readUpTo: (userId
     notificationRoutes(app, deps, auth, readUpTo);
     legacyRoutes(app, deps, auth);
     keyChangesRoutes(app, engine, auth);
+    searchRoutes(app, deps, auth);
+    timestampRoutes(app, deps, auth);
   };
 }
