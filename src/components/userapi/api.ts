@@ -113,6 +113,23 @@ export interface DirectoryUser {
   avatar_url?: string;
 }
 
+/** A report of a room, an event or a user, as the reporter sent it. */
+export interface NewContentReport {
+  kind: 'room' | 'event' | 'user';
+  /** Who reported it. */
+  reporter: string;
+  room_id?: string;
+  event_id?: string;
+  /** The reported user (kind user) or the reported event's sender (kind event). */
+  user_id?: string;
+  reason: string;
+}
+
+export interface ContentReport extends NewContentReport {
+  id: string;
+  received_ts: number;
+}
+
 /** A local account as administrators see it (dashboard, Synapse's admin API). */
 export interface UserSummary {
   user_id: string;
@@ -290,6 +307,14 @@ export interface UserAPI {
    */
   purgeExpired(req: { limit?: number; after?: string }, ctx?: CallContext): Promise<PurgeResult>;
 
+  /** Keeps a report for the administrators. */
+  addReport(req: NewContentReport, ctx?: CallContext): Promise<{ id: string }>;
+  /** Reports, oldest first, a page at a time (`from`: an offset, the previous page's `next`). */
+  listReports(req: { from?: number; limit?: number; kind?: ContentReport['kind'] }, ctx?: CallContext): Promise<{ reports: ContentReport[]; total: number; next?: number }>;
+  queryReport(req: { id: string }, ctx?: CallContext): Promise<ContentReport | null>;
+  /** An administrator has dealt with it. */
+  dismissReport(req: { id: string }, ctx?: CallContext): Promise<void>;
+
   /** A new OpenID token for a local user (POST /user/{userId}/openid/request_token). */
   createOpenIdToken(req: { user_id: string }, ctx?: CallContext): Promise<{ access_token: string; expires_in_ms: number }>;
   /** Whose OpenID token this is (federation's /openid/userinfo); null when unknown or expired. */
@@ -341,6 +366,10 @@ export const userApi = defineApi<UserAPI>('userapi', {
   queryUser: { idempotent: true },
   setUserAdmin: { idempotent: true },
   purgeExpired: { idempotent: true, timeoutMs: 60_000 },
+  addReport: {},
+  listReports: { idempotent: true },
+  queryReport: { idempotent: true },
+  dismissReport: { idempotent: true },
   createOpenIdToken: {},
   queryOpenIdToken: { idempotent: true },
 });

@@ -25,6 +25,7 @@ import { accountDataChanges, deviceChanges, userChanges, type UserChange } from 
 import { UiaSessions, type UiaSession } from './uia-sessions.js';
 import { UserDirectory } from './user-directory.js';
 import { OpenIdTokens } from './openid.js';
+import { Reports } from './reports.js';
 
 const uiaState = (s: UiaSession): UiaState => ({ session: s.id, flows: s.flows, params: s.params, completed: [...s.completed] });
 
@@ -47,6 +48,7 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   const admins = new AdminUsers(svc, sessions);
   const expired = new ExpiredPurge(svc, sessions, uia);
   const openId = new OpenIdTokens(db, svc.now);
+  const reports = new Reports(svc);
   const local = (userId: string) => {
     requireLocal(svc.serverName, userId);
     return userId;
@@ -142,6 +144,11 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
       return admins.setAdmin(local(req.user_id), req.admin);
     },
     purgeExpired: (req) => expired.purge(req ?? {}),
+
+    addReport: (req) => reports.add(req),
+    listReports: (req) => reports.list(req ?? {}),
+    queryReport: (req) => reports.get(req.id),
+    dismissReport: (req) => reports.dismiss(req.id),
 
     createOpenIdToken: (req) => openId.create(local(req.user_id)),
     queryOpenIdToken: async (req) => {

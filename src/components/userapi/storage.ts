@@ -12,6 +12,7 @@
  *   ('push', user_id, app_id, pushkey)  → StoredPusher
  *   ('regtok', token)                   → RegistrationTokenRecord
  *   ('oidt', sha256(OpenID token))      → { user_id, expires_at }
+ *   ('report', id)                      → ContentReport (ids sort by arrival)
  *   ('meta', 'next_generated')          → counter for generated (guest) localparts
  *
  * Tokens are stored only as their SHA-256: a copy of the database holds no
@@ -89,6 +90,7 @@ export const keys = {
   pusher: (userId: string, appId: string, pushkey: string) => encodeKey('push', userId, appId, pushkey),
   registrationToken: (token: string) => encodeKey('regtok', token),
   openIdToken: (hash: string) => encodeKey('oidt', hash),
+  report: (id: string) => encodeKey('report', id),
   nextGenerated: () => encodeKey('meta', 'next_generated'),
 };
 

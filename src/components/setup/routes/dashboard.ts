@@ -1,8 +1,8 @@
 /**
  * The dashboard (after setup): sign-in with a Matrix admin account through
  * the UserAPI, then health, processes and their logs, users, registration
- * tokens, scheduled jobs, updates (routes/updates.ts) and the
- * registration/federation switches.
+ * tokens, reports of content, scheduled jobs, updates (routes/updates.ts)
+ * and the registration/federation switches.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MatrixError } from '../../../core/errors.js';
@@ -13,7 +13,7 @@ import { sampleHealth, type HealthSample } from '../../../platform/system/health
 import type { SetupDeps } from '../context.js';
 import { html } from '../html.js';
 import type { AdminSession } from '../sessions.js';
-import { jobsPage, loginPage, logsPage, overviewPage, settingsPage, tokensPage, usersPage, processRows, USERS_PAGE } from '../views/dashboard.js';
+import { jobsPage, loginPage, logsPage, overviewPage, reportsPage, settingsPage, tokensPage, usersPage, processRows, USERS_PAGE } from '../views/dashboard.js';
 import { MIN_PASSWORD, MAX_PASSWORD } from '../wizard/validate.js';
 import { answer, changeAllowed, formOf, goTo, sendPage, wantsJson } from './common.js';
 import { updateRoutes } from './updates.js';
@@ -27,6 +27,7 @@ const MESSAGES: Record<string, string> = {
   revoked: 'The token was revoked.',
   saved: 'Saved. The server is restarting with the new settings.',
   ran: 'The job ran.',
+  dismissed: 'The report was dismissed.',
 };
 
 /** Wrong passwords per address: ten, then a quarter of an hour's pause. */
@@ -302,6 +303,31 @@ export function dashboardRoutes(d: SetupDeps) {
         return tokenPage(req, reply, s, 400, { errors: { token: explain(e) } });
       }
       return goTo(req, reply, '/dashboard/tokens?ok=revoked');
+    });
+
+    const reports = (req: FastifyRequest, reply: FastifyReply, s: AdminSession, status: number, error?: string) =>
+      users.listReports({ limit: 100 }).then(
+        (list) => sendPage(reply, status, page('Reports', reportsPage({ reports: list.reports, total: list.total, csrf: s.csrf, ...(message(req) ? { message: message(req)! } : {}), ...(error ? { error } : {}) }), s, '/dashboard/reports')),
+        () => sendPage(reply, status, page('Reports', reportsPage({ reports: undefined, total: 0, csrf: s.csrf, ...(error ? { error } : {}) }), s, '/dashboard/reports')),
+      );
+
+    app.get('/dashboard/reports', async (req, reply) => {
+      const s = await admin(req, reply);
+      if (!s) return reply;
+      if (wantsJson(req)) return users.listReports({ limit: 100 });
+      return reports(req, reply, s, 200);
+    });
+
+    app.post('/dashboard/reports/dismiss', async (req, reply) => {
+      const s = await change(req, reply);
+      if (!s) return reply;
+      try {
+        await users.dismissReport({ id: formOf(req).id ?? '' });
+      } catch (e) {
+        return wantsJson(req) ? reply.status(400).send({ errcode: 'M_NOT_FOUND', error: explain(e) }) : reports(req, reply, s, 400, explain(e));
+      }
+      ctx.logger.info({ by: s.user_id }, 'report dismissed');
+      return goTo(req, reply, '/dashboard/reports?ok=dismissed');
     });
 
     app.get('/dashboard/jobs', async (req, reply) => {

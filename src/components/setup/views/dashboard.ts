@@ -2,7 +2,7 @@
 import type { HealthSample } from '../../../platform/system/health.js';
 import { formatBytes } from '../../../platform/system/health.js';
 import type { NeuriteConfig } from '../../../platform/config/schema.js';
-import type { RegistrationToken, UserSummary } from '../../userapi/api.js';
+import type { ContentReport, RegistrationToken, UserSummary } from '../../userapi/api.js';
 import type { JobInfo } from '../../maintenance/api.js';
 import type { MediaUsage } from '../../mediaapi/api.js';
 import { html, type SafeHtml } from '../html.js';
@@ -281,4 +281,29 @@ ${choices(
 <p class="hint">Saving restarts the server's processes (a few seconds).</p>
 <div class="actions"><button class="primary">Save and restart</button></div>
 </form>`;
+}
+
+/** What a report is about, in words. */
+function reportTarget(r: ContentReport): SafeHtml {
+  if (r.kind === 'user') return html`user <code>${r.user_id ?? ''}</code>`;
+  if (r.kind === 'room') return html`room <code>${r.room_id ?? ''}</code>`;
+  return html`a message by <code>${r.user_id ?? '?'}</code> in <code>${r.room_id ?? ''}</code><span class="muted small block"><code>${r.event_id ?? ''}</code></span>`;
+}
+
+export function reportsPage(o: { reports: ContentReport[] | undefined; total: number; csrf: string; message?: string; error?: string }): SafeHtml {
+  return html`<h1>Reports</h1>
+<p class="lead muted">What people reported from their Matrix apps (“Report content”, “Report room”, “Report user”). Look into it, then dismiss the report.</p>
+${o.message ? notice('ok', o.message) : ''}${o.error ? notice('bad', o.error) : ''}
+${
+  o.reports === undefined
+    ? notice('warn', 'The report list is not available right now.')
+    : o.reports.length === 0
+      ? html`<p>No reports. <span class="muted">That is how it should be.</span></p>`
+      : html`<div class="table-wrap"><table class="reports-table">
+<thead><tr><th scope="col">Received</th><th scope="col">About</th><th scope="col">Reported by</th><th scope="col">Reason</th><th scope="col"><span class="sr">Actions</span></th></tr></thead>
+<tbody>${o.reports.map(
+          (r) => html`<tr data-report="${r.id}"><td>${when(r.received_ts)}</td><td>${reportTarget(r)}</td><td><code>${r.reporter}</code></td><td>${r.reason || html`<span class="muted">no reason given</span>`}</td>
+<td><form method="post" action="/dashboard/reports/dismiss">${hidden(o.csrf)}<input type="hidden" name="id" value="${r.id}"><button class="secondary">Dismiss<span class="sr"> report ${r.id}</span></button></form></td></tr>`,
+        )}</tbody></table></div>${o.total > o.reports.length ? html`<p class="muted small">The oldest ${o.reports.length} of ${o.total} are shown: dismiss some to see the rest.</p>` : ''}`
+}`;
 }

@@ -21,6 +21,7 @@ const SECTIONS = [
   ['/dashboard', 'Overview'],
   ['/dashboard/users', 'Users'],
   ['/dashboard/tokens', 'Tokens'],
+  ['/dashboard/reports', 'Reports'],
   ['/dashboard/jobs', 'Jobs'],
   ['/dashboard/updates', 'Updates'],
   ['/dashboard/settings', 'Settings'],

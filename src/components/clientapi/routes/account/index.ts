@@ -3,6 +3,7 @@ import type { ClientRoutes } from '../types.js';
 import { accountManagementRoutes } from './account.js';
 import { accountDataRoutes } from './account-data.js';
 import { sharedSecretRegisterRoutes } from './admin-register.js';
+import { adminReportRoutes } from './admin-reports.js';
 import { registrationTokenRoutes } from './admin-registration-tokens.js';
 import { adminUserRoutes } from './admin-users.js';
 import { deviceRoutes } from './devices.js';
@@ -34,6 +35,7 @@ export const accountRoutes: ClientRoutes[] = [
   userDirectoryRoutes,
   registrationTokenRoutes,
   adminUserRoutes,
+  adminReportRoutes,
   whoisRoutes,
   sharedSecretRegisterRoutes,
 ];
