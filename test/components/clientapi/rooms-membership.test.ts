@@ -197,3 +197,30 @@ t.test('members and joined_members', async (t) => {
   t.equal(later.status, 200, 'a departed member may look at an earlier point');
   expectError(t, await h.call(bob, 'GET', `${V3}${room(roomId)}/joined_members`), 403, 'M_FORBIDDEN', 'joined_members after leaving');
 });
+
+t.test('mutual rooms: the rooms two users are both joined to, a page at a time', async (t) => {
+  const dave = await h.users.add('dave');
+  const erin = await h.users.add('erin');
+  const mutual = (user: TestUser, q: string) => h.call(user, 'GET', `/_matrix/client/v1/mutual_rooms?${q}`);
+  t.same((await mutual(dave, `user_id=${enc(erin.user_id)}`)).body, { joined: [], count: 0 }, 'nothing shared yet');
+  const shared: string[] = [];
+  for (let i = 0; i < 103; i++) {
+    const id = await createRoom({ preset: 'public_chat' }, dave);
+    await post(erin, `${room(id)}/join`);
+    shared.push(id);
+  }
+  const left = await createRoom({ preset: 'public_chat' }, dave);
+  await post(erin, `${room(left)}/join`);
+  await post(erin, `${room(left)}/leave`);
+  await createRoom({ preset: 'public_chat' }, dave);
+  const first = await mutual(dave, `user_id=${enc(erin.user_id)}`);
+  t.equal(first.body.count, 103, 'the count is the total');
+  t.equal(first.body.joined.length, 100, 'a page of 100');
+  const second = await mutual(dave, `user_id=${enc(erin.user_id)}&from=${first.body.next_batch}`);
+  t.same([...first.body.joined, ...second.body.joined], [...shared].sort(), 'every shared room once, not the one erin left nor the one she never joined');
+  t.equal(second.body.next_batch, undefined, 'and then no more');
+  t.same((await mutual(dave, `user_id=${enc(`@nobody:${S}`)}`)).body, { joined: [], count: 0 }, 'a user who does not exist: an empty list');
+  for (const [q, what] of [['', 'no user_id'], ['user_id=not-a-user', 'not a user id'], [`user_id=${enc(dave.user_id)}`, 'oneself'], [`user_id=${enc(erin.user_id)}&from=zzz`, 'a token that is not ours']] as const) {
+    await expectError(t, await mutual(dave, q), 400, 'M_INVALID_PARAM', what);
+  }
+});
