@@ -57,6 +57,10 @@ t.test('third-party protocols', async (t) => {
   const r = await h.call(alice, 'GET', `${V3}/thirdparty/protocols`);
   await expectOk(t, r, 'GET /thirdparty/protocols');
   t.same(r.body, {});
+  for (const path of ['protocol/irc', 'location/irc?searchFields=x', 'user/irc', 'location?alias=%23a%3Ab', 'user?userid=%40a%3Ab']) {
+    await expectError(t, await h.call(alice, 'GET', `${V3}/thirdparty/${path}`), 404, 'M_NOT_FOUND', `no bridge: ${path}`);
+  }
+  t.equal((await h.call(undefined, 'GET', `${V3}/thirdparty/protocol/irc`)).status, 401, 'a token is needed');
 });
 
 t.test('TURN', async (t) => {

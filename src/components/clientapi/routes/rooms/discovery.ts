@@ -2,6 +2,7 @@
  * What a client asks before and around rooms: capabilities, server
  * discovery (.well-known), third-party protocols and TURN servers for calls.
  */
+import type { FastifyRequest } from 'fastify';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { MatrixError } from '../../../../core/errors.js';
@@ -66,8 +67,13 @@ export const discoveryRoutes: ClientRoutes = (app, cctx) => {
   app.get('/.well-known/matrix/client', async () => ({ 'm.homeserver': { base_url: baseUrl } }));
   app.get('/.well-known/matrix/server', async () => ({ 'm.server': server }));
 
-  // No application service bridges another network here yet.
+  // No application service bridges another network here yet: no protocols, so every lookup finds nothing (the spec's 404).
   app.get(`${V3}/thirdparty/protocols`, auth, async () => ({}));
+  const noProtocol = async (request: FastifyRequest) => {
+    const { protocol } = request.params as { protocol?: string };
+    throw new MatrixError(404, 'M_NOT_FOUND', protocol ? `No bridge on this server speaks ${protocol}` : 'No bridge on this server knows that');
+  };
+  for (const path of ['protocol/:protocol', 'location/:protocol', 'user/:protocol', 'location', 'user']) app.get(`${V3}/thirdparty/${path}`, auth, noProtocol);
 
   // With no TURN server configured the answer is empty, as Synapse's is: clients then call without relay.
   app.get(`${V3}/voip/turnServer`, auth, async (request) => {
