@@ -6,8 +6,10 @@ import type { ClientRoutes } from './types.js';
  * account and room endpoints follow v1.19 (format=event and room version 12
  * by default from 1.16, the room summary from 1.15, redactions through /send
  * from 1.18, replaces_state from 1.19; profiles with 1.16 fields), and every
- * earlier version since v1.1 (the v3 paths) is a subset of that. Modules
- * still to come (sync, media, keys) are missing in every version alike.
+ * earlier version since v1.1 (the v3 paths) is a subset of that. What is
+ * missing is missing in every version alike: federation (remote joins,
+ * keys, media and profiles), application services, suspension and locking
+ * by admins, and sliding sync (MSC4186, not in the spec; not advertised).
  */
 export const SUPPORTED_VERSIONS = Array.from({ length: 19 }, (_, i) => `v1.${i + 1}`);
 
