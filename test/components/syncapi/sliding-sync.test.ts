@@ -17,7 +17,7 @@ const SS = '/_matrix/client/unstable/org.matrix.simplified_msc3575/sync';
 const R = (roomId: string) => `${V3}/rooms/${enc(roomId)}`;
 
 function ss(u: User, body: unknown, q: { pos?: string; timeout?: number } = {}): Promise<Res> {
-  const qs = new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)])).toString();
+  const qs = new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)])).toString();
   return s.call(u, 'POST', `${SS}${qs ? `?${qs}` : ''}`, body);
 }
 
