@@ -67,7 +67,10 @@ t.test('SIGKILL under load loses nothing acknowledged', async (t) => {
 
   const kills = 5;
   for (let k = 0; k < kills; k++) {
-    await new Promise((r) => setTimeout(r, 300 + random() * 900));
+    // Each kill after a random number of newly acknowledged events (not a time: a busy machine acknowledges fewer per second).
+    const target = acknowledged.size + 25 + Math.floor(random() * 60);
+    const until = Date.now() + 60_000;
+    while (acknowledged.size < target && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
     const pid = await waitFor('the roomserver to run', async () => roomserverPid());
     process.kill(pid, 'SIGKILL');
     await waitFor('a new roomserver', async () => {
