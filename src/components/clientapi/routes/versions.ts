@@ -9,12 +9,15 @@ import type { ClientRoutes } from './types.js';
  * earlier version since v1.1 (the v3 paths) is a subset of that. What is
  * missing is missing in every version alike: federation (remote joins,
  * keys, media and profiles), application services, suspension and locking
- * by admins, and sliding sync (MSC4186, not in the spec; not advertised).
+ * by admins.
  */
 export const SUPPORTED_VERSIONS = Array.from({ length: 19 }, (_, i) => `v1.${i + 1}`);
 
-/** Unstable features this server has: none; what it implements is stable spec. */
-export const UNSTABLE_FEATURES: Record<string, boolean> = {};
+/**
+ * Unstable features this server has: Simplified Sliding Sync (MSC4186,
+ * the SyncAPI's sliding/), which Element X requires before it signs in.
+ */
+export const UNSTABLE_FEATURES: Record<string, boolean> = { 'org.matrix.simplified_msc3575': true };
 
 export const versionsRoutes: ClientRoutes = (app) => {
   app.get('/_matrix/client/versions', async () => ({ versions: SUPPORTED_VERSIONS, unstable_features: UNSTABLE_FEATURES }));
