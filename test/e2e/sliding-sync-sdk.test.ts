@@ -10,23 +10,11 @@ import type { MatrixClient } from 'matrix-js-sdk';
 import { SlidingSync, SlidingSyncEvent, SlidingSyncState } from 'matrix-js-sdk/lib/sliding-sync.js';
 import { register } from '../helpers/sdk.js';
 import { initServer, removeDataDir, requireBuild, startServer } from '../helpers/server.js';
+import { exitSoonAfter } from '../helpers/sdk-timers.js';
 
 requireBuild();
 
-/**
- * The SDK arms timers it never clears (each request's local timeout): once
- * the loops stop they alone would keep this process alive, so long ones are
- * unref'd and the process ends after the tests.
- */
-const realSetTimeout = globalThis.setTimeout;
-globalThis.setTimeout = ((fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => {
-  const timer = realSetTimeout(fn, ms, ...(args as []));
-  if ((ms ?? 0) >= 10_000) timer.unref();
-  return timer;
-}) as typeof setTimeout;
-t.teardown(() => {
-  realSetTimeout(() => process.exit(), 2000).unref();
-});
+exitSoonAfter(t);
 
 /** What one user's SlidingSync loop has seen. */
 class Seen {

@@ -9,6 +9,7 @@ import t, { type Test } from 'tap';
 import { ClientEvent, EventType, type MatrixClient, type MatrixEvent, NotificationCountType, type Room, RoomEvent, RoomMemberEvent, SyncState } from 'matrix-js-sdk';
 import { register } from '../helpers/sdk.js';
 import { initServer, removeDataDir, startServer } from '../helpers/server.js';
+import { exitSoonAfter } from '../helpers/sdk-timers.js';
 
 /** Resolves once `check` holds, re-checking whenever the client emits one of `events`. */
 function when(client: MatrixClient, events: string[], check: () => boolean): Promise<void> {
@@ -28,22 +29,7 @@ function prepared(client: MatrixClient): Promise<void> {
   return when(client, [ClientEvent.Sync], () => client.getSyncState() === SyncState.Prepared || client.getSyncState() === SyncState.Syncing);
 }
 
-/**
- * The SDK arms timers it never clears (a timer per request to abort it
- * after its local timeout, 110 s for a sync; retry and polling timers):
- * after the clients stop, they alone would keep this process alive. They
- * guard nothing the test waits for: long ones are unref'd, and once the
- * tests are over the process ends.
- */
-const realSetTimeout = globalThis.setTimeout;
-globalThis.setTimeout = ((fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => {
-  const timer = realSetTimeout(fn, ms, ...(args as []));
-  if ((ms ?? 0) >= 10_000) timer.unref();
-  return timer;
-}) as typeof setTimeout;
-t.teardown(() => {
-  realSetTimeout(() => process.exit(), 2000).unref();
-});
+exitSoonAfter(t);
 
 const messages = (room: Room | null) =>
   (room?.getLiveTimeline().getEvents() ?? []).filter((e: MatrixEvent) => e.getType() === EventType.RoomMessage).map((e) => e.getContent().body as string);

@@ -10,23 +10,12 @@ import { logger as sdkLogger, type Logger } from 'matrix-js-sdk/lib/logger.js';
 import type { Test } from 'tap';
 import { register } from './sdk.js';
 import { initServer, removeDataDir, startServer, versionsAnswer, waitFor, type RunningServer } from './server.js';
+import { realSetTimeout } from './sdk-timers.js';
 
 (sdkLogger as unknown as { setLevel(level: string): void }).setLevel('silent');
 
 /** The clients' own logger: the crypto layer logs through per-room child loggers that the global level does not reach. */
 const quiet: Logger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, getChild: () => quiet };
-
-/**
- * The SDK arms a timer per request to abort it after its local timeout and
- * never clears it; after the clients stop those timers alone would keep the
- * test process alive. They guard nothing the test waits for: unref'd.
- */
-const realSetTimeout = globalThis.setTimeout;
-globalThis.setTimeout = ((fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => {
-  const timer = realSetTimeout(fn, ms, ...(args as []));
-  if ((ms ?? 0) >= 10_000) timer.unref();
-  return timer;
-}) as typeof setTimeout;
 
 /** Resolves once `check` gives a value, re-checking whenever `emitter` emits one of `events` (and every 100 ms, for what emits nothing). */
 export function until<T>(emitter: unknown, events: string[], check: () => T | undefined | Promise<T | undefined>): Promise<T> {
