@@ -1,7 +1,8 @@
 /**
  * Accounts as administrators manage them: a paged list with search, one
  * account's summary, and the admin flag (never removed from the last active
- * admin, so that the server always keeps someone who can run it).
+ * admin, nor that admin deactivated, so that the server always keeps
+ * someone who can run it).
  */
 import { MatrixError } from '../../core/errors.js';
 import type { ListUsersRequest, UserSummary } from './api.js';
@@ -91,6 +92,21 @@ export class AdminUsers {
         return this.summary(next);
       }),
     );
+  }
+
+  /**
+   * Runs a deactivation unless it would leave the server without an active
+   * administrator (no one could then sign in to the dashboard); under the
+   * admin lock, like setAdmin.
+   */
+  deactivateUnlessLastAdmin(userId: string, deactivate: () => Promise<void>): Promise<void> {
+    return this.svc.locks.run(ADMINS_LOCK, async () => {
+      const account = await this.account(userId);
+      if (account?.admin && !account.deactivated && !(await this.anotherActiveAdmin(account.localpart))) {
+        throw new MatrixError(403, 'M_FORBIDDEN', `${userId} is the last administrator: make another user an administrator before deactivating this account`);
+      }
+      await deactivate();
+    });
   }
 
   private async anotherActiveAdmin(except: string): Promise<boolean> {

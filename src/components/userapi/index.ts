@@ -97,7 +97,8 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
     },
 
     setPassword: (req) => accounts.setPassword(local(req.user_id), req.new_password, req.logout_devices, req.keep_device_id),
-    deactivateAccount: (req) => accounts.deactivate(local(req.user_id), req.erase === true, (ops) => pushers.deleteAll(req.user_id, ops)),
+    deactivateAccount: (req) =>
+      admins.deactivateUnlessLastAdmin(local(req.user_id), () => accounts.deactivate(req.user_id, req.erase === true, (ops) => pushers.deleteAll(req.user_id, ops))),
     queryProfileFields: (req) => accounts.profileFields(req.user_id),
     setProfileField: (req) => accounts.setProfileField(local(req.user_id), req.field, req.value),
 

@@ -124,5 +124,16 @@ t.test('refusals change nothing: unknown users, other servers, guests, deactivat
   t.equal(both.filter((r) => r.status === 'fulfilled').length, 1, 'one removal succeeds');
   t.match(both.find((r) => r.status === 'rejected'), { reason: { errcode: 'M_FORBIDDEN' } }, 'the other is refused as the last admin');
   t.equal((await admins()).length, 1, 'one admin remains');
+
+  // Nor can the last admin be deactivated (the dashboard would have no one to sign in).
+  const [last] = await admins();
+  await t.rejects(ua.deactivateAccount({ user_id: last! }), { status: 403, errcode: 'M_FORBIDDEN', message: /last administrator/ }, 'the last admin cannot be deactivated');
+  t.equal((await ua.queryUser({ user_id: last! }))?.deactivated, false, 'and is not');
+  // Two admins deactivating themselves at once: one stays.
+  const other = last === id('root') ? id('alice') : id('root');
+  await ua.setUserAdmin({ user_id: other, admin: true });
+  const gone = await Promise.allSettled([ua.deactivateAccount({ user_id: last! }), ua.deactivateAccount({ user_id: other })]);
+  t.equal(gone.filter((r) => r.status === 'fulfilled').length, 1, 'one deactivation succeeds, the other is refused');
+  t.equal((await ua.listUsers({ admins: true })).users.length, 1, 'one active admin remains');
 });
 
