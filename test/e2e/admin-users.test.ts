@@ -218,3 +218,26 @@ t.test('whois: devices with where and when they were last seen, for admins and t
   refused(t, await call('GET', `/_matrix/client/v3/admin/whois/not-a-user`, admin), 400, 'M_INVALID_PARAM', 'not a user id');
   refused(t, await call('GET', `/_matrix/client/v3/admin/whois/${enc(alice.user_id)}`), 401, 'M_MISSING_TOKEN', 'without a token');
 });
+
+t.test('dashboard: lock and suspend an account, and lift both', async (t) => {
+  const list = async (token: string) => (await call('GET', `${A}/users?admins=true`, { token })).body.users?.map((u: any) => u.name) as string[] | undefined;
+  const admins = (await list(root.access_token)) ?? (await list(alice.access_token)) ?? [];
+  const who = admins.includes(me('root')) ? { user: 'root', password: 'root-password' } : { user: 'alice', password: 'alice-password' };
+  const d = new SetupClient(SETUP);
+  t.equal((await d.post('/login', who, { csrf: null })).status, 200, `${who.user} signs in`);
+  const flagsOf = async (id: string) => (await d.get('/dashboard/users?q=')).json.users.find((u: any) => u.user_id === id);
+  t.equal((await d.post('/dashboard/users/moderate', { user_id: bob.user_id, lock: 'yes' }, { csrf: null })).status, 403, 'without the CSRF token: refused');
+  t.match(await flagsOf(bob.user_id), { locked: false, suspended: false }, 'nothing changed');
+  t.same((await d.post('/dashboard/users/moderate', { user_id: bob.user_id, lock: 'yes' })).json, { next: '/dashboard/users?ok=moderated' }, 'lock');
+  t.match(await flagsOf(bob.user_id), { locked: true });
+  refused(t, await call('GET', '/_matrix/client/v3/account/whoami', { token: bob.access_token }), 401, 'M_USER_LOCKED', "bob's apps are locked out");
+  t.same((await d.post('/dashboard/users/moderate', { user_id: bob.user_id, suspend: 'yes', lock: 'no' })).json, { next: '/dashboard/users?ok=moderated' }, 'unlock and suspend');
+  t.match(await flagsOf(bob.user_id), { locked: false, suspended: true });
+  t.equal((await call('GET', '/_matrix/client/v3/account/whoami', { token: bob.access_token })).status, 200, 'bob reads again');
+  refused(t, await call('PUT', `/_matrix/client/v3/profile/${enc(bob.user_id)}/displayname`, { token: bob.access_token, body: { displayname: 'Bobby' } }), 403, 'M_USER_SUSPENDED', 'but cannot change his profile');
+  await d.post('/dashboard/users/moderate', { user_id: bob.user_id, suspend: 'no' });
+  t.match(await flagsOf(bob.user_id), { locked: false, suspended: false }, 'both lifted');
+  const self = await d.post('/dashboard/users/moderate', { user_id: me(who.user), lock: 'yes' });
+  t.equal(self.status, 400, 'an admin cannot lock themselves');
+  t.match(self.json, { error: /admin|own account/ });
+});

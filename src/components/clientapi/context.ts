@@ -45,6 +45,16 @@ export function ownerOf(request: FastifyRequest): TokenOwner {
   return request.owner;
 }
 
+/**
+ * A suspended account (spec "Account suspension") keeps reading, leaving,
+ * redacting its own events and managing its devices and keys; what would
+ * reach other people anew (joins, invites, messages, profile changes) is
+ * refused with 403 M_USER_SUSPENDED.
+ */
+export function refuseIfSuspended(owner: TokenOwner, what: string): void {
+  if (owner.suspended) throw new MatrixError(403, 'M_USER_SUSPENDED', `This account is suspended by an administrator of this server: it cannot ${what}`);
+}
+
 export function createClientApiContext(opts: {
   serverName: string;
   config: NeuriteConfig;

@@ -36,6 +36,8 @@ export class AdminUsers {
       admin: account.admin === true,
       guest: account.guest === true,
       deactivated: account.deactivated === true,
+      locked: account.locked === true,
+      suspended: account.suspended === true,
       created_ts: account.created_ts,
     };
   }
@@ -88,6 +90,34 @@ export class AdminUsers {
         const next: AccountRecord = admin ? { ...rest, admin: true } : rest;
         await this.sessions.commit({ value: undefined, ops: [put(keys.account(account.localpart), next)], records: [], revoked: [] });
         // Cached token owners carry is_admin: a demoted admin loses the dashboard and the admin API at once.
+        this.sessions.forgetAll();
+        return this.summary(next);
+      }),
+    );
+  }
+
+  /**
+   * Locks or suspends an account, or lifts it (client-server API "Account
+   * moderation"): not one's own account, not another administrator's, not a
+   * deactivated one. Cached token owners are dropped so that it holds at the
+   * next request.
+   */
+  setModeration(userId: string, by: string, change: { locked?: boolean; suspended?: boolean }): Promise<UserSummary> {
+    return this.svc.locks.run(ADMINS_LOCK, () =>
+      this.svc.locks.run(userId, async () => {
+        const account = await this.account(userId);
+        if (!account || account.deactivated) throw new MatrixError(404, 'M_NOT_FOUND', `There is no active user ${userId}`);
+        for (const [k, v] of Object.entries(change)) if (typeof v !== 'boolean') throw new MatrixError(400, 'M_BAD_JSON', `${k} must be true or false`);
+        const next: AccountRecord = { ...account };
+        for (const k of ['locked', 'suspended'] as const) {
+          if (change[k] === undefined) continue;
+          if (change[k]) next[k] = true;
+          else delete next[k];
+        }
+        if ((next.locked === true) === (account.locked === true) && (next.suspended === true) === (account.suspended === true)) return this.summary(account);
+        if (userId === by) throw new MatrixError(403, 'M_FORBIDDEN', 'You cannot lock or suspend your own account');
+        if (account.admin) throw new MatrixError(403, 'M_FORBIDDEN', `${userId} is an administrator: remove the administrator rights first`);
+        await this.sessions.commit({ value: undefined, ops: [put(keys.account(account.localpart), next)], records: [], revoked: [] });
         this.sessions.forgetAll();
         return this.summary(next);
       }),

@@ -12,6 +12,9 @@ export interface TokenOwner {
   device_id: string;
   is_guest: boolean;
   is_admin: boolean;
+  /** Account moderation (spec v1.18): present and true only when so. */
+  locked?: boolean;
+  suspended?: boolean;
 }
 
 export interface Profile {
@@ -138,6 +141,8 @@ export interface UserSummary {
   admin: boolean;
   guest: boolean;
   deactivated: boolean;
+  locked: boolean;
+  suspended: boolean;
   /** Epoch milliseconds. */
   created_ts: number;
 }
@@ -307,6 +312,9 @@ export interface UserAPI {
    */
   purgeExpired(req: { limit?: number; after?: string }, ctx?: CallContext): Promise<PurgeResult>;
 
+  /** Locks or suspends a local account, or lifts it (an admin's action; see AdminUsers.setModeration). */
+  setUserModeration(req: { user_id: string; by: string; locked?: boolean; suspended?: boolean }, ctx?: CallContext): Promise<UserSummary>;
+
   /** Keeps a report for the administrators. */
   addReport(req: NewContentReport, ctx?: CallContext): Promise<{ id: string }>;
   /** Reports, oldest first, a page at a time (`from`: an offset, the previous page's `next`). */
@@ -366,6 +374,7 @@ export const userApi = defineApi<UserAPI>('userapi', {
   queryUser: { idempotent: true },
   setUserAdmin: { idempotent: true },
   purgeExpired: { idempotent: true, timeoutMs: 60_000 },
+  setUserModeration: { idempotent: true },
   addReport: {},
   listReports: { idempotent: true },
   queryReport: { idempotent: true },

@@ -146,6 +146,7 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
     },
     purgeExpired: (req) => expired.purge(req ?? {}),
 
+    setUserModeration: (req) => admins.setModeration(local(req.user_id), req.by, { ...(req.locked !== undefined ? { locked: req.locked } : {}), ...(req.suspended !== undefined ? { suspended: req.suspended } : {}) }),
     addReport: (req) => reports.add(req),
     listReports: (req) => reports.list(req ?? {}),
     queryReport: (req) => reports.get(req.id),

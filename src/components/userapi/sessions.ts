@@ -174,7 +174,14 @@ export class Sessions {
       fresh = device?.access === hash && device.prev_refresh !== undefined;
     }
     return {
-      owner: { user_id: rec.user_id, device_id: rec.device_id, is_guest: account.guest === true, is_admin: account.admin === true },
+      owner: {
+        user_id: rec.user_id,
+        device_id: rec.device_id,
+        is_guest: account.guest === true,
+        is_admin: account.admin === true,
+        ...(account.locked ? { locked: true } : {}),
+        ...(account.suspended ? { suspended: true } : {}),
+      },
       ...(rec.expires_at !== undefined ? { expires_at: rec.expires_at } : {}),
       ...(fresh ? { fresh } : {}),
     };

@@ -30,6 +30,10 @@ export interface AccountRecord {
   admin?: boolean;
   guest?: boolean;
   deactivated?: boolean;
+  /** Locked by an admin: every request but logout answers 401 M_USER_LOCKED (spec "Account locking"). */
+  locked?: boolean;
+  /** Suspended by an admin: reads go on, joining, inviting, sending and profile changes are refused. */
+  suspended?: boolean;
   displayname?: string;
   avatar_url?: string;
   /** Other profile fields (m.tz, custom namespaced keys; spec v1.16). */

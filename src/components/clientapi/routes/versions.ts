@@ -8,8 +8,7 @@ import type { ClientRoutes } from './types.js';
  * from 1.18, replaces_state from 1.19; profiles with 1.16 fields), and every
  * earlier version since v1.1 (the v3 paths) is a subset of that. What is
  * missing is missing in every version alike: federation (remote joins,
- * keys, media and profiles), application services, suspension and locking
- * by admins.
+ * keys, media and profiles) and application services.
  */
 export const SUPPORTED_VERSIONS = Array.from({ length: 19 }, (_, i) => `v1.${i + 1}`);
 

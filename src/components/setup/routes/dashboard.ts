@@ -24,6 +24,7 @@ const MESSAGES: Record<string, string> = {
   deactivated: 'The account was deactivated.',
   admin: 'The user is an administrator now.',
   unadmin: 'The user is no longer an administrator.',
+  moderated: 'The account’s lock or suspension was changed.',
   revoked: 'The token was revoked.',
   saved: 'Saved. The server is restarting with the new settings.',
   ran: 'The job ran.',
@@ -243,6 +244,18 @@ export function dashboardRoutes(d: SetupDeps) {
         if (userId === s.user_id) return { error: 'You cannot deactivate the account you are signed in with.' };
         await users.deactivateAccount({ user_id: userId });
         return { ok: 'deactivated' };
+      },
+    );
+    userAction(
+      '/dashboard/users/moderate',
+      async (userId, form, s) => {
+        const flag = (v: string | undefined) => (v === 'yes' ? true : v === 'no' ? false : undefined);
+        const locked = flag(form.lock);
+        const suspended = flag(form.suspend);
+        if (locked === undefined && suspended === undefined) return { error: 'Choose to lock or suspend the account, or to lift it.' };
+        await users.setUserModeration({ user_id: userId, by: s.user_id, ...(locked !== undefined ? { locked } : {}), ...(suspended !== undefined ? { suspended } : {}) });
+        ctx.logger.info({ by: s.user_id, user_id: userId, locked, suspended }, 'account moderation changed');
+        return { ok: 'moderated' };
       },
     );
     userAction(

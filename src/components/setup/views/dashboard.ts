@@ -154,7 +154,7 @@ export interface UsersList {
 }
 
 function userFlags(u: UserSummary): SafeHtml {
-  return html`${u.admin ? html` <span class="badge ok">admin</span>` : ''}${u.guest ? html` <span class="badge">guest</span>` : ''}${u.deactivated ? html` <span class="badge bad">deactivated</span>` : ''}`;
+  return html`${u.admin ? html` <span class="badge ok">admin</span>` : ''}${u.guest ? html` <span class="badge">guest</span>` : ''}${u.locked ? html` <span class="badge bad">locked</span>` : ''}${u.suspended ? html` <span class="badge bad">suspended</span>` : ''}${u.deactivated ? html` <span class="badge bad">deactivated</span>` : ''}`;
 }
 
 function userActions(u: UserSummary, csrf: string, me: string): SafeHtml {
@@ -170,6 +170,12 @@ ${
     : u.guest
       ? ''
       : html`<form method="post" action="/dashboard/users/admin" data-confirm="Make ${u.user_id} an administrator? They can then manage this server.">${id}<input type="hidden" name="admin" value="yes"><button class="secondary">Make admin</button></form>`
+}
+${
+  self || u.admin
+    ? ''
+    : html`<form method="post" action="/dashboard/users/moderate"${u.locked ? '' : html` data-confirm="Lock ${u.user_id}? Their apps stop working (they stay signed in) until you unlock the account."`}>${id}<input type="hidden" name="lock" value="${u.locked ? 'no' : 'yes'}"><button class="secondary">${u.locked ? 'Unlock' : 'Lock'}</button></form>
+<form method="post" action="/dashboard/users/moderate"${u.suspended ? '' : html` data-confirm="Suspend ${u.user_id}? They can still read and leave, but not join, invite, send or change their profile."`}>${id}<input type="hidden" name="suspend" value="${u.suspended ? 'no' : 'yes'}"><button class="secondary">${u.suspended ? 'Lift suspension' : 'Suspend'}</button></form>`
 }
 ${self ? '' : html`<form method="post" action="/dashboard/users/deactivate" data-confirm="Deactivate ${u.user_id}? This cannot be undone.">${id}<button class="danger">Deactivate</button></form>`}
 </details>`;

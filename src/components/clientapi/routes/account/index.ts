@@ -3,6 +3,7 @@ import type { ClientRoutes } from '../types.js';
 import { accountManagementRoutes } from './account.js';
 import { accountDataRoutes } from './account-data.js';
 import { sharedSecretRegisterRoutes } from './admin-register.js';
+import { adminModerationRoutes } from './admin-moderation.js';
 import { adminReportRoutes } from './admin-reports.js';
 import { registrationTokenRoutes } from './admin-registration-tokens.js';
 import { adminUserRoutes } from './admin-users.js';
@@ -36,6 +37,7 @@ export const accountRoutes: ClientRoutes[] = [
   registrationTokenRoutes,
   adminUserRoutes,
   adminReportRoutes,
+  adminModerationRoutes,
   whoisRoutes,
   sharedSecretRegisterRoutes,
 ];

@@ -8,7 +8,7 @@ import { MatrixError } from '../../../../core/errors.js';
 import { parseUserId } from '../../../../core/identifiers.js';
 import { specBody } from '../../../../platform/http/validate.js';
 import type { ClientApiContext } from '../../context.js';
-import { ownerOf } from '../../context.js';
+import { ownerOf, refuseIfSuspended } from '../../context.js';
 import type { ClientRoutes } from '../types.js';
 import { bodyOf, ownUserParam, paramsOf, V3 } from './common.js';
 
@@ -26,6 +26,7 @@ function changeable(request: FastifyRequest): { userId: string; field: string } 
   const owner = ownerOf(request);
   const userId = ownUserParam(request, owner);
   const field = paramsOf(request).keyName!;
+  refuseIfSuspended(owner, 'change its profile');
   if (owner.is_guest && field !== 'displayname') throw new MatrixError(403, 'M_GUEST_ACCESS_FORBIDDEN', 'Guests may only change their display name');
   return { userId, field };
 }

@@ -5,6 +5,7 @@ import { isValidRoomAlias } from '../../../../core/identifiers.js';
 import { roomVersion } from '../../../../core/room-versions.js';
 import { specBody } from '../../../../platform/http/validate.js';
 import type { PerformCreateRoomRequest, RoomPreset } from '../../../roomserver/api.js';
+import { refuseIfSuspended } from '../../context.js';
 import type { ClientRoutes } from '../types.js';
 import { body, fullUser, profileContent, userIdParam, V3 } from './common.js';
 
@@ -24,6 +25,7 @@ export const createRoomRoutes: ClientRoutes = (app, cctx) => {
     { onRequest: cctx.auth.required, preValidation: specBody('client-server', 'POST /createRoom'), config: { canonicalJson: true } },
     async (request) => {
       const owner = fullUser(request);
+      refuseIfSuspended(owner, 'create rooms');
       cctx.limit('send', owner.user_id);
       const b = body(request);
 

@@ -7,7 +7,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { JsonObject } from '../../../../core/canonical-json.js';
 import { MatrixError } from '../../../../core/errors.js';
-import { ownerOf, type ClientApiContext } from '../../context.js';
+import { ownerOf, refuseIfSuspended, type ClientApiContext } from '../../context.js';
 import type { ClientRoutes } from '../types.js';
 import { aliasParam, body, eventRoute, fullUser, isLocal, params, profileContent, reasonOf, roomIdParam, userIdParam, V3 } from './common.js';
 
@@ -24,6 +24,7 @@ export async function resolveRoom(cctx: ClientApiContext, idOrAlias: string): Pr
 
 async function join(cctx: ClientApiContext, request: FastifyRequest, roomId: string): Promise<{ room_id: string }> {
   const owner = ownerOf(request);
+  refuseIfSuspended(owner, 'join rooms');
   cctx.limit('send', owner.user_id);
   if (owner.is_guest) {
     const [ga] = (await cctx.roomserver.queryCurrentState({ room_id: roomId, keys: [['m.room.guest_access', '']] })).events;
@@ -48,6 +49,8 @@ async function setMembership(
   extra: JsonObject = {},
 ): Promise<Record<string, never>> {
   const owner = ownerOf(request);
+  // Leaving (and declining an invite) stays possible; inviting, knocking, kicking and banning do not.
+  if (membership !== 'leave' || target !== owner.user_id) refuseIfSuspended(owner, `${membership === 'leave' ? 'kick' : membership} anyone`);
   cctx.limit('send', owner.user_id);
   await cctx.roomserver.sendEvent({
     room_id: roomId,

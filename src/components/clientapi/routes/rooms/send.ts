@@ -9,7 +9,8 @@ import { MatrixError } from '../../../../core/errors.js';
 import { parseEventId, parseRoomAlias } from '../../../../core/identifiers.js';
 import { roomVersion } from '../../../../core/room-versions.js';
 import type { ClientApiContext } from '../../context.js';
-import { ownerOf } from '../../context.js';
+import { ownerOf, refuseIfSuspended } from '../../context.js';
+import type { TokenOwner } from '../../../userapi/api.js';
 import type { ClientRoutes } from '../types.js';
 import { body, eventRoute, fullUser, isLocal, params, reasonOf, roomIdParam, userIdParam, V3 } from './common.js';
 
@@ -53,6 +54,17 @@ async function checkCanonicalAlias(cctx: ClientApiContext, roomId: string, conte
   }
 }
 
+/** A suspended user may redact their own events and send nothing else. */
+async function refuseSuspendedSend(cctx: ClientApiContext, owner: TokenOwner, redacts: string | undefined): Promise<void> {
+  if (!owner.suspended) return;
+  if (redacts !== undefined) {
+    const [target] = (await cctx.roomserver.queryEvents({ event_ids: [redacts] })).events;
+    if (target?.pdu.sender === owner.user_id) return;
+    refuseIfSuspended(owner, "redact other people's events");
+  }
+  refuseIfSuspended(owner, 'send to rooms');
+}
+
 export const sendRoutes: ClientRoutes = (app, cctx) => {
   app.put(`${V3}/rooms/:roomId/send/:eventType/:txnId`, eventRoute(cctx, 'PUT /rooms/{roomId}/send/{eventType}/{txnId}'), async (request) => {
     const owner = ownerOf(request);
@@ -63,6 +75,7 @@ export const sendRoutes: ClientRoutes = (app, cctx) => {
     let redacts: string | undefined;
     // Since v1.18 clients may send redactions here too; the target is in content.redacts.
     if (eventType === 'm.room.redaction') redacts = eventIdParam(content.redacts);
+    await refuseSuspendedSend(cctx, owner, redacts);
     const { event_id } = await cctx.roomserver.sendEvent({
       room_id: roomId,
       sender: owner.user_id,
@@ -78,6 +91,7 @@ export const sendRoutes: ClientRoutes = (app, cctx) => {
     const owner = ownerOf(request);
     const { eventType } = params(request);
     const roomId = roomIdParam(params(request).roomId);
+    refuseIfSuspended(owner, 'change rooms');
     cctx.limit('send', owner.user_id);
     const content = body(request);
     if (eventType === CANONICAL && stateKey === '') await checkCanonicalAlias(cctx, roomId, content);
@@ -98,6 +112,7 @@ export const sendRoutes: ClientRoutes = (app, cctx) => {
     const owner = fullUser(request);
     const roomId = roomIdParam(params(request).roomId);
     const redacts = eventIdParam(params(request).eventId);
+    await refuseSuspendedSend(cctx, owner, redacts);
     cctx.limit('send', owner.user_id);
     // The transaction is scoped to (device, room, m.room.redaction, txn id), shared with /send/m.room.redaction:
     // its id is kept as the client gave it so that the client recognises its echo by `transaction_id`.
@@ -115,6 +130,7 @@ export const sendRoutes: ClientRoutes = (app, cctx) => {
   app.post(`${V3}/rooms/:roomId/upgrade`, eventRoute(cctx, 'POST /rooms/{roomId}/upgrade'), async (request) => {
     const owner = fullUser(request);
     const roomId = roomIdParam(params(request).roomId);
+    refuseIfSuspended(owner, 'upgrade rooms');
     cctx.limit('send', owner.user_id);
     const b = body(request);
     const newVersion = b.new_version as string;
