@@ -12,6 +12,9 @@ export interface RequestOwner {
   device_id: string;
   is_guest: boolean;
   is_admin: boolean;
+  /** Locked or suspended by an admin (spec v1.18 "Account moderation"). */
+  locked?: boolean;
+  suspended?: boolean;
 }
 
 declare module 'fastify' {
@@ -35,6 +38,8 @@ export interface TokenAuth {
   optional: preHandlerAsyncHookHandler;
 }
 
+const LOGOUT_PATH = /^\/_matrix\/client\/[^/]+\/logout(?:\/all)?(?:\?|$)/;
+
 /** The access-token hooks every public component with client routes uses. */
 export function tokenAuth(check: TokenCheck): TokenAuth {
   const authenticate = async (request: FastifyRequest, required: boolean) => {
@@ -46,6 +51,10 @@ export function tokenAuth(check: TokenCheck): TokenAuth {
     const ua = request.headers['user-agent'];
     const result = await check({ token, ip: clientIp(request), ...(typeof ua === 'string' ? { user_agent: ua } : {}) });
     if (!result.owner) throw new MatrixError(401, 'M_UNKNOWN_TOKEN', 'Unknown access token', { soft_logout: result.soft_logout });
+    // A locked account can only log out; its tokens stay valid for when the lock is lifted.
+    if (result.owner.locked && !LOGOUT_PATH.test(request.url)) {
+      throw new MatrixError(401, 'M_USER_LOCKED', 'This account has been locked by an administrator of this server', { soft_logout: true });
+    }
     request.owner = result.owner;
   };
   return {
