@@ -4,7 +4,8 @@
  * soft_logout on everything but logout, and works again, same token, once
  * unlocked. A suspended account reads, leaves and redacts its own events,
  * but cannot join, invite, send, or change its profile (403
- * M_USER_SUSPENDED). Admins cannot lock themselves or each other.
+ * M_USER_SUSPENDED). Admins cannot lock themselves or each other. The
+ * admins are named as support contacts.
  */
 import t from 'tap';
 import { userApi } from '../../../src/components/userapi/api.js';
@@ -15,6 +16,7 @@ t.teardown(() => s.stop());
 const ops = roomOps(s);
 const ua = s.h.apis.get(userApi);
 const root = await s.user('root');
+const noContacts = await s.call(undefined, 'GET', '/.well-known/matrix/support');
 await ua.setUserAdmin({ user_id: root.user_id, admin: true });
 const alice = await s.user('alice');
 const bob = await s.user('bob');
@@ -24,6 +26,12 @@ const room = await ops.create(alice, { preset: 'public_chat' });
 await ops.join(mallory, room);
 const own = await ops.send(mallory, room, { msgtype: 'm.text', body: 'mine' });
 const theirs = await ops.send(alice, room, { msgtype: 'm.text', body: "alice's" });
+
+t.test('support contacts: the active admins, for a locked user to appeal to', async (t) => {
+  t.same([noContacts.status, noContacts.body.errcode], [404, 'M_NOT_FOUND'], 'no admin yet: none named');
+  const r = await s.call(undefined, 'GET', '/.well-known/matrix/support');
+  t.same([r.status, r.body], [200, { contacts: [{ matrix_id: root.user_id, role: 'm.role.admin' }] }], 'no token needed');
+});
 
 t.test('lock: everything but logout is refused, with soft_logout; unlocking brings the same token back', async (t) => {
   t.same((await s.call(root, 'GET', `${A}/lock/${enc(bob.user_id)}`)).body, { locked: false });

@@ -1,6 +1,7 @@
 /**
  * What a client asks before and around rooms: capabilities, server
- * discovery (.well-known), third-party protocols and TURN servers for calls.
+ * discovery (.well-known, with the admins as support contacts), third-party
+ * protocols and TURN servers for calls.
  */
 import type { FastifyRequest } from 'fastify';
 import { createHmac } from 'node:crypto';
@@ -66,6 +67,12 @@ export const discoveryRoutes: ClientRoutes = (app, cctx) => {
 
   app.get('/.well-known/matrix/client', async () => ({ 'm.homeserver': { base_url: baseUrl } }));
   app.get('/.well-known/matrix/server', async () => ({ 'm.server': server }));
+  // Who to ask (a locked user appealing, someone reporting a problem): this server's active admins.
+  app.get('/.well-known/matrix/support', async () => {
+    const { users } = await cctx.userapi.listUsers({ admins: true, limit: 20 });
+    if (users.length === 0) throw new MatrixError(404, 'M_NOT_FOUND', 'This server names no contacts');
+    return { contacts: users.map((u) => ({ matrix_id: u.user_id, role: 'm.role.admin' })) };
+  });
 
   // No application service bridges another network here yet: no protocols, so every lookup finds nothing (the spec's 404).
   app.get(`${V3}/thirdparty/protocols`, auth, async () => ({}));
