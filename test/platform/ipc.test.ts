@@ -148,7 +148,7 @@ for (const transport of [direct, socket]) {
   });
 }
 
-t.test('a method that throws before its first await answers with an error, over the socket too', async (t) => {
+t.test('a method that throws before its first await answers with an error, over the socket and directly', async (t) => {
   const { createServer } = await import('node:http');
   const { mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
@@ -176,4 +176,25 @@ t.test('a method that throws before its first await answers with an error, over 
   t.ok(server.listening, 'the callee is still serving');
   server.close();
   rmSync(dir, { recursive: true, force: true });
+
+  // In the same process: a rejection as well, never a throw at the caller.
+  const local = new ApiDirectory({ socketFor: () => undefined });
+  local.provide(desc, {
+    boom: ((req: { kind: string }) => {
+      if (req.kind === 'matrix') throw new MatrixError(403, 'M_FORBIDDEN', 'no');
+      throw new Error('plain');
+    }) as never,
+  });
+  const direct = local.get(desc);
+  let thrown = false;
+  let p: Promise<void> | undefined;
+  try {
+    p = direct.boom({ kind: 'matrix' });
+  } catch {
+    thrown = true;
+  }
+  t.notOk(thrown, 'a direct call does not throw synchronously');
+  await t.rejects(p!, { name: 'MatrixError', message: 'no' });
+  await t.rejects(direct.boom({ kind: 'plain' }), { name: 'IpcError' });
+  local.close();
 });

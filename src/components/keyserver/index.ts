@@ -51,11 +51,8 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
     queryBackupKeys: (req) => backups.get(req),
     deleteBackupKeys: (req) => backups.deleteKeys(req),
   };
-  // A method that throws before its first await must still answer with a rejection.
-  const settled = Object.fromEntries(
-    Object.entries(api).map(([name, fn]) => [name, async (req: unknown) => (fn as (r: unknown) => Promise<unknown>)(req)]),
-  ) as unknown as KeyServerAPI;
-  ctx.apis.provide(keyServerApi, settled);
+  // The transports turn a method that throws before its first await into a rejection (platform/ipc).
+  ctx.apis.provide(keyServerApi, api);
 
   await ctx.startConsumer<DeviceChange>({
     topic: deviceChanges,

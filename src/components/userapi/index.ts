@@ -159,11 +159,8 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
       return user_id ? { user_id } : null;
     },
   };
-  // A method that throws before its first await must still answer with a rejection, not throw at the caller's transport.
-  const settled = Object.fromEntries(
-    Object.entries(api).map(([name, fn]) => [name, async (req: unknown) => (fn as (r: unknown) => Promise<unknown>)(req)]),
-  ) as unknown as UserAPI;
-  ctx.apis.provide(userApi, settled);
+  // The transports turn a method that throws before its first await into a rejection (platform/ipc).
+  ctx.apis.provide(userApi, api);
 
   // Profile changes and deactivations reach the user's rooms through the log (room-membership.ts).
   await ctx.startConsumer<UserChange>({
