@@ -9,8 +9,9 @@
  * admin account, the first registration token) between writing the
  * configuration and the UserAPI's first start; it is deleted once done.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../../platform/storage/atomic-file.js';
 import type { GuessState } from './code.js';
 import type { Draft } from './wizard/validate.js';
 
@@ -41,24 +42,6 @@ export interface Pending {
 }
 
 const initial = (): SetupState => ({ phase: 'wizard', draft: {}, done_steps: [], guesses: { failures: 0, locked_until: 0 }, sessions: {} });
-
-function writeAtomic(file: string, data: string): void {
-  const tmp = `${file}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-  const dir = openSync(join(file, '..'), 'r');
-  try {
-    fsyncSync(dir);
-  } finally {
-    closeSync(dir);
-  }
-}
 
 export class SetupStore {
   readonly dir: string;
@@ -96,7 +79,7 @@ export class SetupStore {
   update(change: (s: SetupState) => SetupState | void): SetupState {
     const copy = structuredClone(this.state);
     this.state = change(copy) ?? copy;
-    writeAtomic(this.file, JSON.stringify(this.state));
+    writeFileAtomic(this.file, JSON.stringify(this.state), 0o600);
     return this.state;
   }
 
@@ -107,7 +90,7 @@ export class SetupStore {
   }
 
   writePending(p: Pending): void {
-    writeAtomic(join(this.dir, 'pending.json'), JSON.stringify(p));
+    writeFileAtomic(join(this.dir, 'pending.json'), JSON.stringify(p), 0o600);
   }
 
   clearPending(): void {

@@ -3,8 +3,9 @@
  * dashboard's switches), keeping everything else and its comments. The new
  * file is validated before it replaces the old one, atomically.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
+import { writeFileAtomic } from '../storage/atomic-file.js';
 import { dataPaths } from './paths.js';
 import { validateConfig, type NeuriteConfig } from './schema.js';
 
@@ -19,14 +20,6 @@ export function updateConfig(dataDir: string, changes: ConfigChanges): NeuriteCo
   if (changes.registration !== undefined) doc.set('registration', changes.registration);
   if (changes.federation_enabled !== undefined) doc.setIn(['federation', 'enabled'], changes.federation_enabled);
   const config = validateConfig(doc.toJS());
-  const tmp = `${file}.tmp`;
-  const fd = openSync(tmp, 'w', 0o644);
-  try {
-    writeSync(fd, doc.toString());
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
+  writeFileAtomic(file, doc.toString());
   return config;
 }

@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { applyUpdate, download, updateStatus, type ApplyResult, type PendingUpdate } from './apply.js';
 import { verifyBundleFile } from './install.js';
 import { currentBoard, trustedKeys } from './keys.js';
-import { appPaths, readJsonFile, runningVersion, UpdateRefused, writeAtomic } from './slots.js';
+import { appPaths, readJsonFile, runningVersion, UpdateRefused } from './slots.js';
+import { writeFileAtomic } from '../../platform/storage/atomic-file.js';
 import { compareVersions, isVersion } from './version.js';
 
 export interface UpdateSettings {
@@ -36,7 +37,7 @@ export function readUpdateSettings(dataDir: string): UpdateSettings {
 export function writeUpdateSettings(dataDir: string, s: Partial<UpdateSettings>): UpdateSettings {
   const next = { ...readUpdateSettings(dataDir), ...s };
   if (next.url && !/^https?:\/\//i.test(next.url)) throw new UpdateRefused('the update URL must start with http:// or https://');
-  writeAtomic(settingsFile(dataDir), JSON.stringify(next, null, 2) + '\n');
+  writeFileAtomic(settingsFile(dataDir), JSON.stringify(next, null, 2) + '\n');
   return next;
 }
 

@@ -10,7 +10,8 @@ import { chmod, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { BundleError, headerLength, payloadSize, verifyHeader, type BundleManifest } from './bundle.js';
 import { compareVersions } from './version.js';
-import { appPaths, dataFormat, fsyncDir, inactiveSlot, runningVersion, slotDir, takeLock, UpdateRefused, type AppPaths, currentTrial } from './slots.js';
+import { appPaths, dataFormat, inactiveSlot, runningVersion, slotDir, takeLock, UpdateRefused, type AppPaths, currentTrial } from './slots.js';
+import { fsyncDir } from '../../platform/storage/atomic-file.js';
 
 export interface VerifyOptions {
   trustedKeys: Uint8Array[];

@@ -11,7 +11,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { compareVersions, isVersion } from './version.js';
-import { appPaths, readJsonFile, recordOutcome, removeDurably, UpdateRefused, writeAtomic } from './slots.js';
+import { appPaths, readJsonFile, recordOutcome, removeDurably, UpdateRefused } from './slots.js';
+import { writeFileAtomic } from '../../platform/storage/atomic-file.js';
 
 const run = promisify(execFile);
 export const OS_VERSION_FILE = '/etc/neurite/os-version';
@@ -76,7 +77,7 @@ export async function installRootfsBundle(file: string, dataDir: string, opts: {
     from: { bootname: status.booted, version: current ?? '?' },
     requested_at: new Date().toISOString(),
   };
-  writeAtomic(trialFile(dataDir), JSON.stringify(trial, null, 2) + '\n');
+  writeFileAtomic(trialFile(dataDir), JSON.stringify(trial, null, 2) + '\n');
   return trial;
 }
 

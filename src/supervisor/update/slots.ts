@@ -17,10 +17,11 @@
  * at every start. The factory version is the one in the read-only root file
  * system (/opt/neurite), updated only with the root file system.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { NEURITE_VERSION } from '../../version.js';
 import type { BundleManifest } from './bundle.js';
+import { fsyncDir, writeFileAtomic } from '../../platform/storage/atomic-file.js';
 
 export type SlotName = 'a' | 'b' | 'factory';
 export const APP_SLOTS = ['a', 'b'] as const;
@@ -99,30 +100,6 @@ function readJson<T>(file: string): T | undefined {
   }
 }
 
-export function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Writes a file so that after a power cut it holds either the old or the new content. */
-export function writeAtomic(file: string, content: string): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', 0o644);
-  try {
-    writeSync(fd, content);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-  fsyncDir(dirname(file));
-}
-
 export function removeDurably(file: string): void {
   if (!existsSync(file)) return;
   rmSync(file, { recursive: true, force: true });
@@ -193,7 +170,7 @@ export interface LastUpdate {
 }
 
 export function recordOutcome(p: AppPaths, outcome: Omit<LastUpdate, 'at'>): void {
-  writeAtomic(p.lastUpdateFile, JSON.stringify({ ...outcome, at: new Date().toISOString() }, null, 2) + '\n');
+  writeFileAtomic(p.lastUpdateFile, JSON.stringify({ ...outcome, at: new Date().toISOString() }, null, 2) + '\n');
 }
 
 export function lastUpdate(p: AppPaths): LastUpdate | undefined {

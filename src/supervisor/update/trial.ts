@@ -21,17 +21,16 @@ import {
   committedSlot,
   currentTrial,
   dataFormat,
-  fsyncDir,
   recordOutcome,
   removeDurably,
   runningSlot,
   runningVersion,
   slotVersion,
-  writeAtomic,
   UpdateRefused,
   type AppPaths,
   type TrialInfo,
 } from './slots.js';
+import { fsyncDir, writeFileAtomic } from '../../platform/storage/atomic-file.js';
 
 /** The supervisor's exit code that asks the launcher to start the selected slot. */
 export const SWITCH_EXIT_CODE = 75;
@@ -62,10 +61,10 @@ export function beginTrial(dataDir: string, installed: Installed, windowMs = hea
     data_format: installed.manifest.data_format,
     requested_at: new Date().toISOString(),
   };
-  writeAtomic(p.trialInfoFile, JSON.stringify(info, null, 2) + '\n');
-  writeAtomic(p.trialStartsFile, '0\n');
+  writeFileAtomic(p.trialInfoFile, JSON.stringify(info, null, 2) + '\n');
+  writeFileAtomic(p.trialStartsFile, '0\n');
   // Written last: the trial exists once this word is on disk.
-  writeAtomic(p.trialFile, `${installed.slot}\n`);
+  writeFileAtomic(p.trialFile, `${installed.slot}\n`);
   return info;
 }
 
@@ -89,9 +88,9 @@ export function protectDataForTrial(dataDir: string, trial: TrialInfo): void {
   rmSync(p.rollbackDataDir, { recursive: true, force: true });
   const db = join(p.dataDir, 'db');
   if (existsSync(db)) cpSync(db, join(p.rollbackDataDir, 'db'), { recursive: true });
-  writeAtomic(join(p.rollbackDataDir, 'data-format'), `${dataFormat(p)}\n`);
+  writeFileAtomic(join(p.rollbackDataDir, 'data-format'), `${dataFormat(p)}\n`);
   // Names the trial's slot, so that a committed trial never has this copy put back.
-  writeAtomic(ready, `${trial.slot}\n`);
+  writeFileAtomic(ready, `${trial.slot}\n`);
 }
 
 /** Puts back the databases saved before a trial (the launcher does the same when a trial never came up). */
@@ -114,7 +113,7 @@ export function restoreDataAfterRollback(p: AppPaths): void {
 
 export function commitTrial(dataDir: string, trial: TrialInfo): void {
   const p = appPaths(dataDir);
-  writeAtomic(p.committedFile, `${trial.slot}\n`);
+  writeFileAtomic(p.committedFile, `${trial.slot}\n`);
   removeDurably(p.trialFile);
   removeDurably(p.trialStartsFile);
   removeDurably(p.trialInfoFile);
