@@ -6,7 +6,7 @@
  * Changes reach consumers through the topics (topics.ts).
  */
 import { defineApi, type CallContext } from '../../platform/ipc/define.js';
-import type { PresenceState, ReceiptType } from './topics.js';
+import type { PresenceState, ReceiptRecord, ReceiptType } from './topics.js';
 
 export interface TypingRequest {
   room_id: string;
@@ -34,15 +34,8 @@ export interface ReadMarkersRequest {
   read_private?: string;
 }
 
-/** A receipt as stored: one per (room, user, receipt_type, thread_id or none). */
-export interface Receipt {
-  room_id: string;
-  user_id: string;
-  receipt_type: ReceiptType;
-  event_id: string;
-  thread_id?: string;
-  ts: number;
-}
+/** A receipt as stored: one per (room, user, receipt_type, thread_id or none); the same shape its log record has. */
+export type Receipt = ReceiptRecord;
 
 /** Presence as clients see it (`GET /presence/{userId}/status`, the content of `m.presence`). */
 export interface PresenceView {

@@ -11,16 +11,7 @@ import { notFound, type MediaRepository } from './repository.js';
 import type { MediaRecord } from './storage.js';
 
 /** An entry of `GET /_synapse/admin/v1/users/{userId}/media`. */
-export interface UserMediaEntry {
-  media_id: string;
-  media_type: string;
-  media_length: number;
-  upload_name: string | null;
-  created_ts: number;
-  last_access_ts: number;
-  quarantined_by: string | null;
-  safe_from_quarantine: boolean;
-}
+export type UserMediaEntry = Omit<MediaInfo, 'media_origin' | 'user_id' | 'sha256'>;
 
 export const USER_MEDIA_ORDER = ['media_id', 'upload_name', 'created_ts', 'last_access_ts', 'media_length', 'media_type', 'quarantined_by', 'safe_from_quarantine'] as const;
 export type UserMediaOrder = (typeof USER_MEDIA_ORDER)[number];
@@ -48,16 +39,8 @@ export function mediaInfo(m: MediaRecord): MediaInfo {
 }
 
 function userEntry(m: MediaRecord): UserMediaEntry {
-  return {
-    media_id: m.media_id,
-    media_type: m.content_type,
-    media_length: m.size,
-    upload_name: m.upload_name,
-    created_ts: m.created_ts,
-    last_access_ts: m.last_access_ts,
-    quarantined_by: m.quarantined_by,
-    safe_from_quarantine: m.safe_from_quarantine,
-  };
+  const { media_origin: _o, user_id: _u, sha256: _s, ...entry } = mediaInfo(m);
+  return entry;
 }
 
 function compare(a: unknown, b: unknown): number {

@@ -106,19 +106,7 @@ export class Accounts {
           displayname: req.displayname ?? localpart,
         };
         ops.push(put(keys.account(localpart), account));
-        let records: Append[] = [];
-        let login: LoginResult | undefined;
-        let revoked: string[] = [];
-        if (req.login) {
-          const p = await this.sessions.prepareLogin(userId, req.login);
-          ops.push(...p.ops);
-          records = p.records;
-          revoked = p.revoked;
-          login = p.value;
-        }
-        await extra?.(ops);
-        await this.sessions.commit({ value: undefined, ops, records, revoked });
-        return { user_id: userId, ...(login ? { login } : {}) };
+        return this.commitWithLogin(userId, ops, req.login, extra);
       });
     };
 
@@ -145,22 +133,25 @@ export class Accounts {
       if (!account || !account.guest || account.deactivated) throw new MatrixError(403, 'M_FORBIDDEN', 'Only an active guest account can be upgraded');
       const { guest: _guest, ...upgraded } = account;
       const ops: WriteOp[] = [put(keys.account(account.localpart), { ...upgraded, password_hash: passwordHash, ...(req.displayname !== undefined ? { displayname: req.displayname } : {}) })];
-      let records: Append[] = [];
-      let revoked: string[] = [];
-      let login: LoginResult | undefined;
-      if (req.login) {
-        const p = await this.sessions.prepareLogin(userId, req.login);
-        ops.push(...p.ops);
-        records = p.records;
-        revoked = p.revoked;
-        login = p.value;
-      }
-      await extra?.(ops);
-      await this.sessions.commit({ value: undefined, ops, records, revoked });
+      const result = await this.commitWithLogin(userId, ops, req.login, extra);
       // Cached owners of the guest's tokens still say is_guest.
       this.sessions.forgetAll();
-      return { user_id: userId, ...(login ? { login } : {}) };
+      return result;
     });
+  }
+
+  /** Commits an account's writes in one batch with a new login's (when asked for) and the caller's `extra` ones. */
+  private async commitWithLogin(
+    userId: string,
+    ops: WriteOp[],
+    newLogin: CreateAccountRequest['login'],
+    extra?: (ops: WriteOp[]) => Promise<void> | void,
+  ): Promise<{ user_id: string; login?: LoginResult }> {
+    const p = newLogin ? await this.sessions.prepareLogin(userId, newLogin) : undefined;
+    if (p) ops.push(...p.ops);
+    await extra?.(ops);
+    await this.sessions.commit({ value: undefined, ops, records: p?.records ?? [], revoked: p?.revoked ?? [] });
+    return { user_id: userId, ...(p ? { login: p.value } : {}) };
   }
 
   /** The account a login names: a localpart or a full id of this server, any case. */
