@@ -5,13 +5,13 @@
  * committed, then answers again.
  */
 import type { JsonObject } from '../../../core/canonical-json.js';
-import { decodeKey } from '../../../platform/storage/keys.js';
 import type { SyncDeps } from '../deps.js';
 import { eventPasses, roomPasses, type SyncFilter } from '../filter.js';
 import type { Viewer } from '../format.js';
-import { keys, type AccountDataRecord, type DeviceListRecord, type PresenceRecord, type StateEntry, type ToDeviceRecord } from '../storage.js';
+import { keys, type DeviceListRecord, type PresenceRecord, type StateEntry } from '../storage.js';
 import { token } from '../tokens.js';
 import type { RoomView } from '../views.js';
+import { accountDataUpTo, defaultPushRules, toDeviceSince } from '../user-streams.js';
 import { at, type MembershipPoint } from '../visibility.js';
 import { RoomSections, type AccountDataEvent, type SyncRequest } from './rooms.js';
 
@@ -87,7 +87,7 @@ export class SyncEngine {
       },
       () => undefined,
     );
-    const toDevice = await this.toDevice(viewer, since, w);
+    const toDevice = await toDeviceSince(this.deps, viewer, since, w, TO_DEVICE_LIMIT);
     const to = toDevice.stopAt ?? w;
     const now = Date.now();
     const req: SyncRequest = {
@@ -196,25 +196,19 @@ export class SyncEngine {
     const user = this.deps.views.users.get(userId);
     if (since !== undefined && (!user || user.accountDataPos <= since)) return undefined;
     const out: AccountDataDelta = { global: [], rooms: new Map() };
-    for (const [k, rec] of await this.deps.db.entries<AccountDataRecord>(keys.accountDataOf(userId))) {
-      if (rec.pos > to || (since !== undefined && rec.pos <= since)) continue;
-      const [, , roomId, type] = decodeKey(k) as [string, string, string, string];
-      const ev = { type, content: rec.content };
-      if (roomId === '') out.global.push(ev);
+    for (const item of await accountDataUpTo(this.deps, userId, to)) {
+      if (since !== undefined && item.pos <= since) continue;
+      const ev = { type: item.type, content: item.content };
+      if (item.room_id === '') out.global.push(ev);
       else {
-        let list = out.rooms.get(roomId);
-        if (!list) out.rooms.set(roomId, (list = []));
+        let list = out.rooms.get(item.room_id);
+        if (!list) out.rooms.set(item.room_id, (list = []));
         list.push(ev);
       }
     }
     if (since === undefined && !out.global.some((e) => e.type === 'm.push_rules')) {
-      // Push rules the user never changed are the server's defaults, which only the UserAPI knows.
-      try {
-        const rules = await this.deps.userapi().queryAccountData({ user_id: userId, type: 'm.push_rules' }, { timeoutMs: 5000 });
-        if (rules) out.global.push({ type: 'm.push_rules', content: rules.content as JsonObject });
-      } catch {
-        // The client reads them from /pushrules instead.
-      }
+      const rules = await defaultPushRules(this.deps, userId);
+      if (rules) out.global.push(rules as AccountDataEvent);
     }
     return out;
   }
@@ -226,32 +220,6 @@ export class SyncEngine {
     } catch {
       return new Set();
     }
-  }
-
-  /**
-   * The device's to-device messages after `since`; the ones up to `since`
-   * were acknowledged by this request and are deleted. When more than one
-   * answer's worth wait, the answer stops at the last one it carries.
-   */
-  private async toDevice(viewer: Viewer, since: number | undefined, w: number): Promise<{ events: JsonObject[]; stopAt?: number }> {
-    const user = this.deps.views.users.get(viewer.user_id);
-    const { db } = this.deps;
-    const lowest = user?.toDeviceLowest.get(viewer.device_id);
-    if (since !== undefined && lowest !== undefined && lowest <= since) {
-      const acked = await db.keys({ gt: keys.toDevice(viewer.user_id, viewer.device_id, 0), lte: keys.toDevice(viewer.user_id, viewer.device_id, since) });
-      if (acked.length > 0) void db.write(acked.map((key) => ({ type: 'del' as const, key }))).catch(() => {});
-      user!.toDeviceLowest.set(viewer.device_id, since + 1);
-    }
-    const latest = user?.toDevice.get(viewer.device_id) ?? 0;
-    if (latest <= (since ?? 0)) return { events: [] };
-    const rows = await db.entries<ToDeviceRecord>({
-      gt: keys.toDevice(viewer.user_id, viewer.device_id, since ?? 0),
-      lte: keys.toDevice(viewer.user_id, viewer.device_id, w),
-      limit: TO_DEVICE_LIMIT + 1,
-    });
-    const events = rows.slice(0, TO_DEVICE_LIMIT).map(([, r]) => ({ sender: r.sender, type: r.type, content: r.content }));
-    if (rows.length > TO_DEVICE_LIMIT) return { events, stopAt: Number(decodeKey(rows[TO_DEVICE_LIMIT - 1]![0])[3]) };
-    return { events };
   }
 
   /** Presence of users who share a room with the viewer, changed in (since, to]. */

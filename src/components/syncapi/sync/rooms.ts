@@ -13,10 +13,11 @@ import { accessFor, serialize, visible, type RoomAccess } from '../access.js';
 import type { SyncDeps } from '../deps.js';
 import { eventPasses, limitOf, roomPasses, type RoomEventFilter, type SyncFilter } from '../filter.js';
 import type { FormatOptions, Viewer } from '../format.js';
-import { keys, type EventRecord, type ReceiptRecord, type StateEntry, type StrippedRecord } from '../storage.js';
+import { keys, type EventRecord, type StateEntry, type StrippedRecord } from '../storage.js';
 import { splitStateKey, stateKey, type StateMap } from '../state.js';
 import { token } from '../tokens.js';
 import { decodeKey } from '../../../platform/storage/keys.js';
+import { receiptEvent } from '../user-streams.js';
 import type { RoomView } from '../views.js';
 import type { MembershipPoint } from '../visibility.js';
 
@@ -144,26 +145,10 @@ export class RoomSections {
     }
     const receiptsChanged = room.receiptsPos > (since ?? 0) || (room.privateReceipts.get(req.viewer.user_id) ?? 0) > (since ?? 0);
     if (receiptsChanged && eventPasses(ef, { type: 'm.receipt' })) {
-      const receipt = await this.receipts(req, room, since);
+      const receipt = await receiptEvent(this.deps, req.viewer.user_id, room.id, since, req.to);
       if (receipt) out.push(receipt);
     }
     return out;
-  }
-
-  /** One m.receipt event with the receipts that changed in (since, to] (all of them on an initial sync). */
-  private async receipts(req: SyncRequest, room: RoomView, since: number | undefined): Promise<JsonObject | undefined> {
-    const content: Record<string, Record<string, Record<string, JsonObject>>> = {};
-    let any = false;
-    for (const [k, r] of await this.deps.db.entries<ReceiptRecord>(keys.receiptsOf(room.id))) {
-      if (r.pos > req.to || (since !== undefined && r.pos <= since)) continue;
-      const [, , type, userId, threadId] = decodeKey(k) as [string, string, string, string, string];
-      // Private receipts are their owner's alone.
-      if (type === 'm.read.private' && userId !== req.viewer.user_id) continue;
-      const byType = ((content[r.event_id] ??= {})[type] ??= {});
-      byType[userId] = { ts: r.ts, ...(threadId !== '' ? { thread_id: threadId } : {}) };
-      any = true;
-    }
-    return any ? { type: 'm.receipt', content: content as unknown as JsonObject } : undefined;
   }
 
   private roomAccountData(req: SyncRequest, roomId: string, data: AccountDataEvent[] | undefined): JsonObject[] {
