@@ -7,21 +7,15 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
-import { createClientApiContext, type ClientApiContext } from '../../src/components/clientapi/context.js';
+import type { ClientApiContext } from '../../src/components/clientapi/context.js';
 import { eduRoutes } from '../../src/components/clientapi/routes/edu/index.js';
-import { eduServerApi } from '../../src/components/eduserver/api.js';
-import { roomserverApi } from '../../src/components/roomserver/api.js';
-import { userApi } from '../../src/components/userapi/api.js';
 import { initDataDir } from '../../src/platform/config/init.js';
-import { loadConfig } from '../../src/platform/config/load.js';
-import { dataPaths } from '../../src/platform/config/paths.js';
-import { createPublicApp } from '../../src/platform/http/app.js';
 import { logReaderApi } from '../../src/platform/log/reader-api.js';
 import type { TopicDescriptor } from '../../src/platform/log/topic.js';
 import { startComponents, type ComponentHarness } from './components.js';
 import { tempDir } from './server.js';
 import { injectCall } from './inject.js';
+import { clientRoutesApp } from './client-app.js';
 
 export interface EduUser {
   user_id: string;
@@ -63,18 +57,7 @@ export async function startEdu(opts: { presence?: boolean; dataDir?: string } = 
     }
   }
   const comps = await startComponents([...COMPONENTS], { dataDir, serverName });
-  const config = { ...loadConfig(dataDir)!, rate_limits: false };
-  const cctx = createClientApiContext({
-    serverName,
-    config,
-    paths: dataPaths(dataDir),
-    roomserver: comps.apis.get(roomserverApi),
-    userapi: comps.apis.get(userApi),
-    eduserver: comps.apis.get(eduServerApi),
-  });
-  const app = createPublicApp({ logger: pino({ level: process.env.NEURITE_TEST_LOG ?? 'silent' }) });
-  for (const register of eduRoutes) await register(app, cctx);
-  await app.ready();
+  const { app, cctx } = await clientRoutesApp(comps, { dataDir, serverName, routes: eduRoutes });
   const login = async (localpart: string, deviceId: string): Promise<EduUser> => {
     const r = await cctx.userapi.loginWithPassword({ user: localpart, password: PASSWORD, login: { device_id: deviceId } });
     return { user_id: r.user_id, device_id: r.device_id, token: r.access_token };

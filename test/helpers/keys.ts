@@ -8,25 +8,18 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
 import { encodeBase64 } from '../../src/core/base64.js';
 import { generateSigningKey, type SigningKey } from '../../src/core/ed25519.js';
 import { signJson } from '../../src/core/signing.js';
-import { createClientApiContext, type ClientApiContext } from '../../src/components/clientapi/context.js';
+import type { ClientApiContext } from '../../src/components/clientapi/context.js';
 import { keyRoutes } from '../../src/components/clientapi/routes/keys/index.js';
-import { eduServerApi } from '../../src/components/eduserver/api.js';
-import { keyServerApi } from '../../src/components/keyserver/api.js';
 import { keyChanges, type KeyChange } from '../../src/components/keyserver/topics.js';
-import { roomserverApi } from '../../src/components/roomserver/api.js';
-import { userApi } from '../../src/components/userapi/api.js';
 import { initDataDir } from '../../src/platform/config/init.js';
-import { loadConfig } from '../../src/platform/config/load.js';
-import { dataPaths } from '../../src/platform/config/paths.js';
-import { createPublicApp } from '../../src/platform/http/app.js';
 import { logReaderApi } from '../../src/platform/log/reader-api.js';
 import { startComponents, type ComponentHarness } from './components.js';
 import { tempDir } from './server.js';
 import { injectCall } from './inject.js';
+import { clientRoutesApp } from './client-app.js';
 
 export const V3 = '/_matrix/client/v3';
 export const PASSWORD = 'correct horse battery staple';
@@ -64,19 +57,7 @@ export async function startKeys(opts: { dataDir?: string } = {}): Promise<KeysHa
     initDataDir({ dataDir, serverName, tls: 'off', bind: '127.0.0.1', mode: 'monolith' });
   }
   const comps = await startComponents([...COMPONENTS], { dataDir, serverName });
-  const config = { ...loadConfig(dataDir)!, rate_limits: false };
-  const cctx = createClientApiContext({
-    serverName,
-    config,
-    paths: dataPaths(dataDir),
-    roomserver: comps.apis.get(roomserverApi),
-    userapi: comps.apis.get(userApi),
-    eduserver: comps.apis.get(eduServerApi),
-    keyserver: comps.apis.get(keyServerApi),
-  });
-  const app = createPublicApp({ logger: pino({ level: process.env.NEURITE_TEST_LOG ?? 'silent' }) });
-  for (const register of keyRoutes) await register(app, cctx);
-  await app.ready();
+  const { app, cctx } = await clientRoutesApp(comps, { dataDir, serverName, routes: keyRoutes, keyserver: true });
   const h: KeysHarness = {
     app,
     cctx,
