@@ -9,6 +9,7 @@
 import type { JsonObject, JsonValue } from '../../core/canonical-json.js';
 import type { PDU } from '../../core/events/pdu.js';
 import type { EventRecord } from './storage.js';
+import { splitPath, valueAt } from '../../core/push/path.js';
 
 export interface Viewer {
   user_id: string;
@@ -74,38 +75,17 @@ export function formatEvent(rec: EventRecord, opts: FormatOptions, extras: Event
   return pick(ev, opts.fields);
 }
 
-/** Splits a dot-separated property path; `\.` is a literal dot and `\\` a backslash. */
-export function splitPath(path: string): string[] {
-  const parts: string[] = [];
-  let cur = '';
-  for (let i = 0; i < path.length; i++) {
-    const c = path[i]!;
-    if (c === '\\' && (path[i + 1] === '.' || path[i + 1] === '\\')) {
-      cur += path[++i];
-    } else if (c === '.') {
-      parts.push(cur);
-      cur = '';
-    } else cur += c;
-  }
-  parts.push(cur);
-  return parts;
-}
-
 /** Keeps only the listed fields (event_fields); all of them when no list is given. */
 export function pick(ev: JsonObject, fields: string[] | undefined): JsonObject {
   if (!fields) return ev;
   const out: JsonObject = {};
   for (const path of fields) {
-    const parts = splitPath(path);
-    let src: JsonValue | undefined = ev;
-    for (const p of parts) {
-      src = src && typeof src === 'object' && !Array.isArray(src) ? (src as JsonObject)[p] : undefined;
-      if (src === undefined) break;
-    }
+    const src = valueAt(ev, path) as JsonValue | undefined;
     if (src === undefined) continue;
+    const parts = splitPath(path);
     let dst = out;
     parts.forEach((p, i) => {
-      if (i === parts.length - 1) dst[p] = src!;
+      if (i === parts.length - 1) dst[p] = src;
       else {
         const next = dst[p];
         dst = (next && typeof next === 'object' && !Array.isArray(next) ? next : (dst[p] = {})) as JsonObject;
