@@ -3,7 +3,8 @@
  * - a component imports core/, platform/, and other components' api.ts and
  *   topics.ts, never their internals;
  * - core/ is pure: no I/O modules, nothing from platform/ or components/;
- * - platform/ does not import components.
+ * - platform/ does not import components;
+ * - components use the supervisor's update code through its index only.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -62,6 +63,10 @@ export function violations(files: SourceFile[]): string[] {
           out.push(`${f.path}: imports ${target}, an internal of ${other} (only its api.ts and topics.ts are public)`);
         }
       }
+      // The dashboard and the update job use the supervisor's update code through its index only.
+      if (top === 'components' && target?.startsWith('supervisor/') && !/^supervisor\/update\/index\.(js|ts)$/.test(target)) {
+        out.push(`${f.path}: imports ${target}, an internal of the supervisor (components use supervisor/update/index.ts)`);
+      }
     }
   }
   return out;
@@ -74,12 +79,14 @@ t.test('the checker itself catches each kind of violation', async (t) => {
     { path: 'platform/z.ts', text: "const m = await import('../components/clientapi/index.js');" },
     { path: 'components/clientapi/routes/r.ts', text: "import type { S } from '../../roomserver/storage.js';" },
     { path: 'components/syncapi/index.ts', text: "export { x } from '../userapi/internal/thing.js';" },
+    { path: 'components/setup/routes/u.ts', text: "import { MAX } from '../../../supervisor/update/apply.js';" },
   ];
-  t.equal(violations(bad).length, 5, violations(bad).join('\n'));
+  t.equal(violations(bad).length, 6, violations(bad).join('\n'));
   const good: SourceFile[] = [
     { path: 'core/x.ts', text: "import { createHash } from 'node:crypto';\nimport { a } from './base64.js';" },
     { path: 'components/clientapi/index.ts', text: "import { roomserverApi } from '../roomserver/api.js';\nimport type { T } from '../roomserver/topics.js';\nimport { s } from './storage.js';" },
     { path: 'components/registry.ts', text: "const l = () => import('./gateway/index.js');" },
+    { path: 'components/setup/routes/u.ts', text: "import { applyUpdate } from '../../../supervisor/update/index.js';" },
   ];
   t.same(violations(good), []);
 });

@@ -8,6 +8,6 @@
  * - readUpdateSettings / writeUpdateSettings hold the update URL and the automatic switch.
  * Refusals are UpdateRefused errors with a one-line message.
  */
-export { applyUpdate, fetchUpdateStatus, updateStatus, uploadPath, type ApplyOptions, type ApplyResult, type PendingUpdate, type UpdateStatus } from './apply.js';
+export { applyUpdate, fetchUpdateStatus, MAX_BUNDLE_BYTES, updateStatus, uploadPath, type ApplyOptions, type ApplyResult, type PendingUpdate, type UpdateStatus } from './apply.js';
 export { approvePendingUpdate, readUpdateSettings, runUpdateCheck, writeUpdateSettings, type CheckResult, type UpdateSettings } from './check.js';
 export { UpdateRefused } from './slots.js';

@@ -4,7 +4,7 @@
  * in the dashboard, or installs it when automatic updates are on. No URL:
  * nothing is asked of anyone.
  */
-import { runUpdateCheck } from '../../../supervisor/update/check.js';
+import { runUpdateCheck } from '../../../supervisor/update/index.js';
 import type { JobDefinition } from './types.js';
 
 export const updateCheck: JobDefinition = {

@@ -9,11 +9,11 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MatrixError } from '../../../core/errors.js';
-import { MAX_BUNDLE_BYTES } from '../../../supervisor/update/apply.js';
 import {
   applyUpdate,
   approvePendingUpdate,
   fetchUpdateStatus,
+  MAX_BUNDLE_BYTES,
   readUpdateSettings,
   updateStatus,
   uploadPath,
