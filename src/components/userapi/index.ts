@@ -11,7 +11,7 @@ import { Accounts } from './accounts.js';
 import { AdminUsers } from './admin-users.js';
 import { userApi, type UiaState, type UserAPI } from './api.js';
 import { Filters } from './filters.js';
-import { KeyedMutex } from './mutex.js';
+import { KeyedQueue } from '../../platform/storage/keyed-queue.js';
 import { PushRules } from './push-rules/store.js';
 import * as rules from './push-rules/ruleset.js';
 import { Pushers } from './pushers.js';
@@ -33,7 +33,7 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   const db = await ctx.openDatabase();
   const storage = new UserStorage(db);
   const producer = await ctx.openProducer(db, [accountDataChanges, deviceChanges, userChanges]);
-  const svc: UserServices = { serverName: ctx.config.server_name, storage, producer, locks: new KeyedMutex(), now: Date.now };
+  const svc: UserServices = { serverName: ctx.config.server_name, storage, producer, locks: new KeyedQueue(), now: Date.now };
   const sessions = new Sessions(svc);
   const accounts = new Accounts(svc, sessions);
   const tokens = new RegistrationTokens(svc);

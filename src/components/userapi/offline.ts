@@ -8,7 +8,7 @@ import type { NeuriteConfig } from '../../platform/config/schema.js';
 import { LogProducer } from '../../platform/log/producer.js';
 import { openComponentDatabase } from '../../platform/storage/index.js';
 import { Accounts } from './accounts.js';
-import { KeyedMutex } from './mutex.js';
+import { KeyedQueue } from '../../platform/storage/keyed-queue.js';
 import { Sessions } from './sessions.js';
 import { UserStorage } from './storage.js';
 import { accountDataChanges, deviceChanges, userChanges } from './topics.js';
@@ -19,7 +19,7 @@ export async function addUserOffline(opts: { dataDir: string; config: NeuriteCon
     const producer = new LogProducer(db, [accountDataChanges, deviceChanges, userChanges]);
     await producer.open();
     const storage = new UserStorage(db);
-    const svc = { serverName: opts.config.server_name, storage, producer, locks: new KeyedMutex(), now: Date.now };
+    const svc = { serverName: opts.config.server_name, storage, producer, locks: new KeyedQueue(), now: Date.now };
     const accounts = new Accounts(svc, new Sessions(svc));
     const { user_id } = await accounts.create({ username: opts.username, password: opts.password, admin: opts.admin });
     await producer.close();

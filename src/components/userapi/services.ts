@@ -2,7 +2,7 @@
 import { MatrixError } from '../../core/errors.js';
 import { parseUserId } from '../../core/identifiers.js';
 import type { LogProducer } from '../../platform/log/producer.js';
-import { KeyedMutex } from './mutex.js';
+import type { KeyedQueue } from '../../platform/storage/keyed-queue.js';
 import type { UserStorage } from './storage.js';
 
 export interface UserServices {
@@ -10,7 +10,7 @@ export interface UserServices {
   storage: UserStorage;
   producer: LogProducer;
   /** Serialises changes to one user's records (key: user id). */
-  locks: KeyedMutex;
+  locks: KeyedQueue;
   now: () => number;
 }
 
