@@ -12,7 +12,7 @@ import type { ClientApiContext } from '../../context.js';
 import type { ClientRoutes } from '../types.js';
 import { body, fullUser, isLocal, params, roomIdParam, userIdParam, V3 } from './common.js';
 
-function reasonOf(request: FastifyRequest, required: boolean): string {
+function reportReason(request: FastifyRequest, required: boolean): string {
   const reason = body(request).reason;
   if (reason === undefined && !required) return '';
   if (typeof reason !== 'string') throw new MatrixError(400, 'M_BAD_JSON', 'reason must be a string (it may be empty)');
@@ -32,7 +32,7 @@ export const reportRoutes: ClientRoutes = (app, cctx) => {
   app.post(`${V3}/rooms/:roomId/report`, opts, async (request) => {
     const roomId = roomIdParam(params(request).roomId);
     const who = await reporter(cctx, request);
-    const reason = reasonOf(request, true);
+    const reason = reportReason(request, true);
     if (!(await cctx.roomserver.queryRoom({ room_id: roomId }))) throw new MatrixError(404, 'M_NOT_FOUND', 'There is no such room on this server');
     await cctx.userapi.addReport({ kind: 'room', reporter: who, room_id: roomId, reason });
     return {};
@@ -42,7 +42,7 @@ export const reportRoutes: ClientRoutes = (app, cctx) => {
     const roomId = roomIdParam(params(request).roomId);
     const eventId = params(request).eventId ?? '';
     const who = await reporter(cctx, request);
-    const reason = reasonOf(request, false);
+    const reason = reportReason(request, false);
     const notFound = new MatrixError(404, 'M_NOT_FOUND', 'The event was not found, or you are not in its room');
     if (!isValidEventId(eventId)) throw notFound;
     const { membership } = await cctx.roomserver.queryMembership({ room_id: roomId, user_id: who });
@@ -56,7 +56,7 @@ export const reportRoutes: ClientRoutes = (app, cctx) => {
   app.post(`${V3}/users/:userId/report`, opts, async (request) => {
     const userId = userIdParam(params(request).userId, 'userId');
     const who = await reporter(cctx, request);
-    const reason = reasonOf(request, true);
+    const reason = reportReason(request, true);
     if (isLocal(cctx, userId) && !(await cctx.userapi.queryUser({ user_id: userId }))) throw new MatrixError(404, 'M_NOT_FOUND', 'There is no such user on this server');
     await cctx.userapi.addReport({ kind: 'user', reporter: who, user_id: userId, reason });
     return {};
