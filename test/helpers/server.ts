@@ -3,7 +3,7 @@
  * `start` in a child process, waiting until it answers.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -14,15 +14,66 @@ export function requireBuild(): void {
   if (!existsSync(NEURITE)) throw new Error(`${NEURITE} is missing: run \`make build\` (make test does) first`);
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
+/**
+ * A port no other test process on this machine holds, from below the
+ * kernel's ephemeral range (32768 and up): a port taken with listen(0) is
+ * free again the moment a server on it is killed, and a parallel test (or an
+ * outgoing connection) could get it before the restart on the same port.
+ * A claim is a file named after the port, made with O_EXCL, holding the
+ * claimer's pid; a dead claimer's ports are free, and ours go at exit.
+ */
+const PORT_CLAIMS = join(tmpdir(), 'neurite-test-ports');
+const PORT_FIRST = 20_000;
+const PORT_COUNT = 12_000;
+const claimed: string[] = [];
+let nextPort = PORT_FIRST + ((process.pid * 97) % PORT_COUNT);
+
+process.once('exit', () => {
+  for (const f of claimed) rmSync(f, { force: true });
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function claim(port: number): boolean {
+  const file = join(PORT_CLAIMS, String(port));
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      claimed.push(file);
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const owner = Number(readFileSync(file, 'utf8')) || 0;
+      if (owner === process.pid || alive(owner)) return false;
+      rmSync(file, { force: true }); // its claimer is gone
+    }
+  }
+  return false;
+}
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((res) => {
     const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
+    s.once('error', () => res(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => res(true)));
   });
+}
+
+export async function freePort(): Promise<number> {
+  mkdirSync(PORT_CLAIMS, { recursive: true });
+  for (let tries = 0; tries < PORT_COUNT; tries++) {
+    const port = nextPort;
+    nextPort = PORT_FIRST + ((nextPort - PORT_FIRST + 1) % PORT_COUNT);
+    if (claim(port) && (await bindable(port))) return port;
+  }
+  throw new Error('no free test port');
 }
 
 export function tempDir(prefix = 'nt-'): string {
