@@ -8,9 +8,11 @@
 import { MatrixError } from '../../core/errors.js';
 import type { ComponentContext, ComponentInstance } from '../../platform/runtime/component.js';
 import { roomserverApi } from '../roomserver/api.js';
+import { outputRoomEvents, type OutputRoomEvent } from '../roomserver/topics.js';
 import { userApi } from '../userapi/api.js';
 import { eduServerApi, type EduServerAPI } from './api.js';
 import { setFullyRead } from './fully-read.js';
+import { stopTypingOnLeave } from './leaves.js';
 import { requireJoined } from './membership.js';
 import { Presence } from './presence.js';
 import { Receipts, type CheckedReceipt } from './receipts.js';
@@ -81,6 +83,16 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
     },
   };
   ctx.apis.provide(eduServerApi, api);
+
+  await ctx.startConsumer<OutputRoomEvent>({
+    topic: outputRoomEvents,
+    name: 'eduserver',
+    db,
+    handle: async (batch) => {
+      await stopTypingOnLeave(typing, batch);
+      return [];
+    },
+  });
   return {
     health: () => ({ presence: presenceOn }),
   };

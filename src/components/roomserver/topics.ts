@@ -1,8 +1,9 @@
 /**
  * The roomserver's output log. Every event accepted into a room's timeline
  * appears here once, in the order the roomserver accepted it, with the
- * change it made to the room's current state. The SyncAPI, the ClientAPI
- * and the FederationSender consume it.
+ * change it made to the room's current state. The SyncAPI and the
+ * EDUServer (typing ends when a member leaves) consume it, and later the
+ * FederationSender.
  */
 import { defineTopic } from '../../platform/log/topic.js';
 import type { RoomEvent, TxnKey } from './api.js';

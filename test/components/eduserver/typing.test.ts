@@ -113,12 +113,30 @@ t.test('refusals: status, errcode, and nothing changes', async (t) => {
   await type(alice, { typing: false });
 });
 
-t.test('a member who left may no longer type', async (t) => {
+t.test('a member who leaves stops typing at once, and may no longer type', async (t) => {
   const dave = await h.register('dave');
-  const room = await roomWith(h, alice, [dave]);
-  await type(dave, { typing: true, timeout: 60_000 }, room);
+  const room = await roomWith(h, alice, [dave, bob]);
+  await type(dave, { typing: true, timeout: 120_000 }, room);
+  await type(bob, { typing: true, timeout: 120_000 }, room);
+  t.same(await typers(room), [bob.user_id, dave.user_id].sort());
   await h.cctx.roomserver.sendEvent({ room_id: room, sender: dave.user_id, type: 'm.room.member', state_key: dave.user_id, content: { membership: 'leave' } });
+  // The EDUServer learns of the leave from the roomserver's log: polled, well before the two-minute timeout.
+  t.ok(await eventually(async () => !(await typers(room)).includes(dave.user_id)), 'dave no longer types');
+  t.same(await typers(room), [bob.user_id], 'bob, who stayed, still does');
+  t.match((await records()).filter((r) => r.room_id === room).at(-1), { user_id: dave.user_id, typing: false, user_ids: [bob.user_id] }, 'the end is a record');
   expectError(t, await type(dave, { typing: true, timeout: 60_000 }, room), 403, 'M_FORBIDDEN', 'after leaving');
+});
+
+t.test('a member who is kicked or banned stops typing too', async (t) => {
+  const erin = await h.register('erin');
+  const frank = await h.register('frank');
+  const room = await roomWith(h, alice, [erin, frank]);
+  await type(erin, { typing: true, timeout: 120_000 }, room);
+  await type(frank, { typing: true, timeout: 120_000 }, room);
+  await h.cctx.roomserver.sendEvent({ room_id: room, sender: alice.user_id, type: 'm.room.member', state_key: erin.user_id, content: { membership: 'leave', reason: 'kick' } });
+  t.ok(await eventually(async () => !(await typers(room)).includes(erin.user_id)), 'the kicked member no longer types');
+  await h.cctx.roomserver.sendEvent({ room_id: room, sender: alice.user_id, type: 'm.room.member', state_key: frank.user_id, content: { membership: 'ban' } });
+  t.ok(await eventually(async () => (await typers(room)).length === 0), 'nor does the banned one');
 });
 
 t.test('typing survives a restart; what ran out meanwhile expires on start', async (t) => {
