@@ -182,6 +182,9 @@ t.test('signature refusals are failures per key, and store nothing', async (t) =
   t.same(Object.keys(mine.device_keys[dave.user_id][dave.device_id].signatures[dave.user_id]), [`ed25519:${dave.device_id}`], 'only the self-signature');
   t.equal((await h.changes()).length, before, 'no record');
   expectError(t, await sigUpload(dave, { [dave.user_id]: 'keys' }), 400, 'M_BAD_JSON', 'a body that is not user → key → object');
+  expectError(t, await sigUpload(dave, { content: null }), 400, 'M_INVALID_PARAM', 'a key that is not a user id (the schema checks only keys starting with @)');
+  expectError(t, await sigUpload(dave, { [dave.user_id]: {}, '@x': {} }), 400, 'M_INVALID_PARAM', 'a malformed user id');
+  t.equal((await h.changes()).length, before, 'still no record');
 });
 
 t.test('guests may not use cross-signing', async (t) => {

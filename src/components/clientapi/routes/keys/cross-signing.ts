@@ -5,6 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../../../core/canonical-json.js';
+import { MatrixError } from '../../../../core/errors.js';
+import { parseUserId } from '../../../../core/identifiers.js';
 import type { CrossSigningKey, CrossSigningKeys } from '../../../keyserver/api.js';
 import { interactiveAuth } from '../account/uia.js';
 import type { ClientRoutes } from '../types.js';
@@ -38,6 +40,12 @@ export const crossSigningRoutes: ClientRoutes = (app, cctx) => {
   app.post(`${V3}/keys/signatures/upload`, routeOpts(cctx, 'POST /keys/signatures/upload'), async (request) => {
     const owner = fullUser(request);
     cctx.limit('default', owner.user_id);
-    return cctx.keyserver.uploadSignatures({ user_id: owner.user_id, signatures: bodyOf(request) as Record<string, Record<string, Record<string, unknown>>> });
+    const b = bodyOf(request);
+    // The spec's schema checks only the keys that start with @: every key must be a user id, before anything changes.
+    for (const [target, objects] of Object.entries(b)) {
+      if (!parseUserId(target).ok) throw new MatrixError(400, 'M_INVALID_PARAM', `${target} is not a user id`);
+      if (typeof objects !== 'object' || objects === null || Array.isArray(objects)) throw new MatrixError(400, 'M_BAD_JSON', `${target} must map key ids to signed objects`);
+    }
+    return cctx.keyserver.uploadSignatures({ user_id: owner.user_id, signatures: b as Record<string, Record<string, Record<string, unknown>>> });
   });
 };
