@@ -54,7 +54,7 @@ if (!chromiumAvailable()) {
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    /** Signs in (again after each restart: sessions belong to the process) and opens Updates. */
+    /** Signs in if the page asks for it, and opens Updates. */
     const openUpdates = async (p: Page) => {
       await p.goto(`${base}/dashboard/updates`);
       if (p.url().endsWith('/login')) {
@@ -85,8 +85,10 @@ if (!chromiumAvailable()) {
     await upload(good, /restarting into it/);
     t.match(await uploadText(), /version 0\.2\.0 installed in slot a; Neurite is restarting into it/, 'a good bundle is installed and switched to');
     await waitFor('0.2.0 kept', () => running('0.2.0'), 90_000);
-    // The page follows the restart: it reloads once the new version is kept, or sends the admin to sign in again.
+    // The page follows the restart: it reloads once the new version is kept; the session is kept on disk, so no new sign-in.
     await page.waitForURL(/\/(login|dashboard\/updates)$/, { timeout: 30_000 }).catch(() => undefined);
+    await page.goto(`${base}/dashboard/updates`);
+    t.match(page.url(), /\/dashboard\/updates$/, 'the admin is still signed in after the restart');
     await openUpdates(page);
     t.equal(await page.textContent('[data-update-running]'), '0.2.0', 'after the restart the page shows 0.2.0 running');
     t.equal(await page.getAttribute('[data-update-last]', 'data-update-last'), 'installed', 'and that it was installed and kept');

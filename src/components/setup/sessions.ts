@@ -4,17 +4,23 @@
  * CSRF token that every change must carry. Two kinds:
  * - `setup`: whoever entered the setup code; kept on disk (store.ts) so that
  *   it survives the switch to the configured server; 2 hours at most;
- * - `admin`: a Matrix admin signed in to the dashboard; in memory only (with
- *   its access token), 30 minutes idle and 12 hours at most.
+ * - `admin`: a Matrix admin signed in to the dashboard, with the access
+ *   token of its own Matrix device; 30 minutes idle and 12 hours at most.
+ *   Also kept on disk, so that a restart (an update applied from the
+ *   dashboard, a power cut) neither signs the admin out nor leaves the
+ *   session's device behind in their device list; the last activity is
+ *   written at most once a minute.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { SetupStore } from './store.js';
+import type { SetupStore, StoredAdminSession } from './store.js';
 
 export const COOKIE = 'neurite_session';
 export const SETUP_LIFETIME_MS = 2 * 3600_000;
 export const ADMIN_IDLE_MS = 30 * 60_000;
 export const ADMIN_LIFETIME_MS = 12 * 3600_000;
+/** How stale the last activity on disk may be: a restart may end a session up to this much early. */
+const LAST_SEEN_WRITE_MS = 60_000;
 
 export interface AdminSession {
   kind: 'admin';
@@ -55,11 +61,31 @@ function cookieValue(req: FastifyRequest): string | undefined {
 
 export class Sessions {
   private readonly admins = new Map<string, AdminSession>();
+  /** The last activity of each admin session as it is on disk. */
+  private readonly lastSeenOnDisk = new Map<string, number>();
 
   constructor(
     private readonly store: SetupStore,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    for (const [h, stored] of Object.entries(store.get().admin_sessions)) {
+      this.admins.set(h, { kind: 'admin', ...stored });
+      this.lastSeenOnDisk.set(h, stored.last_seen);
+    }
+  }
+
+  private expiredAdmin(s: AdminSession, now: number): boolean {
+    return now - s.last_seen > ADMIN_IDLE_MS || now - s.created > ADMIN_LIFETIME_MS;
+  }
+
+  /** Writes the admin sessions as they are in memory. */
+  private saveAdmins(): void {
+    const onDisk: Record<string, StoredAdminSession> = {};
+    for (const [h, { kind: _kind, ...stored }] of this.admins) onDisk[h] = stored;
+    this.store.update((st) => void (st.admin_sessions = onDisk));
+    this.lastSeenOnDisk.clear();
+    for (const [h, s] of this.admins) this.lastSeenOnDisk.set(h, s.last_seen);
+  }
 
   /** The request's live session, if any (an expired one is forgotten). */
   get(req: FastifyRequest): Session | undefined {
@@ -69,11 +95,10 @@ export class Sessions {
     const now = this.now();
     const admin = this.admins.get(h);
     if (admin) {
-      if (now - admin.last_seen > ADMIN_IDLE_MS || now - admin.created > ADMIN_LIFETIME_MS) {
-        this.admins.delete(h);
-        return undefined;
-      }
+      // An expired session stays listed until the maintenance job's prune, which also deletes its device.
+      if (this.expiredAdmin(admin, now)) return undefined;
       admin.last_seen = now;
+      if (now - (this.lastSeenOnDisk.get(h) ?? 0) >= LAST_SEEN_WRITE_MS) this.saveAdmins();
       return admin;
     }
     const stored = this.store.get().sessions[h];
@@ -97,6 +122,7 @@ export class Sessions {
     const now = this.now();
     const s: AdminSession = { kind: 'admin', csrf: newId(), ...who, created: now, last_seen: now };
     this.admins.set(hash(id), s);
+    this.saveAdmins();
     this.setCookie(reply, id, ADMIN_LIFETIME_MS);
     return s;
   }
@@ -110,6 +136,7 @@ export class Sessions {
     const admin = this.admins.get(h);
     if (admin) {
       this.admins.delete(h);
+      this.saveAdmins();
       return admin;
     }
     if (this.store.get().sessions[h]) this.store.update((st) => void delete st.sessions[h]);
@@ -126,11 +153,12 @@ export class Sessions {
     const now = this.now();
     const expired: AdminSession[] = [];
     for (const [h, s] of this.admins) {
-      if (now - s.last_seen > ADMIN_IDLE_MS || now - s.created > ADMIN_LIFETIME_MS) {
+      if (this.expiredAdmin(s, now)) {
         this.admins.delete(h);
         expired.push(s);
       }
     }
+    if (expired.length > 0) this.saveAdmins();
     const stale = Object.entries(this.store.get().sessions).filter(([, v]) => v.expires_at <= now);
     if (stale.length > 0) this.store.update((st) => void stale.forEach(([h]) => delete st.sessions[h]));
     return { removed: expired.length + stale.length, expired };

@@ -1,9 +1,9 @@
 /**
  * The wizard's memory on disk, `<data-dir>/setup/state.json` (mode 0600):
  * where the wizard is, what was entered so far (never a password), the
- * wrong-code count, and the setup sessions (as hashes), so that a browser
- * reload, a power cut and the switch to the configured server all resume
- * where the person was. Written atomically (temporary file, fsync, rename).
+ * wrong-code count, the setup sessions and the dashboard's sessions (by the
+ * hash of their cookie), so that a browser reload, a power cut and the
+ * switch to the configured server all resume where the person was. Written atomically (temporary file, fsync, rename).
  *
  * `pending.json` holds what only the running homeserver can do (the first
  * admin account, the first registration token) between writing the
@@ -22,6 +22,17 @@ export interface StoredSession {
   expires_at: number;
 }
 
+/** A dashboard session as kept on disk, so that a restart (an update, a power cut) does not sign the admin out. */
+export interface StoredAdminSession {
+  csrf: string;
+  user_id: string;
+  device_id: string;
+  /** The dashboard device's token: the session is checked against the UserAPI with it on every request. */
+  access_token: string;
+  created: number;
+  last_seen: number;
+}
+
 export interface SetupState {
   phase: Phase;
   draft: Draft;
@@ -30,6 +41,8 @@ export interface SetupState {
   guesses: GuessState;
   /** sha256(session id) → session: only setup sessions are kept on disk. */
   sessions: Record<string, StoredSession>;
+  /** sha256(session id) → dashboard session. */
+  admin_sessions: Record<string, StoredAdminSession>;
   /** Why the last apply or finish failed, in words. */
   error?: string;
   complete?: { admin: string; token?: string; at: number };
@@ -41,7 +54,7 @@ export interface Pending {
   token?: { token: string; uses_allowed: number | null; expiry_time: number | null };
 }
 
-const initial = (): SetupState => ({ phase: 'wizard', draft: {}, done_steps: [], guesses: { failures: 0, locked_until: 0 }, sessions: {} });
+const initial = (): SetupState => ({ phase: 'wizard', draft: {}, done_steps: [], guesses: { failures: 0, locked_until: 0 }, sessions: {}, admin_sessions: {} });
 
 export class SetupStore {
   readonly dir: string;
