@@ -93,6 +93,16 @@ t.test('split: one process per component under the supervisor', async (t) => {
   t.teardown(() => server.kill());
   await checkEndpoints(t, dataDir, ports, serverName);
 
+  // Malformed bodies through the gateway's proxy: each one a 400. (A component used to close the connection after
+  // refusing a body, and the proxy, still finishing its write, lost the answer: about one in eight was a 503.)
+  const answers: Record<string, number> = {};
+  for (let i = 0; i < 100; i++) {
+    const r = await fetch(`http://127.0.0.1:${ports.client}/_matrix/client/v3/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: i % 2 ? '{"a":' : '{"__proto__":{}}' });
+    const key = `${r.status} ${(await r.json()).errcode}`;
+    answers[key] = (answers[key] ?? 0) + 1;
+  }
+  t.same(answers, { '400 M_BAD_JSON': 50, '400 M_NOT_JSON': 50 }, 'malformed bodies through the gateway: every one a 400');
+
   const supervisor = server.proc.pid!;
   const st = await waitFor('every process running', async () => {
     const s = status(dataDir);

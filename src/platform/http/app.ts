@@ -36,6 +36,11 @@ export interface PublicAppOptions {
 
 let requestCounter = 0;
 
+/** A body that is not acceptable JSON, refused before validation (see the parser below). */
+class RefusedBody {
+  constructor(readonly error: unknown) {}
+}
+
 export function createPublicApp(opts: PublicAppOptions): FastifyInstance {
   const app: FastifyInstance = Fastify({
     loggerInstance: opts.logger,
@@ -65,13 +70,16 @@ export function createPublicApp(opts: PublicAppOptions): FastifyInstance {
     try {
       done(null, parseJsonBody(body as string, { maxDepth: DEFAULT_MAX_DEPTH, canonicalNumbers: request.routeOptions.config.canonicalJson === true }));
     } catch (e) {
-      done(e as Error, undefined);
+      // Not handed to fastify as a parser error: it would close the connection (the body was read whole, so
+      // there is no reason to), and the gateway's proxy, still finishing its write, then lost the answer (503).
+      done(null, new RefusedBody(e));
     }
   });
 
-  // A POST or PUT without a body (and so without Content-Type) reaches no
-  // parser; JSON routes treat it as the empty object the spec allows.
   app.addHook('preValidation', async (request) => {
+    if (request.body instanceof RefusedBody) throw request.body.error;
+    // A POST or PUT without a body (and so without Content-Type) reaches no
+    // parser; JSON routes treat it as the empty object the spec allows.
     if (request.body === undefined && (request.method === 'POST' || request.method === 'PUT') && !request.routeOptions.config.rawBody) {
       request.body = {};
     }
