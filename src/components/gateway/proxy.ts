@@ -50,12 +50,22 @@ export class SocketProxy {
       let answered = false;
       up.on('response', (ures) => {
         answered = true;
+        // An answer before the whole body went up (413, or a refusal on the headers alone): the rest of the body
+        // goes nowhere, and the client's connection closes after the answer rather than carry it.
+        if (hasBody && !req.readableEnded && (ures.statusCode ?? 0) >= 400) {
+          // A refusal before the whole body went up (a 413 on the headers alone): the rest of the body is read
+          // and dropped (the client may still be sending; it gets the answer, not a reset), and the upstream
+          // connection, left mid-request, is not used again.
+          req.unpipe(up);
+          req.resume();
+          ures.once('end', () => up.destroy());
+        }
         res.writeHead(ures.statusCode ?? 502, { ...endToEnd(ures.headers), ...(cors ? CORS_HEADERS : {}) });
         ures.pipe(res);
         ures.on('error', () => res.destroy());
       });
       up.on('error', (err: NodeJS.ErrnoException) => {
-        if (answered) return res.destroy();
+        if (answered) return res.writableFinished ? undefined : res.destroy();
         if (res.destroyed || res.writableEnded) return;
         // A kept-alive connection the component closed while idle: the request never reached it.
         if (!resetRetried && !hasBody && up.reusedSocket && err.code === 'ECONNRESET') {

@@ -87,6 +87,10 @@ export function createPublicApp(opts: PublicAppOptions): FastifyInstance {
 
   app.setErrorHandler((err, request, reply) => {
     const mx = toMatrixError(err);
+    // fastify closes the connection after refusing a body too large; Node instead reads and discards the rest
+    // when the connection stays open, so the sender (the gateway's proxy, a client) gets the 413 rather than a
+    // connection closed under its write.
+    reply.removeHeader('connection');
     if (mx.status >= 500) request.log.error({ err, reqId: request.id, url: request.url }, 'request failed');
     sendError(reply, mx);
   });
