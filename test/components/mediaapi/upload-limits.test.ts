@@ -174,6 +174,9 @@ t.test('asynchronous upload: /create, then PUT', async (t) => {
   const early = await m.call('GET', `${downloadPath(content_uri)}?timeout_ms=0`, { token: bob.token });
   t.match({ status: early.status, ...early.json() }, { status: 504, errcode: 'M_NOT_YET_UPLOADED' }, 'before the upload: 504 M_NOT_YET_UPLOADED');
 
+  const negative = await m.call('GET', `${downloadPath(content_uri)}?timeout_ms=-5`, { token: bob.token });
+  t.same({ status: negative.status, ...negative.json() }, { status: 400, errcode: 'M_INVALID_PARAM', error: 'timeout_ms must be at least 0' }, 'a negative wait: 400, said in words');
+
   const waiting = m.call('GET', `${downloadPath(content_uri)}?timeout_ms=30000`, { token: bob.token });
   const byBob = await m.call('PUT', put, { token: bob.token, body: Buffer.from('x') });
   t.match({ status: byBob.status, ...byBob.json() }, { status: 403, errcode: 'M_FORBIDDEN' }, 'another user cannot upload to it');

@@ -42,7 +42,8 @@ export function intParam(q: Query, name: string, opts: { required?: boolean; min
   if (!/^-?\d{1,16}$/.test(v)) throw new MatrixError(400, 'M_INVALID_PARAM', `${name} must be an integer`);
   const n = Number(v);
   if ((opts.min !== undefined && n < opts.min) || (opts.max !== undefined && n > opts.max)) {
-    throw new MatrixError(400, 'M_INVALID_PARAM', `${name} must be between ${opts.min ?? '-∞'} and ${opts.max ?? '∞'}`);
+    const range = opts.max === undefined ? `at least ${opts.min}` : opts.min === undefined ? `at most ${opts.max}` : `between ${opts.min} and ${opts.max}`;
+    throw new MatrixError(400, 'M_INVALID_PARAM', `${name} must be ${range}`);
   }
   return n;
 }
