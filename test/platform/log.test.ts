@@ -352,6 +352,26 @@ t.test('a consumer resumes from its stored offset: nothing re-applied, nothing s
   );
 });
 
+t.test('pauseMs: records that arrive during the pause come in one batch; stop() ends a pause', async (t) => {
+  const dir = tempDir(t);
+  const pdb = await openDb(t, join(dir, 'p'));
+  const cdb = await openDb(t, join(dir, 'c'));
+  const producer = await openProducer(t, pdb);
+  const seen: LogRecord<Rec>[][] = [];
+  const c = consumerFor(t, { topic: EVENTS, name: 'eduserver', db: cdb, reader: directReader(producer), handle: countingHandler(cdb, EVENTS.name, seen), waitMs: 5_000, pauseMs: 2_000 });
+  await c.start();
+  await producer.write([], [{ topic: EVENTS, record: { n: 1 } }], { durable: false });
+  await waitFor('the first record', () => c.offset === 1);
+  // During the pause that follows: twenty records, one write at a time (without a pause, most would be a batch each).
+  for (let n = 2; n <= 21; n++) await producer.write([], [{ topic: EVENTS, record: { n } }], { durable: false });
+  await waitFor('all 21', () => c.offset === 21);
+  t.same(seen.map((b) => b.length), [1, 20], 'the first alone, then the twenty written during the pause in one batch');
+  await producer.write([], [{ topic: EVENTS, record: { n: 22 } }], { durable: false });
+  const stopped = c.stop().then(() => 'stopped');
+  t.equal(await Promise.race([stopped, sleep(1_000).then(() => 'still pausing')]), 'stopped', 'stop() does not wait a pause out');
+  t.same((await appliedOf(cdb, EVENTS.name)).applied.map((a) => a.n).slice(0, 21), range(1, 21), 'each applied once, in order');
+});
+
 t.test('long-poll returns as soon as a record is committed, and empty after waitMs', async (t) => {
   const dir = tempDir(t);
   const db = await openDb(t, join(dir, 'p'));

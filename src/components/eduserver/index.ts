@@ -88,6 +88,10 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
     topic: outputRoomEvents,
     name: 'eduserver',
     db,
+    // Typing ends within a second of a leave. Reading each event as it comes cost a send about 0.6 ms of CPU
+    // (a read and a commit per event); in batches a second apart, next to nothing.
+    pauseMs: 1000,
+    batchSize: 500,
     handle: async (batch) => {
       await stopTypingOnLeave(typing, batch);
       return [];
