@@ -1,7 +1,7 @@
 /**
- * A member who leaves a room (or is kicked or banned) stops typing there at
- * once, rather than when their timeout runs out (up to two minutes of a
- * typing notice for someone who is gone). The EDUServer learns of
+ * A member who leaves a room (or is kicked or banned) stops typing there
+ * within a second, rather than when their timeout runs out (up to two
+ * minutes of a typing notice for someone who is gone). The EDUServer learns of
  * membership changes from the roomserver's output log.
  */
 import type { LogRecord } from '../../platform/log/topic.js';
