@@ -13,7 +13,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { SetupStore, StoredAdminSession } from './store.js';
+import type { SetupStore, StoredAdminSession, StoredSession } from './store.js';
 
 export const COOKIE = 'neurite_session';
 export const SETUP_LIFETIME_MS = 2 * 3600_000;
@@ -22,21 +22,9 @@ export const ADMIN_LIFETIME_MS = 12 * 3600_000;
 /** How stale the last activity on disk may be: a restart may end a session up to this much early. */
 const LAST_SEEN_WRITE_MS = 60_000;
 
-export interface AdminSession {
-  kind: 'admin';
-  csrf: string;
-  user_id: string;
-  device_id: string;
-  access_token: string;
-  created: number;
-  last_seen: number;
-}
+export type AdminSession = StoredAdminSession & { kind: 'admin' };
 
-export interface SetupSession {
-  kind: 'setup';
-  csrf: string;
-  expires_at: number;
-}
+export type SetupSession = StoredSession & { kind: 'setup' };
 
 export type Session = AdminSession | SetupSession;
 
@@ -61,17 +49,12 @@ function cookieValue(req: FastifyRequest): string | undefined {
 
 export class Sessions {
   private readonly admins = new Map<string, AdminSession>();
-  /** The last activity of each admin session as it is on disk. */
-  private readonly lastSeenOnDisk = new Map<string, number>();
 
   constructor(
     private readonly store: SetupStore,
     private readonly now: () => number = Date.now,
   ) {
-    for (const [h, stored] of Object.entries(store.get().admin_sessions)) {
-      this.admins.set(h, { kind: 'admin', ...stored });
-      this.lastSeenOnDisk.set(h, stored.last_seen);
-    }
+    for (const [h, stored] of Object.entries(store.get().admin_sessions)) this.admins.set(h, { kind: 'admin', ...stored });
   }
 
   private expiredAdmin(s: AdminSession, now: number): boolean {
@@ -83,11 +66,9 @@ export class Sessions {
     const onDisk: Record<string, StoredAdminSession> = {};
     for (const [h, { kind: _kind, ...stored }] of this.admins) onDisk[h] = stored;
     this.store.update((st) => void (st.admin_sessions = onDisk));
-    this.lastSeenOnDisk.clear();
-    for (const [h, s] of this.admins) this.lastSeenOnDisk.set(h, s.last_seen);
   }
 
-  /** The request's live session, if any (an expired one is forgotten). */
+  /** The request's live session, if any (an expired admin session waits for prune(), which deletes its device). */
   get(req: FastifyRequest): Session | undefined {
     const id = cookieValue(req);
     if (!id || id.length > 100) return undefined;
@@ -98,7 +79,7 @@ export class Sessions {
       // An expired session stays listed until the maintenance job's prune, which also deletes its device.
       if (this.expiredAdmin(admin, now)) return undefined;
       admin.last_seen = now;
-      if (now - (this.lastSeenOnDisk.get(h) ?? 0) >= LAST_SEEN_WRITE_MS) this.saveAdmins();
+      if (now - (this.store.get().admin_sessions[h]?.last_seen ?? 0) >= LAST_SEEN_WRITE_MS) this.saveAdmins();
       return admin;
     }
     const stored = this.store.get().sessions[h];
