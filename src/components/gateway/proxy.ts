@@ -50,8 +50,6 @@ export class SocketProxy {
       let answered = false;
       up.on('response', (ures) => {
         answered = true;
-        // An answer before the whole body went up (413, or a refusal on the headers alone): the rest of the body
-        // goes nowhere, and the client's connection closes after the answer rather than carry it.
         if (hasBody && !req.readableEnded && (ures.statusCode ?? 0) >= 400) {
           // A refusal before the whole body went up (a 413 on the headers alone): the rest of the body is read
           // and dropped (the client may still be sending; it gets the answer, not a reset), and the upstream

@@ -3,7 +3,8 @@
  * where the wizard is, what was entered so far (never a password), the
  * wrong-code count, the setup sessions and the dashboard's sessions (by the
  * hash of their cookie), so that a browser reload, a power cut and the
- * switch to the configured server all resume where the person was. Written atomically (temporary file, fsync, rename).
+ * switch to the configured server all resume where the person was. Written
+ * atomically (temporary file, fsync, rename).
  *
  * `pending.json` holds what only the running homeserver can do (the first
  * admin account, the first registration token) between writing the
@@ -39,7 +40,7 @@ export interface SetupState {
   /** Steps whose input passed validation, in order. */
   done_steps: string[];
   guesses: GuessState;
-  /** sha256(session id) → session: only setup sessions are kept on disk. */
+  /** sha256(session id) → setup session. */
   sessions: Record<string, StoredSession>;
   /** sha256(session id) → dashboard session. */
   admin_sessions: Record<string, StoredAdminSession>;

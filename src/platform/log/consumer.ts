@@ -10,6 +10,7 @@
  * loses is read again from the producer, which keeps records until the
  * consumer reports them applied and synced.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Client } from '../ipc/directory.js';
 import type { Database, WriteOp } from '../storage/database.js';
@@ -111,23 +112,14 @@ export class LogConsumer<R> {
         failures++;
         const delay = Math.min(100 * 2 ** Math.min(failures, 6), 5000);
         logger?.warn({ err: e, topic: topic.name, consumer: name, retryInMs: delay }, 'log consumer failed; retrying');
-        await new Promise((r) => setTimeout(r, delay));
+        await this.pause(delay);
       }
     }
   }
 
   /** Waits, or less if the consumer stops meanwhile. */
   private pause(ms: number): Promise<void> {
-    const signal = this.abort.signal;
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener('abort', done, { once: true });
-    });
+    return sleep(ms, undefined, { signal: this.abort.signal }).catch(() => undefined);
   }
 
   /** Stops reading; a batch being handled is finished (or abandoned uncommitted) first. */
