@@ -18,7 +18,21 @@ const invalid = (msg: string) => new MatrixError(400, 'M_INVALID_PARAM', msg);
 /** A device's display name, from the UserAPI (for records); undefined when it has none. */
 export type DisplayNameOf = (userId: string, deviceId: string) => Promise<string | undefined>;
 
+/** Devices whose key counts are kept in memory (every /sync asks for them). */
+const COUNTS_CACHED = 4096;
+
 export class DeviceKeyStore {
+  /**
+   * Key counts per device, answered from memory: every /sync of every device
+   * asks, and counting takes two range reads. This store is the only writer
+   * of the keys it counts; each of its writes forgets the device's entry.
+   */
+  private readonly countsCache = new Map<string, KeyCounts>();
+  /** Bumped when a write of counted keys starts and ends, so a count read across it is not kept. */
+  private countsGeneration = 0;
+  /** Devices with such a write under way: counted afresh, not from memory, until it has landed. */
+  private readonly countsChanging = new Map<string, number>();
+
   constructor(
     private readonly db: Database,
     private readonly producer: LogProducer,
@@ -62,7 +76,7 @@ export class DeviceKeyStore {
       if (req.one_time_keys !== undefined) ops.push(...(await this.oneTimeKeyOps(userId, deviceId, req.one_time_keys, ed25519)));
       if (req.fallback_keys !== undefined) ops.push(...(await this.fallbackKeyOps(userId, deviceId, req.fallback_keys, ed25519)));
 
-      if (ops.length > 0) await this.producer.write(ops, records, { durable: true });
+      if (ops.length > 0) await this.changingCounts(userId, [deviceId], () => this.producer.write(ops, records, { durable: true }));
       return { one_time_key_counts: (await this.counts(userId, deviceId)).one_time_key_counts };
     });
   }
@@ -117,6 +131,42 @@ export class DeviceKeyStore {
   }
 
   async counts(userId: string, deviceId: string): Promise<KeyCounts> {
+    const id = countsId(userId, deviceId);
+    if (this.countsChanging.has(id)) return this.count(userId, deviceId);
+    const cached = this.countsCache.get(id);
+    if (cached) return cached;
+    const generation = this.countsGeneration;
+    const counted = await this.count(userId, deviceId);
+    if (generation === this.countsGeneration) {
+      if (this.countsCache.size >= COUNTS_CACHED) this.countsCache.delete(this.countsCache.keys().next().value!);
+      // Shared with in-process callers: frozen, so that none can change what the next one reads.
+      Object.freeze(counted.one_time_key_counts);
+      Object.freeze(counted.unused_fallback_key_types);
+      this.countsCache.set(id, Object.freeze(counted));
+    }
+    return counted;
+  }
+
+  private async changingCounts(userId: string, deviceIds: string[], write: () => Promise<unknown>): Promise<void> {
+    const ids = deviceIds.map((d) => countsId(userId, d));
+    const mark = (by: number) => {
+      this.countsGeneration++;
+      for (const id of ids) {
+        this.countsCache.delete(id);
+        const n = (this.countsChanging.get(id) ?? 0) + by;
+        if (n > 0) this.countsChanging.set(id, n);
+        else this.countsChanging.delete(id);
+      }
+    };
+    mark(1);
+    try {
+      await write();
+    } finally {
+      mark(-1);
+    }
+  }
+
+  private async count(userId: string, deviceId: string): Promise<KeyCounts> {
     const counts: Record<string, number> = {};
     for (const k of await this.db.keys(keys.otksOf(userId, deviceId))) {
       const algorithm = String(decodeKey(k)[3]);
@@ -152,7 +202,7 @@ export class DeviceKeyStore {
         if (!fb.used) ops.push(put(keys.fallback(userId, deviceId, algorithm), { ...fb, used: true } satisfies FallbackKey));
         out[deviceId] = { [`${algorithm}:${fb.key_id}`]: fb.key };
       }
-      if (ops.length > 0) await this.db.write(ops, { durable: true });
+      if (ops.length > 0) await this.changingCounts(userId, Object.keys(wanted), () => this.db.write(ops, { durable: true }));
       return out;
     });
   }
@@ -176,7 +226,7 @@ export class DeviceKeyStore {
       if (master !== undefined) ops.push(del(keys.signature(userId, master, userId, `ed25519:${deviceId}`)));
       if (ops.length === 0) return;
       const records: Append<KeyChange>[] = had ? [{ topic: keyChanges, record: { kind: 'device', user_id: userId, device_id: deviceId, deleted: true } }] : [];
-      await this.producer.write(ops, records);
+      await this.changingCounts(userId, [deviceId], () => this.producer.write(ops, records));
     });
   }
 
@@ -190,3 +240,5 @@ export class DeviceKeyStore {
     });
   }
 }
+
+const countsId = (userId: string, deviceId: string) => `${userId}\u0000${deviceId}`;
