@@ -213,6 +213,43 @@ t.test('offsets follow queue order under concurrent writes, and the log holds ea
   await again.close();
 });
 
+t.test('reads at the tail (served from memory) and further back (from the database) give the same records', async (t) => {
+  const dir = tempDir(t);
+  const db = await openDb(t, join(dir, 'p'));
+  const producer = await openProducer(t, db);
+  await producer.register({ topic: EVENTS.name, consumer: 'c' });
+  const random = rng(0x7a11);
+
+  // More records, and more bytes, than any in-memory tail keeps; one record alone larger than it.
+  const written: Rec[] = [];
+  for (let i = 1; i <= 1300; i++) {
+    const record: Rec = { n: i, tag: i === 1250 ? 'x'.repeat(700 * 1024) : 'y'.repeat(Math.floor(random() * 2000)) };
+    written.push(record);
+    if (i % 7 === 0) await producer.write([], [{ topic: EVENTS, record }, { topic: OTHER, record: { n: -i } }], { durable: i % 2 === 0 });
+    else await producer.write([], [{ topic: EVENTS, record }]);
+    // What the writer does with its object afterwards is not what readers get.
+    record.tag = `${record.tag}-changed`;
+  }
+  const stored = await logOf(db, EVENTS);
+  t.equal(stored.length, 1300);
+  t.ok(stored.every((r) => r.record.tag!.endsWith('-changed') === false), 'the database holds the records as written');
+
+  for (const from of [1, 2, 500, 788, 789, 1000, 1249, 1250, 1251, 1299, 1300, 1301]) {
+    for (const limit of [1, 3, 1000]) {
+      const { records } = await producer.read(req({ from, limit }));
+      t.same(records, stored.filter((r) => r.offset >= from).slice(0, limit), `from ${from}, limit ${limit}`);
+    }
+  }
+
+  // A record without a field reads back without it, as from the database; readers each get their own copy.
+  await producer.write([], [{ topic: EVENTS, record: { n: 1301, tag: undefined } }]);
+  const [first] = (await producer.read(req({ from: 1301 }))).records;
+  t.same(first, { offset: 1301, record: { n: 1301 } });
+  t.notOk(Object.hasOwn(first!.record as object, 'tag'), 'an undefined field is not there');
+  (first!.record as Rec).n = 99;
+  t.equal(((await producer.read(req({ from: 1301 }))).records[0]!.record as Rec).n, 1301, 'a reader changing its copy changes nothing for the next');
+});
+
 t.test('a record is committed in the same batch as its state change', async (t) => {
   const dir = tempDir(t);
   const db = await openDb(t, join(dir, 'p'));

@@ -30,11 +30,16 @@ interface TopicState {
   acksDirty: boolean;
   /** Every record at or below this offset has been pruned (this run). */
   prunedThrough: number;
+  /** The newest committed records, as JSON, ending at `committed` (see `rememberTail`). */
+  tail: { first: number; items: string[]; bytes: number };
 }
 
 const recordKey = (topic: string, offset: number) => encodeKey('log', topic, offset);
 const ackKey = (topic: string, consumer: string) => encodeKey('logc', topic, consumer);
 const MAX_READ = 1000;
+/** Bounds of each topic's in-memory tail of recent records. */
+const TAIL_RECORDS = 512;
+const TAIL_BYTES = 512 * 1024;
 const CLEAN_STOP_KEY = encodeKey('logmeta', 'clean_stop');
 /** Far more records than a producer writes in the 200 ms a relaxed database may lose. */
 const UNCLEAN_OFFSET_GAP = 100_000;
@@ -63,7 +68,7 @@ export class LogProducer implements LogReaderAPI, LogAdminAPI {
       for (const [k, v] of await this.db.entries<number>(prefixRange('logc', t.name))) {
         acks.set(String(decodeKey(k)[2]), v);
       }
-      this.topics.set(t.name, { assigned: lastOffset + (lastOffset > 0 ? gap : 0), committed: lastOffset, waiters: new Set(), acks, acksDirty: false, prunedThrough: 0 });
+      this.topics.set(t.name, { assigned: lastOffset + (lastOffset > 0 ? gap : 0), committed: lastOffset, waiters: new Set(), acks, acksDirty: false, prunedThrough: 0, tail: { first: 0, items: [], bytes: 0 } });
     }
   }
 
@@ -92,9 +97,11 @@ export class LogProducer implements LogReaderAPI, LogAdminAPI {
     const written = this.db.write(all, opts);
     await written;
     let i = 0;
-    for (const { topic } of records) {
+    for (const { topic, record } of records) {
       const s = this.state(topic.name);
       if (offsets[i]! > s.committed) s.committed = offsets[i]!;
+      // Only topics someone consumes keep a tail: no one would read it otherwise.
+      if (s.acks.size > 0) rememberTail(s.tail, offsets[i]!, record);
       i++;
     }
     for (const s of touched) {
@@ -126,6 +133,13 @@ export class LogProducer implements LogReaderAPI, LogAdminAPI {
     }
     if (s.committed < req.from) return { records: [] };
     const records: LogRecord<unknown>[] = [];
+    const { tail } = s;
+    if (tail.items.length > 0 && req.from >= tail.first) {
+      // Consumers that keep up read what was just written: from memory, each its own copy.
+      const end = Math.min(tail.items.length, req.from - tail.first + limit);
+      for (let j = req.from - tail.first; j < end; j++) records.push({ offset: tail.first + j, record: JSON.parse(tail.items[j]!) });
+      return { records };
+    }
     for (const [k, v] of await this.db.entries<unknown>({
       gte: recordKey(req.topic, req.from),
       lte: recordKey(req.topic, s.committed),
@@ -219,6 +233,29 @@ export class LogProducer implements LogReaderAPI, LogAdminAPI {
       }
     }
     await this.db.write([{ type: 'put', key: CLEAN_STOP_KEY, value: true }], { durable: true });
+  }
+}
+
+/**
+ * Keeps a committed record in its topic's tail, which holds consecutive
+ * offsets only (anything else starts it afresh) and forgets its oldest
+ * records past the bounds. Kept as JSON: what a reader gets is what the
+ * database would give, and no one can change it afterwards.
+ */
+function rememberTail(tail: TopicState['tail'], offset: number, record: unknown): void {
+  const json = JSON.stringify(record);
+  if (tail.items.length === 0 || offset !== tail.first + tail.items.length) {
+    tail.first = offset;
+    tail.items = [];
+    tail.bytes = 0;
+  }
+  tail.items.push(json);
+  tail.bytes += json.length;
+  let drop = 0;
+  while (tail.items.length - drop > 1 && (tail.items.length - drop > TAIL_RECORDS || tail.bytes > TAIL_BYTES)) tail.bytes -= tail.items[drop++]!.length;
+  if (drop > 0) {
+    tail.items.splice(0, drop);
+    tail.first += drop;
   }
 }
 
