@@ -28,17 +28,24 @@ export function eventId(pdu: PDU, version: RoomVersion): string {
       return id;
     }
     case 'v3':
-      return '$' + encodeBase64(referenceHash(pdu, version));
     case 'v4':
-      return '$' + encodeBase64Url(referenceHash(pdu, version));
+      return idFromReferenceHash('$', referenceHash(pdu, version), version);
   }
+}
+
+/**
+ * An id made of a reference hash: `$` for a v3+ event id (standard base64 in
+ * v3, URL-safe from v4), `!` for a v12 room id.
+ */
+export function idFromReferenceHash(sigil: '$' | '!', hash: Uint8Array, version: RoomVersion): string {
+  return sigil + (version.eventIdFormat === 'v3' ? encodeBase64(hash) : encodeBase64Url(hash));
 }
 
 /** The room id a v12 m.room.create event defines: `!` + its URL-safe reference hash. */
 export function roomIdOfCreateEvent(create: PDU, version: RoomVersion): string {
   if (!version.roomIdIsCreateEventHash) throw new EventIdError(`room version ${version.id} does not derive room ids from the create event`);
   if (create.type !== 'm.room.create') throw new EventIdError(`a ${String(create.type)} event does not define a room id`);
-  return '!' + encodeBase64Url(referenceHash(create, version));
+  return idFromReferenceHash('!', referenceHash(create, version), version);
 }
 
 /**

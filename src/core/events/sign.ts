@@ -7,13 +7,13 @@
  * with the room version's canonical JSON rules (event-json.ts) rather than
  * signing.ts's strict ones, because v1–v5 events may carry floats.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { CanonicalJsonError, type JsonObject } from '../canonical-json.js';
 import { decodeBase64, encodeBase64 } from '../base64.js';
 import { sign, verify, type SigningKey } from '../ed25519.js';
 import type { RoomVersion } from '../room-versions.js';
 import { signatureOf } from '../signing.js';
-import { eventId, roomIdOfCreateEvent } from './event-id.js';
+import { eventId, idFromReferenceHash } from './event-id.js';
 import { eventJsonBytes } from './event-json.js';
 import { withContentHash } from './hashes.js';
 import type { Event, EventReferenceV1, PDU } from './pdu.js';
@@ -32,7 +32,11 @@ function signedBytes(pdu: PDU, version: RoomVersion): Buffer {
  * already carry its content hash.
  */
 export function signEvent(pdu: PDU, serverName: string, key: SigningKey, version: RoomVersion): PDU {
-  const signature = encodeBase64(sign(key, signedBytes(pdu, version)));
+  return withSignature(pdu, serverName, key, signedBytes(pdu, version));
+}
+
+function withSignature(pdu: PDU, serverName: string, key: SigningKey, bytes: Buffer): PDU {
+  const signature = encodeBase64(sign(key, bytes));
   const existing = pdu.signatures ?? {};
   return { ...pdu, signatures: { ...existing, [serverName]: { ...(existing[serverName] ?? {}), [key.keyId]: signature } } };
 }
@@ -161,14 +165,20 @@ export function buildEvent(proto: EventPrototype, options: BuildOptions): BuiltE
   }
 
   let pdu: PDU;
+  let reference: Buffer;
   try {
-    pdu = hashAndSignEvent(draft as PDU, options.serverName, options.key, version);
+    const hashed = withContentHash(draft as PDU, version);
+    // The signature and the reference hash cover the same bytes: encoded once, used twice.
+    const bytes = signedBytes(hashed, version);
+    pdu = withSignature(hashed, options.serverName, options.key, bytes);
+    reference = createHash('sha256').update(bytes).digest();
   } catch (err) {
     if (err instanceof CanonicalJsonError) throw new EventBuildError(`the event is not valid canonical JSON: ${err.message}`);
     throw err;
   }
   const problem = validateEvent(pdu, version);
   if (problem) throw new EventBuildError(`the built event is invalid: ${problem}`);
-  const roomId = omitRoomId ? roomIdOfCreateEvent(pdu, version) : proto.room_id!;
-  return { eventId: eventId(pdu, version), roomVersion: version.id, pdu, roomId };
+  const id = version.eventIdFormat === 'v1' ? eventId(pdu, version) : idFromReferenceHash('$', reference, version);
+  const roomId = omitRoomId ? idFromReferenceHash('!', reference, version) : proto.room_id!;
+  return { eventId: id, roomVersion: version.id, pdu, roomId };
 }
