@@ -7,6 +7,7 @@ import {
   canonicalTextProblem,
   compareCodePoints,
   CanonicalJsonError,
+  copyJson,
 } from '../../src/core/canonical-json.js';
 import { roomVersion } from '../../src/core/room-versions.js';
 
@@ -227,4 +228,20 @@ t.test('a parsed __proto__ key is an ordinary key', async (t) => {
   t.throws(() => canonicalJson(parsed), CanonicalJsonError, 'the float under __proto__ is seen');
   t.match(canonicalProblem(parsed), /not an integer/);
   t.equal(canonicalJson(JSON.parse('{"b":1,"__proto__":2}')), '{"__proto__":2,"b":1}');
+});
+
+t.test('copyJson: an equal, independent copy; a __proto__ key stays an own property', async (t) => {
+  const original = JSON.parse('{"a":[1,{"b":null,"c":"x"}],"d":{"e":true,"f":-5},"__proto__":{"polluted":1}}');
+  const copy = copyJson(original);
+  t.same(copy, original);
+  t.equal(canonicalJson(copy), canonicalJson(original), 'the same canonical JSON');
+  copy.a[1].c = 'changed';
+  copy.d.e = false;
+  t.equal(original.a[1].c, 'x', 'nested objects are copies');
+  t.equal(original.d.e, true);
+  t.ok(Object.hasOwn(copy, '__proto__'), '__proto__ is an own key of the copy');
+  t.equal(Object.getPrototypeOf(copy), Object.prototype, 'the prototype is untouched');
+  t.equal(({} as Record<string, unknown>).polluted, undefined, 'nothing reached Object.prototype');
+  t.equal(copyJson('s'), 's');
+  t.equal(copyJson(null), null);
 });

@@ -5,7 +5,7 @@
  * read), so the result is also what event signatures and reference hashes
  * cover.
  */
-import type { JsonObject, JsonValue } from '../canonical-json.js';
+import { copyJson, type JsonObject, type JsonValue } from '../canonical-json.js';
 import type { RedactionAlgorithm, RoomVersion } from '../room-versions.js';
 import type { PDU } from './pdu.js';
 
@@ -84,17 +84,17 @@ export function redactContent(type: unknown, content: unknown, version: RoomVers
   const rules = RULES[version.redaction];
   if (!isObject(content) || typeof type !== 'string' || !Object.hasOwn(rules.content, type)) return {};
   const keep = rules.content[type]!;
-  if (keep === '*') return structuredClone(content);
+  if (keep === '*') return copyJson(content);
   const kept: JsonObject = {};
   for (const key of keep) {
-    if (Object.hasOwn(content, key)) kept[key] = structuredClone(content[key]!);
+    if (Object.hasOwn(content, key)) kept[key] = copyJson(content[key]!);
   }
   if (rules.thirdPartyInviteSigned && type === 'm.room.member') {
     const invite = content.third_party_invite;
     if (isObject(invite)) {
       // The spec keeps the key itself ("no longer redacted") but only `signed` inside it.
       const reduced: { [key: string]: JsonValue } = {};
-      if (Object.hasOwn(invite, 'signed')) reduced.signed = structuredClone(invite.signed!);
+      if (Object.hasOwn(invite, 'signed')) reduced.signed = copyJson(invite.signed!);
       kept.third_party_invite = reduced;
     }
   }
@@ -113,7 +113,7 @@ export function redact(pdu: PDU, version: RoomVersion): PDU {
   const source = pdu as Record<string, unknown>;
   const out: Record<string, unknown> = {};
   for (const key of rules.topLevel) {
-    if (key !== 'content' && Object.hasOwn(source, key) && source[key] !== undefined) out[key] = structuredClone(source[key]);
+    if (key !== 'content' && Object.hasOwn(source, key) && source[key] !== undefined) out[key] = copyJson(source[key]);
   }
   out.content = redactContent(source.type, source.content, version);
   return out as PDU;

@@ -8,7 +8,7 @@
  * signing.ts's strict ones, because v1–v5 events may carry floats.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { CanonicalJsonError, type JsonObject } from '../canonical-json.js';
+import { CanonicalJsonError, copyJson, type JsonObject } from '../canonical-json.js';
 import { decodeBase64, encodeBase64 } from '../base64.js';
 import { sign, verify, type SigningKey } from '../ed25519.js';
 import type { RoomVersion } from '../room-versions.js';
@@ -141,14 +141,14 @@ export function buildEvent(proto: EventPrototype, options: BuildOptions): BuiltE
   if (!omitRoomId && proto.room_id === undefined) throw new EventBuildError('room_id is required');
 
   // Copies, so the caller's later changes cannot reach the signed event.
-  let content = structuredClone(proto.content);
+  let content = copyJson(proto.content);
   const draft: Record<string, unknown> = {
     type: proto.type,
     sender: proto.sender,
     depth: proto.depth,
     origin_server_ts: proto.origin_server_ts,
-    prev_events: structuredClone(proto.prev_events),
-    auth_events: structuredClone(proto.auth_events),
+    prev_events: copyJson(proto.prev_events),
+    auth_events: copyJson(proto.auth_events),
     hashes: {},
     signatures: {},
   };
