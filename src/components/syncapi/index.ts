@@ -6,6 +6,7 @@
  * deprecated event streams from them.
  */
 import { tokenAuth } from '../../platform/http/auth.js';
+import { PresenceRelay } from './presence-relay.js';
 import type { ComponentContext, ComponentInstance } from '../../platform/runtime/component.js';
 import { outputRoomEvents, type OutputRoomEvent } from '../roomserver/topics.js';
 import { roomserverApi } from '../roomserver/api.js';
@@ -59,6 +60,7 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   const push = new PushCounter(db, views, events, userapi);
   const edu = () => ctx.apis.get(eduServerApi);
 
+  const presenceRelay = new PresenceRelay((user_id, presence) => edu().setPresence({ user_id, presence, source: 'sync' }, { timeoutMs: 5000 }));
   const deps: SyncDeps = {
     serverName: ctx.config.server_name,
     db,
@@ -76,7 +78,7 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
     userapi,
     roomserver: () => ctx.apis.get(roomserverApi),
     keyCounts: async (user_id, device_id) => ctx.apis.get(keyServerApi).queryKeyCounts({ user_id, device_id }, { timeoutMs: 2000 }),
-    setPresence: async (user_id, presence) => edu().setPresence({ user_id, presence, source: 'sync' }, { timeoutMs: 5000 }),
+    setPresence: presenceRelay.relay,
     presenceEnabled: ctx.config.presence,
   };
 
@@ -100,7 +102,12 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   await startSyncConsumer<ReceiptRecord>(consumers, 'eduserver.receipts', receiptEvents, (batch, tx) =>
     applyReceipts(views, events, batch, tx, (userId, roomId, thread, eventPos) => push.receiptMoved(userId, roomId, thread, eventPos)),
   );
-  await startSyncConsumer<PresenceRecord>(consumers, 'eduserver.presence', presenceEvents, (batch, tx) => applyPresence(views, batch, tx));
+  await startSyncConsumer<PresenceRecord>(consumers, 'eduserver.presence', presenceEvents, async (batch, tx) => {
+    await applyPresence(views, batch, tx);
+    tx.after(() => {
+      for (const { record } of batch) presenceRelay.changed(record.user_id);
+    });
+  });
   await startSyncConsumer<SendToDeviceRecord>(consumers, 'eduserver.send_to_device', sendToDeviceEvents, (batch, tx) => applyToDevice(views, deps.serverName, batch, tx));
 
   ctx.apis.provide(syncApi, {

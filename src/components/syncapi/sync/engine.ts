@@ -19,6 +19,8 @@ import { RoomSections, type AccountDataEvent, type SyncRequest } from './rooms.j
 const TO_DEVICE_LIMIT = 100;
 /** The longest a long-poll is held, whatever the client asks. */
 export const MAX_TIMEOUT_MS = 5 * 60_000;
+/** A long-poll that waited less than this answers with the key counts it asked for at its start. */
+const KEY_COUNTS_REUSE_MS = 1_000;
 
 export interface SyncParams {
   viewer: Viewer;
@@ -52,9 +54,16 @@ export class SyncEngine {
     // A token from the future (another server's, or a lost position): answer as if there were none.
     if (since !== undefined && since > stream.current) since = undefined;
     const deadline = Date.now() + Math.min(Math.max(0, p.timeoutMs), MAX_TIMEOUT_MS);
+    // One question to the KeyServer per sync: a long-poll woken soon after its
+    // first, empty answer reuses it (the counts are at worst one answer old anyway).
+    let asked: { at: number; counts: Promise<KeyCounts | undefined> | undefined } | undefined;
+    const keyCounts = () => {
+      if (!asked || Date.now() - asked.at > KEY_COUNTS_REUSE_MS) asked = { at: Date.now(), counts: this.askKeyCounts(p.viewer) };
+      return asked.counts;
+    };
     for (;;) {
       const w = stream.current;
-      const res = await this.answer(p, since, w);
+      const res = await this.answer(p, since, w, keyCounts);
       if (since === undefined || p.fullState || !isEmpty(res)) return res;
       const left = deadline - Date.now();
       if (left <= 0 || p.signal?.aborted) return res;
@@ -73,20 +82,26 @@ export class SyncEngine {
     return this.deviceLists(userId, from, end);
   }
 
-  private async answer(p: SyncParams, since: number | undefined, w: number): Promise<JsonObject> {
-    const { viewer } = p;
-    const user = this.deps.views.user(viewer.user_id);
+  /** The device's key counts from the KeyServer (undefined when it cannot say), remembered as the latest known. */
+  private askKeyCounts(viewer: SyncParams['viewer']): Promise<KeyCounts | undefined> | undefined {
     const deviceKey = `${viewer.user_id}\0${viewer.device_id}`;
-    if (since === undefined) this.deps.lazyMembers.reset(deviceKey);
-
-    // Asked of the KeyServer at once, awaited last: the round trip overlaps the work below.
-    const keyCounts = this.deps.keyCounts?.(viewer.user_id, viewer.device_id).then(
+    return this.deps.keyCounts?.(viewer.user_id, viewer.device_id).then(
       (c) => {
         if (c) this.rememberKeyCounts(deviceKey, c);
         return c;
       },
       () => undefined,
     );
+  }
+
+  private async answer(p: SyncParams, since: number | undefined, w: number, askKeyCounts: () => Promise<KeyCounts | undefined> | undefined): Promise<JsonObject> {
+    const { viewer } = p;
+    const user = this.deps.views.user(viewer.user_id);
+    const deviceKey = `${viewer.user_id}\0${viewer.device_id}`;
+    if (since === undefined) this.deps.lazyMembers.reset(deviceKey);
+
+    // Asked of the KeyServer at once, awaited last: the round trip overlaps the work below.
+    const keyCounts = askKeyCounts();
     const toDevice = await toDeviceSince(this.deps, viewer, since, w, TO_DEVICE_LIMIT);
     const to = toDevice.stopAt ?? w;
     const now = Date.now();
