@@ -46,11 +46,16 @@ export interface AccountDataItem {
   pos: number;
 }
 
-/** Every account data item of the user stored at or before `to`. */
-export async function accountDataUpTo(deps: SyncDeps, userId: string, to: number): Promise<AccountDataItem[]> {
+/**
+ * Every account data item of the user, as it stands now. Each item is
+ * stored once, at the position of its last change, so one changed after a
+ * sync took its position (`to`) has no older value left to show: such an
+ * item is given too (and again by the next sync, harmlessly) rather than
+ * left out of an initial sync. Callers drop what `since` already had.
+ */
+export async function currentAccountData(deps: SyncDeps, userId: string): Promise<AccountDataItem[]> {
   const out: AccountDataItem[] = [];
   for (const [k, rec] of await deps.db.entries<AccountDataRecord>(keys.accountDataOf(userId))) {
-    if (rec.pos > to) continue;
     const [, , roomId, type] = decodeKey(k) as [string, string, string, string];
     out.push({ room_id: roomId, type, content: rec.content as JsonObject, pos: rec.pos });
   }
@@ -68,12 +73,17 @@ export async function defaultPushRules(deps: SyncDeps, userId: string): Promise<
   }
 }
 
-/** One m.receipt event with the room's receipts changed in (since, to] (all of them without `since`). */
-export async function receiptEvent(deps: SyncDeps, viewerId: string, roomId: string, since: number | undefined, to: number): Promise<JsonObject | undefined> {
+/**
+ * One m.receipt event with the room's receipts changed after `since` (all of
+ * them without it). A receipt is stored once, at its last move; one that
+ * moved after the sync took its position is given as it stands (see
+ * currentAccountData), never left out.
+ */
+export async function receiptEvent(deps: SyncDeps, viewerId: string, roomId: string, since: number | undefined): Promise<JsonObject | undefined> {
   const content: Record<string, Record<string, Record<string, JsonObject>>> = {};
   let any = false;
   for (const [k, r] of await deps.db.entries<ReceiptRecord>(keys.receiptsOf(roomId))) {
-    if (r.pos > to || (since !== undefined && r.pos <= since)) continue;
+    if (since !== undefined && r.pos <= since) continue;
     const [, , type, userId, threadId] = decodeKey(k) as [string, string, string, string, string];
     // Private receipts are their owner's alone.
     if (type === 'm.read.private' && userId !== viewerId) continue;

@@ -35,6 +35,27 @@ t.test('set, read, sync, remove', async (t) => {
   t.same((await s.call(bob, 'GET', tags(bob))).body, { tags: {} }, "tags are the user's own");
 });
 
+t.test('an initial sync taken while the tags change still shows them', async (t) => {
+  // Each change stores the tags again at a new position: a sync that took its
+  // position just before a change lands must show them all the same.
+  t.equal((await s.call(alice, 'PUT', `${tags()}/u.Always`, {})).status, 200);
+  let changing = true;
+  const changes = (async () => {
+    for (let i = 0; changing; i++) await s.call(alice, 'PUT', `${tags()}/u.Churn`, { order: (i % 10) / 10 });
+  })();
+  let missing = 0;
+  const filter = encodeURIComponent(JSON.stringify({ room: { rooms: [roomId], timeline: { limit: 1 }, state: { types: [] } }, presence: { types: [] } }));
+  for (let i = 0; i < 150; i++) {
+    const r = await s.call(alice, 'GET', `${V3}/sync?filter=${filter}`);
+    const tag = r.body.rooms?.join?.[roomId]?.account_data?.events?.find((e: any) => e.type === 'm.tag');
+    if (!tag?.content?.tags?.['u.Always']) missing++;
+  }
+  changing = false;
+  await changes;
+  t.equal(missing, 0, 'every initial sync carried the tags');
+  for (const tag of ['u.Always', 'u.Churn']) t.equal((await s.call(alice, 'DELETE', `${tags()}/${tag}`)).status, 200);
+});
+
 t.test('concurrent changes are all kept', async (t) => {
   const names = Array.from({ length: 12 }, (_, i) => `u.t${i}`);
   const answers = await Promise.all(names.map((n, i) => s.call(alice, 'PUT', `${tags()}/${n}`, { order: i / 20 })));

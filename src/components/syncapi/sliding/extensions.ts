@@ -11,7 +11,7 @@ import type { JsonObject } from '../../../core/canonical-json.js';
 import type { SyncDeps } from '../deps.js';
 import type { Viewer } from '../format.js';
 import type { SyncEngine } from '../sync/engine.js';
-import { accountDataUpTo, defaultPushRules, receiptEvent, toDeviceSince } from '../user-streams.js';
+import { currentAccountData, defaultPushRules, receiptEvent, toDeviceSince } from '../user-streams.js';
 import type { RoomView } from '../views.js';
 import type { ExtensionName, ExtensionRequest } from './request.js';
 
@@ -87,7 +87,7 @@ export async function extensions(deps: SyncDeps, v2: SyncEngine, inp: ExtensionI
     for (const [roomId, { room, initial }] of inp.rooms) {
       const since = initial ? undefined : inp.from;
       if (since !== undefined && room.receiptsPos <= since && (room.privateReceipts.get(userId) ?? 0) <= since) continue;
-      const r = await receiptEvent(deps, userId, roomId, since, inp.w);
+      const r = await receiptEvent(deps, userId, roomId, since);
       if (r) rooms[roomId] = r;
     }
     if (Object.keys(rooms).length > 0) {
@@ -116,7 +116,7 @@ async function accountData(deps: SyncDeps, userId: string, inp: ExtensionInput):
   const user = deps.views.users.get(userId);
   const anyInitial = [...inp.rooms.values()].some((r) => r.initial);
   if (inp.from !== undefined && !anyInitial && (!user || user.accountDataPos <= inp.from)) return out;
-  for (const item of await accountDataUpTo(deps, userId, inp.w)) {
+  for (const item of await currentAccountData(deps, userId)) {
     const ev = { type: item.type, content: item.content };
     if (item.room_id === '') {
       if (inp.from === undefined || item.pos > inp.from) out.global.push(ev);

@@ -11,7 +11,7 @@ import type { Viewer } from '../format.js';
 import { keys, type DeviceListRecord, type PresenceRecord, type StateEntry } from '../storage.js';
 import { token } from '../tokens.js';
 import type { RoomView } from '../views.js';
-import { accountDataUpTo, defaultPushRules, toDeviceSince } from '../user-streams.js';
+import { currentAccountData, defaultPushRules, toDeviceSince } from '../user-streams.js';
 import { at, type MembershipPoint } from '../visibility.js';
 import { RoomSections, type AccountDataEvent, type SyncRequest } from './rooms.js';
 
@@ -116,7 +116,7 @@ export class SyncEngine {
       fmt: { viewer, now, withRoomId: false, format: p.filter.event_format ?? 'client', fields: p.filter.event_fields },
       deviceKey,
     };
-    const accountData = await this.accountData(viewer.user_id, since, to);
+    const accountData = await this.accountData(viewer.user_id, since);
     const join: Record<string, JsonObject> = {};
     const invite: Record<string, JsonObject> = {};
     const leave: Record<string, JsonObject> = {};
@@ -206,12 +206,12 @@ export class SyncEngine {
     if (this.keyCounts.size > 5000) this.keyCounts.delete(this.keyCounts.keys().next().value!);
   }
 
-  /** Account data changed in (since, to]: all of it on an initial sync (with the server's push rules). */
-  private async accountData(userId: string, since: number | undefined, to: number): Promise<AccountDataDelta | undefined> {
+  /** Account data changed after `since`: all of it on an initial sync (with the server's push rules). */
+  private async accountData(userId: string, since: number | undefined): Promise<AccountDataDelta | undefined> {
     const user = this.deps.views.users.get(userId);
     if (since !== undefined && (!user || user.accountDataPos <= since)) return undefined;
     const out: AccountDataDelta = { global: [], rooms: new Map() };
-    for (const item of await accountDataUpTo(this.deps, userId, to)) {
+    for (const item of await currentAccountData(this.deps, userId)) {
       if (since !== undefined && item.pos <= since) continue;
       const ev = { type: item.type, content: item.content };
       if (item.room_id === '') out.global.push(ev);

@@ -145,7 +145,7 @@ export class RoomSections {
     }
     const receiptsChanged = room.receiptsPos > (since ?? 0) || (room.privateReceipts.get(req.viewer.user_id) ?? 0) > (since ?? 0);
     if (receiptsChanged && eventPasses(ef, { type: 'm.receipt' })) {
-      const receipt = await receiptEvent(this.deps, req.viewer.user_id, room.id, since, req.to);
+      const receipt = await receiptEvent(this.deps, req.viewer.user_id, room.id, since);
       if (receipt) out.push(receipt);
     }
     return out;
