@@ -237,7 +237,12 @@ export class SyncEngine {
     }
   }
 
-  /** Presence of users who share a room with the viewer, changed in (since, to]. */
+  /**
+   * Presence of users who share a room with the viewer, changed after
+   * `since`. Each user's presence is kept once, as it stands: one that
+   * changed after the sync took its position is given too (see
+   * currentAccountData).
+   */
   private async presence(req: SyncRequest): Promise<JsonObject[]> {
     const { views } = this.deps;
     if (!this.deps.presenceEnabled || views.presencePos <= (req.since ?? 0)) return [];
@@ -246,7 +251,7 @@ export class SyncEngine {
     const shared = this.sharedUsers(req.viewer.user_id, req.to);
     const out: JsonObject[] = [];
     for (const [userId, r] of views.presence) {
-      if (r.pos > req.to || (req.since !== undefined && r.pos <= req.since)) continue;
+      if (req.since !== undefined && r.pos <= req.since) continue;
       if (!shared.has(userId) || !eventPasses(pf, { type: 'm.presence', sender: userId })) continue;
       out.push({ type: 'm.presence', sender: userId, content: presenceContent(r, req.now) });
     }
