@@ -6,7 +6,6 @@
  * deprecated event streams from them.
  */
 import { tokenAuth } from '../../platform/http/auth.js';
-import { PresenceRelay } from './presence-relay.js';
 import type { ComponentContext, ComponentInstance } from '../../platform/runtime/component.js';
 import { outputRoomEvents, type OutputRoomEvent } from '../roomserver/topics.js';
 import { roomserverApi } from '../roomserver/api.js';
@@ -42,6 +41,7 @@ import { syncApi } from './api.js';
 import { keys } from './storage.js';
 import { parseToken } from './tokens.js';
 import { StateReader } from './state.js';
+import { PresenceRelay } from './presence-relay.js';
 import { TimelineReader } from './timeline.js';
 import { SyncViews } from './views.js';
 
@@ -102,12 +102,9 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   await startSyncConsumer<ReceiptRecord>(consumers, 'eduserver.receipts', receiptEvents, (batch, tx) =>
     applyReceipts(views, events, batch, tx, (userId, roomId, thread, eventPos) => push.receiptMoved(userId, roomId, thread, eventPos)),
   );
-  await startSyncConsumer<PresenceRecord>(consumers, 'eduserver.presence', presenceEvents, async (batch, tx) => {
-    await applyPresence(views, batch, tx);
-    tx.after(() => {
-      for (const { record } of batch) presenceRelay.changed(record.user_id);
-    });
-  });
+  await startSyncConsumer<PresenceRecord>(consumers, 'eduserver.presence', presenceEvents, (batch, tx) =>
+    applyPresence(views, batch, tx, (userId) => presenceRelay.changed(userId)),
+  );
   await startSyncConsumer<SendToDeviceRecord>(consumers, 'eduserver.send_to_device', sendToDeviceEvents, (batch, tx) => applyToDevice(views, deps.serverName, batch, tx));
 
   ctx.apis.provide(syncApi, {

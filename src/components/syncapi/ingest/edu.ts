@@ -61,7 +61,8 @@ export async function applyReceipts(views: SyncViews, events: EventStore, batch:
   }
 }
 
-export async function applyPresence(views: SyncViews, batch: LogRecord<PresenceLog>[], tx: Tx): Promise<void> {
+/** `onChange` hears of each user whose presence record committed. */
+export async function applyPresence(views: SyncViews, batch: LogRecord<PresenceLog>[], tx: Tx, onChange: (userId: string) => void): Promise<void> {
   for (const { record } of batch) {
     const pos = tx.alloc();
     const rec: PresenceRecord = {
@@ -75,6 +76,7 @@ export async function applyPresence(views: SyncViews, batch: LogRecord<PresenceL
     tx.after(() => {
       views.presence.set(record.user_id, rec);
       if (pos > views.presencePos) views.presencePos = pos;
+      onChange(record.user_id);
     });
     tx.wake(pos, () => usersSharingRoomWith(views, record.user_id));
   }
