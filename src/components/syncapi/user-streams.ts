@@ -26,10 +26,12 @@ export async function toDeviceSince(deps: SyncDeps, viewer: Viewer, since: numbe
     user!.toDeviceLowest.set(viewer.device_id, since + 1);
   }
   if (limit <= 0) return { events: [], stopAt: since ?? 0 };
+  // Acknowledged messages are gone even while their deletion is still on its way to the disk.
+  const from = Math.max(since ?? 0, (user?.toDeviceLowest.get(viewer.device_id) ?? 1) - 1);
   const latest = user?.toDevice.get(viewer.device_id) ?? 0;
-  if (latest <= (since ?? 0)) return { events: [] };
+  if (latest <= from) return { events: [] };
   const rows = await db.entries<ToDeviceRecord>({
-    gt: keys.toDevice(viewer.user_id, viewer.device_id, since ?? 0),
+    gt: keys.toDevice(viewer.user_id, viewer.device_id, from),
     lte: keys.toDevice(viewer.user_id, viewer.device_id, to),
     limit: limit + 1,
   });
