@@ -1,7 +1,7 @@
 // Bundles the TypeScript sources into dist/neurite.js plus one chunk per
 // component (loaded only by the processes that run it). Native modules stay
 // external and ship beside the bundle in node_modules.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import commonjs from '@rollup/plugin-commonjs';
 import json from '@rollup/plugin-json';
@@ -43,6 +43,16 @@ const shebang = {
   },
 };
 
+// Chunk names carry a content hash, so every change leaves the previous
+// chunks behind; the release bundle takes all of dist/, so they go.
+const dropStaleChunks = {
+  name: 'neurite-drop-stale-chunks',
+  writeBundle(options, bundle) {
+    const dir = `${options.dir}/chunks`;
+    for (const f of readdirSync(dir)) if (!(`chunks/${f}` in bundle)) rmSync(`${dir}/${f}`, { force: true });
+  },
+};
+
 const server = {
   input: { neurite: 'src/neurite.ts' },
   external,
@@ -68,6 +78,7 @@ const server = {
     esbuild({ target: 'node22', minifyWhitespace: true, minifySyntax: true, legalComments: 'none' }),
     shebang,
     commonJsPackage,
+    dropStaleChunks,
   ],
 };
 
