@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { ensureCode, forgetCode } from '../components/setup/code.js';
 import { userApi } from '../components/userapi/api.js';
 import { MatrixError } from '../core/errors.js';
 import { processLayout, processOf, SETUP_ONLY_LAYOUT, type ProcessGroup } from '../platform/config/layout.js';
@@ -21,6 +22,7 @@ import { ApiDirectory } from '../platform/ipc/directory.js';
 import { NEURITE_VERSION } from '../version.js';
 import { LogTail } from './log-tail.js';
 import { processMemory, type ProcessMemory } from './memory.js';
+import { handOverDataDir, type RunAs } from './privileges.js';
 import { CHILD_COMMAND, CHILD_ENV, type ChildMessage, type ChildSetup } from './protocol.js';
 
 export interface SupervisorOptions {
@@ -33,6 +35,8 @@ export interface SupervisorOptions {
   setupBind?: string;
   /** How long a child may take to become ready. */
   startTimeoutMs?: number;
+  /** The unprivileged user the children run as (see privileges.ts); unset, they run as this process does. */
+  runAs?: RunAs;
   /** Extra control-socket requests, keyed by `METHOD /path` (the update switch). */
   controlHandlers?: Record<string, (req: IncomingMessage, res: ServerResponse) => void>;
 }
@@ -130,6 +134,11 @@ export class Supervisor {
 
   private async startAll(): Promise<void> {
     const t0 = Date.now();
+    // The setup code is written here, not by the (possibly unprivileged) setup
+    // process: its extra copies go where only root may write (the boot partition).
+    if (this.configured) forgetCode(this.paths.dataDir);
+    else ensureCode(this.paths.dataDir);
+    if (this.opts.runAs) handOverDataDir(this.paths, this.opts.runAs);
     await Promise.all(this.layout.map((g) => this.startChild(g)));
     this.logger.info({ processes: this.layout.length, startup_ms: Date.now() - t0 }, 'all processes ready');
   }
@@ -265,6 +274,7 @@ export class Supervisor {
       // Piped, not inherited, so that the dashboard can show each process's last lines.
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',
+      ...(this.opts.runAs ? { uid: this.opts.runAs.uid, gid: this.opts.runAs.gid } : {}),
     });
     child.tail.follow(proc.stdout!, process.stdout);
     child.tail.follow(proc.stderr!, process.stderr);

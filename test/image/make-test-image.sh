@@ -117,6 +117,15 @@ install -D -m 0755 "$pkg/neurite" "$target/usr/libexec/neurite/neurite"
 install -D -m 0644 "$pkg/neurite.default" "$target/etc/default/neurite"
 ln -sf /usr/libexec/neurite/neurite "$target/usr/bin/neurite"
 install -D -m 0755 "$pkg/S90neurite" "$target/etc/init.d/S90neurite"
+# NEURITE_USERS as Buildroot's makeusers applies it (-1: a system uid, here the first one, 100).
+awk '/^define NEURITE_USERS/ { on = 1; next } /^endef/ { on = 0 } on { print }' "$pkg/neurite.mk" |
+	while read -r user uid group gid _password home _shell _groups comment; do
+		[ "$uid" = -1 ] && uid=100
+		[ "$gid" = -1 ] && gid=100
+		echo "$group:x:$gid:" >>"$target/etc/group"
+		echo "$user:x:$uid:$gid:$comment:$home:/bin/false" >>"$target/etc/passwd"
+	done
+grep -q '^neurite:' "$target/etc/passwd"
 cp -a "$top/overlays/." "$target/"
 BR2_EXTERNAL_NEURITE_PATH="$top/buildroot-config" "$top/buildroot-config/board/neurite/post-build.sh" "$target" "$board"
 # QEMU's virt machine has no SD card: the same partitions appear as /dev/vda1..4.

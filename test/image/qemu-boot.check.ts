@@ -62,7 +62,7 @@ t.test('boot to the setup page, first-boot steps, clean poweroff', { timeout: 60
   const n = Date.now() % 100000;
   const begin = `begin-${n + 1}`;
   const end = `end-${n + 2}`;
-  qemu.stdin.write(`\necho begin-$((${n}+1)); grep -E 'vda[0-9]' /proc/partitions; mount; cat /mnt/boot/neurite-setup-code.txt; ls /data; echo end-$((${n}+2))\n`);
+  qemu.stdin.write(`\necho begin-$((${n}+1)); grep -E 'vda[0-9]' /proc/partitions; mount; cat /mnt/boot/neurite-setup-code.txt; ls /data; ps | grep -e __child -e 'neurite.js start' | grep -v grep; ls -ln /data; echo end-$((${n}+2))\n`);
   await waitFor('the console commands', async () => (console.includes(end) ? true : undefined), 60_000);
   const out = console.slice(console.indexOf(begin), console.indexOf(end));
   const sizes = Object.fromEntries([...out.matchAll(/\s(\d+)\s+(vda\d)/g)].map((m) => [m[2], Number(m[1])]));
@@ -72,6 +72,13 @@ t.test('boot to the setup page, first-boot steps, clean poweroff', { timeout: 60
   t.match(out, /\/dev\/vda1 on \/mnt\/boot type vfat/, 'the boot partition is mounted');
   t.match(out, new RegExp(`\\n${code}\\r?\\n`), 'the setup code is on the boot partition');
   t.match(out, /setup-code\.txt/, 'and in /data');
+  // The supervisor stays root; the processes that face the network do not (NEURITE_USER).
+  const ps = out.split('\n').filter((l) => /__child|neurite\.js start/.test(l));
+  t.ok(ps.some((l) => /^\s*\d+\s+root\s.*neurite\.js start/.test(l)), 'the supervisor runs as root');
+  const children = ps.filter((l) => /__child/.test(l));
+  t.ok(children.length > 0 && children.every((l) => /^\s*\d+\s+neurite\s/.test(l)), `every child runs as neurite:\n${children.join('\n')}`);
+  t.match(out, /\n\S+\s+\d+\s+0\s+0\s.*\sapp\r?\n/, '/data/app stays root\'s');
+  t.match(out, /\n\S+\s+\d+\s+100\s+100\s.*\ssetup\r?\n/, 'what the setup process writes is the user\'s');
 
   qemu.stdin.write('\npoweroff\n');
   const timer = setTimeout(() => qemu.kill('SIGKILL'), 90_000);

@@ -146,9 +146,8 @@ t.test('the library refuses the same way (for the dashboard)', async (t) => {
   t.equal(ok.version, '9.0.0');
   t.equal(ok.kind, 'application');
   await t.rejects(applyUpdate({ dataDir: d, source: good, ...verify, switchNow: false, force: true }), { message: /still on trial/ }, 'one trial at a time');
-  // The dashboard's upload: streamed to uploadPath(), applied, and gone either way.
-  const { uploadPath } = await import('../../src/supervisor/update/apply.js');
-  const upload = uploadPath(d);
+  // The dashboard's upload (received by the supervisor, control.ts): applied, and gone either way.
+  const upload = join(work, 'upload.bundle');
   writeFileSync(upload, 'not a bundle');
   await t.rejects(applyUpdate({ dataDir: d, source: upload, ...verify, deleteSource: true }), { message: /not an update bundle/ });
   t.notOk(existsSync(upload), 'a refused upload is deleted');

@@ -21,6 +21,12 @@ define NEURITE_INSTALL_TARGET_CMDS
 	$(INSTALL) -D -m 0755 $(NEURITE_PKGDIR)/neurite $(TARGET_DIR)/usr/libexec/neurite/neurite
 endef
 
+# The unprivileged user the homeserver's processes run as (NEURITE_USER in
+# /etc/default/neurite); the supervisor stays root for updates. No login.
+define NEURITE_USERS
+	neurite -1 neurite -1 * /data - - Neurite homeserver
+endef
+
 define NEURITE_INSTALL_INIT_SYSV
 	$(INSTALL) -D -m 0755 $(NEURITE_PKGDIR)/S90neurite $(TARGET_DIR)/etc/init.d/S90neurite
 endef

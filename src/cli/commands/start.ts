@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { flushLogs, rootLogger } from '../../platform/logging/index.js';
+import { runAsFromEnv, type RunAs } from '../../supervisor/privileges.js';
 import { Supervisor } from '../../supervisor/supervisor.js';
 import { superviseUpdates } from '../../supervisor/update/supervise.js';
 import { parseCommandArgs, portOption, requireString } from '../args.js';
@@ -16,6 +17,13 @@ export async function startCommand(args: string[], entry: string): Promise<numbe
   const dataDir = requireString(values['data-dir'], '--data-dir');
   const setupPort = portOption(values['setup-port'], '--setup-port');
   const logger = rootLogger();
+  let runAs: RunAs | undefined;
+  try {
+    runAs = runAsFromEnv();
+  } catch (e) {
+    process.stderr.write(`neurite: cannot start: ${(e as Error).message}\n`);
+    return 1;
+  }
 
   let stopping: Promise<void> | undefined;
   let resolveStopped!: (code: number) => void;
@@ -53,6 +61,7 @@ export async function startCommand(args: string[], entry: string): Promise<numbe
     logger,
     ...(setupPort !== undefined ? { setupPort } : {}),
     ...(values.bind !== undefined ? { setupBind: values.bind } : {}),
+    ...(runAs ? { runAs } : {}),
     controlHandlers: updates.controlHandlers,
   });
   process.on('SIGTERM', () => stop('SIGTERM', 0));

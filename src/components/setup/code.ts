@@ -56,9 +56,21 @@ export function ensureCode(dataDir: string): string {
   return code;
 }
 
-/** Setup is complete: the code is forgotten everywhere it was written. */
+/**
+ * Setup is complete: the code is forgotten everywhere it was written. The
+ * copy in the data directory must go; an extra copy this process may not
+ * remove (the boot partition, when the setup component runs unprivileged)
+ * is removed by the supervisor when it starts the configured server.
+ */
 export function forgetCode(dataDir: string): void {
-  for (const f of [join(dataDir, CODE_FILE), ...extraFiles()]) rmSync(f, { force: true });
+  rmSync(join(dataDir, CODE_FILE), { force: true });
+  for (const extra of extraFiles()) {
+    try {
+      rmSync(extra, { force: true });
+    } catch {
+      // See above.
+    }
+  }
 }
 
 /**

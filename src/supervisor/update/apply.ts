@@ -64,13 +64,6 @@ export interface ApplyResult {
   message: string;
 }
 
-/** Where the dashboard streams an uploaded bundle before calling applyUpdate with it (same file system as the slots). */
-export function uploadPath(dataDir: string): string {
-  const dir = appPaths(dataDir).stagingDir;
-  mkdirSync(dir, { recursive: true });
-  return join(dir, `upload-${randomBytes(6).toString('hex')}.bundle`);
-}
-
 /** Downloads a URL into staging/, refusing more than MAX_BUNDLE_BYTES or a body shorter than announced. */
 export async function download(url: string, dataDir: string, onProgress?: (l: string) => void): Promise<string> {
   const file = join(appPaths(dataDir).stagingDir, `download-${randomBytes(6).toString('hex')}.part`);

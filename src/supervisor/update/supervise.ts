@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Supervisor } from '../supervisor.js';
 import { updateStatus } from './apply.js';
+import { updateControlHandlers } from './control.js';
 import { finishRootfsTrial, pendingRootfsTrial } from './rauc.js';
 import { appPaths, currentTrial, runningSlot } from './slots.js';
 import { abandonTrial, commitTrial, healthWindowMs, onTrial, protectDataForTrial, restoreDataAfterRollback, SWITCH_EXIT_CODE, underLauncher, watchHealth } from './trial.js';
@@ -54,6 +55,7 @@ export function superviseUpdates(opts: {
 
   return {
     controlHandlers: {
+      ...updateControlHandlers(opts.dataDir, log),
       // The running version as the supervisor knows it (a CLI process cannot tell which slot runs).
       'GET /update/status': (_req, res) => reply(res, 200, updateStatus(opts.dataDir)),
       'POST /update/switch': (_req, res) => {

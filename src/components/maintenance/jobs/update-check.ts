@@ -4,7 +4,7 @@
  * in the dashboard, or installs it when automatic updates are on. No URL:
  * nothing is asked of anyone.
  */
-import { runUpdateCheck } from '../../../supervisor/update/index.js';
+import { checkForUpdate } from '../../../supervisor/update/index.js';
 import type { JobDefinition } from './types.js';
 
 export const updateCheck: JobDefinition = {
@@ -12,7 +12,8 @@ export const updateCheck: JobDefinition = {
   description: 'Looks for a newer Neurite at the update URL (Updates page); installs it only with your consent, unless automatic updates are on.',
   schedule: '17 4 * * *',
   async run({ ctx }) {
-    const r = await runUpdateCheck({ dataDir: ctx.paths.dataDir });
+    // The supervisor downloads and installs: this process may not write the slots (privileges.ts).
+    const r = await checkForUpdate(ctx.paths.dataDir);
     switch (r.outcome) {
       case 'disabled':
         return 'no update URL is set';

@@ -4,20 +4,17 @@
  * the upload of a bundle. Installing is the supervisor's update code
  * (src/supervisor/update/); a refusal is its one-line reason, shown as is.
  */
-import { createWriteStream, rmSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MatrixError } from '../../../core/errors.js';
 import {
-  applyUpdate,
-  approvePendingUpdate,
+  approveUpdate,
   fetchUpdateStatus,
+  installUploadedUpdate,
   MAX_BUNDLE_BYTES,
   readUpdateSettings,
+  saveUpdateSettings,
   updateStatus,
-  uploadPath,
-  writeUpdateSettings,
   type ApplyResult,
 } from '../../../supervisor/update/index.js';
 import type { SetupDeps } from '../context.js';
@@ -85,7 +82,7 @@ export function updateRoutes(app: FastifyInstance, d: SetupDeps, g: DashboardGua
     else {
       try {
         if (url) new URL(url);
-        writeUpdateSettings(dataDir, { url, automatic: form.automatic === 'yes' });
+        await saveUpdateSettings(dataDir, { url, automatic: form.automatic === 'yes' });
       } catch (e) {
         error = e instanceof TypeError ? 'Enter a full address, starting with https://.' : (e as Error).message.replace(/^the update URL/, 'The address');
       }
@@ -112,7 +109,7 @@ export function updateRoutes(app: FastifyInstance, d: SetupDeps, g: DashboardGua
     const s = await g.change(req, reply);
     if (!s) return reply;
     try {
-      return await installed(req, reply, s, { result: await approvePendingUpdate(dataDir) });
+      return await installed(req, reply, s, { result: await approveUpdate(dataDir) });
     } catch (e) {
       return installed(req, reply, s, { error: (e as Error).message });
     }
@@ -144,33 +141,11 @@ export function updateRoutes(app: FastifyInstance, d: SetupDeps, g: DashboardGua
         discard();
         return installed(req, reply, s, { error: tooLarge });
       }
-      const file = uploadPath(dataDir);
-      let got = 0;
+      // Streamed to the supervisor, which limits its size, verifies it and installs it.
       try {
-        // A stream parser gets no bodyLimit from fastify: counted here.
-        await pipeline(
-          body,
-          async function* (chunks: AsyncIterable<Buffer>) {
-            for await (const c of chunks) {
-              got += c.length;
-              if (got > MAX_BUNDLE_BYTES) throw new RangeError(tooLarge);
-              yield c;
-            }
-          },
-          createWriteStream(file, { mode: 0o600 }),
-        );
+        return await installed(req, reply, s, { result: await installUploadedUpdate(dataDir, body) });
       } catch (e) {
-        rmSync(file, { force: true });
         discard();
-        return installed(req, reply, s, { error: e instanceof RangeError ? e.message : `The upload broke off after ${got} bytes: ${(e as Error).message}` });
-      }
-      if (got === 0) {
-        rmSync(file, { force: true });
-        return installed(req, reply, s, { error: 'The file is empty.' });
-      }
-      try {
-        return await installed(req, reply, s, { result: await applyUpdate({ dataDir, source: file, deleteSource: true }) });
-      } catch (e) {
         return installed(req, reply, s, { error: (e as Error).message });
       }
     });

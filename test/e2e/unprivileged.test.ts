@@ -1,0 +1,130 @@
+/**
+ * The homeserver's processes as an unprivileged user (NEURITE_USER, as the
+ * image sets it): the supervisor stays root, every child runs as the user
+ * and serves; the data directory is handed over to the user except app/
+ * (root's: the versions root starts), files root made meanwhile are handed
+ * over at the next start, links are never followed, and what cannot work
+ * is refused at start with a one-line reason.
+ *
+ * Dropping privileges needs root: the test is skipped otherwise (CI runs as root).
+ */
+import { chmodSync, lstatSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import t from 'tap';
+import { dataPaths } from '../../src/platform/config/paths.js';
+import { handOverDataDir, lookUpUser, runAsFromEnv } from '../../src/supervisor/privileges.js';
+import { cli, initServer, startServer, tempDir } from '../helpers/server.js';
+
+const isRoot = process.getuid?.() === 0;
+const C = '/_matrix/client/v3';
+
+/** The user the test drops to: Debian's nobody. */
+const nobody = isRoot ? lookUpUser('nobody') : undefined;
+
+const uidOf = (pid: number) => Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+
+/** Every path under dir (not following links) whose owner is not `uid`, app/ aside. */
+function notOwnedBy(dir: string, uid: number): string[] {
+  const out: string[] = [];
+  const walk = (p: string) => {
+    const s = lstatSync(p);
+    if (s.uid !== uid) out.push(p);
+    if (s.isDirectory()) for (const e of readdirSync(p)) if (!(p === dir && e === 'app')) walk(join(p, e));
+  };
+  walk(dir);
+  return out;
+}
+
+t.test('the user is looked up in the passwd file; root and strangers are refused', async (t) => {
+  const passwd = join(tempDir(), 'passwd');
+  writeFileSync(passwd, 'root:x:0:0:root:/root:/bin/sh\nneurite:x:200:201:Neurite:/data:/bin/false\nodd:x:abc:1::/:/bin/false\n');
+  t.same(lookUpUser('neurite', passwd), { name: 'neurite', uid: 200, gid: 201 });
+  t.throws(() => lookUpUser('root', passwd), /is root \(uid 0\)/);
+  t.throws(() => lookUpUser('mallory', passwd), /no such user/);
+  t.throws(() => lookUpUser('odd', passwd), /no numeric uid/);
+  t.equal(runAsFromEnv({}, true), undefined, 'unset: nothing changes');
+  t.equal(runAsFromEnv({ NEURITE_USER: 'nobody' }, false), undefined, 'not root: nothing to drop');
+});
+
+t.test('the hand-over: app/ stays root\'s, links are not followed, an unreachable data directory is refused', { skip: !isRoot && 'needs root' }, async (t) => {
+  const top = tempDir();
+  chmodSync(top, 0o755);
+  const dataDir = join(top, 'data');
+  mkdirSync(join(dataDir, 'db', 'x'), { recursive: true });
+  writeFileSync(join(dataDir, 'db', 'x', 'file'), 'data');
+  const outside = join(top, 'outside');
+  writeFileSync(outside, 'root only');
+  symlinkSync(outside, join(dataDir, 'db', 'link'));
+  handOverDataDir(dataPaths(dataDir), nobody!);
+  t.same(notOwnedBy(dataDir, nobody!.uid), [], 'everything but app/ is the user\'s');
+  t.equal(statSync(join(dataDir, 'app')).uid, 0, 'app/ is root\'s');
+  t.equal(statSync(outside).uid, 0, 'a link inside hands over only itself, not what it points to');
+
+  chmodSync(join(dataDir, 'app'), 0o755);
+  const stray = join(top, 'stray');
+  mkdirSync(join(stray, 'data', 'app'), { recursive: true });
+  chmodSync(stray, 0o755);
+  const { chownSync } = await import('node:fs');
+  chownSync(join(stray, 'data', 'app'), nobody!.uid, nobody!.gid);
+  t.throws(() => handOverDataDir(dataPaths(join(stray, 'data')), nobody!), /must be a folder owned by root/, 'an app/ the user could have planted is refused');
+
+  const closed = join(tempDir(), 'data');
+  chmodSync(dirname(closed), 0o700);
+  t.throws(() => handOverDataDir(dataPaths(closed), nobody!), /cannot reach the data directory: .* is not searchable/);
+});
+
+t.test('a server whose processes run unprivileged serves, restarts and keeps its data', { skip: !isRoot && 'needs root', timeout: 240_000 }, async (t) => {
+  const { dataDir, ports } = await initServer({ mode: 'split', tls: 'off', extra: ['--registration', 'open'] });
+  chmodSync(dirname(dataDir), 0o755);
+  const start = async () => {
+    process.env.NEURITE_USER = 'nobody';
+    try {
+      return await startServer(dataDir, { clientPort: ports.client });
+    } finally {
+      delete process.env.NEURITE_USER;
+    }
+  };
+  let server = await start();
+  t.teardown(() => server.kill());
+  const base = `http://127.0.0.1:${ports.client}`;
+  const call = async (method: string, path: string, body?: unknown, token?: string) => {
+    const r = await fetch(base + path, { method, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: body === undefined ? undefined : JSON.stringify(body) });
+    return { status: r.status, body: (await r.json()) as any };
+  };
+
+  const st = JSON.parse(cli(['status', '--data-dir', dataDir, '--json']).stdout);
+  t.equal(uidOf(st.supervisor.pid), 0, 'the supervisor stays root');
+  t.equal(st.processes.length, 14, 'every component in its own process');
+  for (const p of st.processes) t.equal(uidOf(p.pid), nobody!.uid, `${p.name} runs as nobody`);
+
+  const first = await call('POST', `${C}/register`, { username: 'alice', password: 'alice-password-1' });
+  const alice = (await call('POST', `${C}/register`, { username: 'alice', password: 'alice-password-1', auth: { type: 'm.login.dummy', session: first.body.session } })).body;
+  t.ok(alice.access_token, 'registration writes the user database');
+  const room = (await call('POST', `${C}/createRoom`, { name: 'unprivileged' }, alice.access_token)).body.room_id;
+  const sent = await call('PUT', `${C}/rooms/${encodeURIComponent(room)}/send/m.room.message/t1`, { msgtype: 'm.text', body: 'as nobody' }, alice.access_token);
+  t.equal(sent.status, 200, 'a message is stored');
+  const media = await fetch(`${base}/_matrix/media/v3/upload?filename=a.txt`, { method: 'POST', headers: { authorization: `Bearer ${alice.access_token}`, 'content-type': 'text/plain' }, body: 'media as nobody' });
+  t.equal(media.status, 200, 'media is written');
+  t.equal(cli(['user', 'add', 'bob', '--password', 'bob-password-1', '--data-dir', dataDir]).status, 0, 'user add through the control socket');
+  t.same(notOwnedBy(dataDir, nobody!.uid), [], 'everything the processes wrote is the user\'s');
+  t.equal(statSync(join(dataDir, 'app')).uid, 0, 'app/ is root\'s');
+
+  // Stopped: root's CLI writes the user database; the next start hands its new files over.
+  t.equal((await server.stop()).code, 0);
+  t.equal(cli(['user', 'add', 'carol', '--password', 'carol-password-1', '--data-dir', dataDir]).status, 0, 'user add with the server stopped');
+  t.not(notOwnedBy(dataDir, nobody!.uid).length, 0, 'root made files meanwhile');
+  server = await start();
+  t.same(notOwnedBy(dataDir, nobody!.uid), [], 'handed over at start');
+  const carol = await call('POST', `${C}/login`, { type: 'm.login.password', identifier: { type: 'm.id.user', user: 'carol' }, password: 'carol-password-1' });
+  t.equal(carol.status, 200, 'the user root added logs in');
+  const messages = await call('GET', `${C}/rooms/${encodeURIComponent(room)}/messages?dir=b&limit=5`, undefined, alice.access_token);
+  t.ok(messages.body.chunk.some((e: any) => e.content?.body === 'as nobody'), 'the message is still there');
+  t.equal((await server.stop()).code, 0, 'and stops cleanly');
+});
+
+t.test('an unknown NEURITE_USER stops the start with one line', { skip: !isRoot && 'needs root' }, async (t) => {
+  const { dataDir } = await initServer({ mode: 'monolith', tls: 'off' });
+  const r = cli(['start', '--data-dir', dataDir], { NEURITE_USER: 'no-such-user-here' });
+  t.not(r.status, 0);
+  t.match(r.stderr, /^neurite: cannot start: NEURITE_USER=no-such-user-here: no such user in \/etc\/passwd\n$/m);
+});
