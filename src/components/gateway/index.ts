@@ -14,6 +14,7 @@ import { resolveDataPath } from '../../platform/config/paths.js';
 import { CLIENT_IP_HEADER, REQUEST_ID_HEADER } from '../../platform/http/app.js';
 import { CORS_HEADERS } from '../../platform/http/cors.js';
 import { sendMatrixError, toMatrixError } from '../../platform/http/errors.js';
+import { lingerAfterRefusal } from '../../platform/http/linger.js';
 import { RateLimiter } from '../../platform/http/rate-limit.js';
 import type { ComponentContext, ComponentInstance } from '../../platform/runtime/component.js';
 import { SocketProxy } from './proxy.js';
@@ -50,13 +51,13 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
       // CORS opens the Matrix APIs to web clients; the setup port's pages must stay closed to other sites.
       const cors = kind !== 'setup';
       if (cors && req.method === 'OPTIONS') {
-        req.resume();
+        lingerAfterRefusal(req, res);
         res.writeHead(200, { ...CORS_HEADERS, 'content-type': 'application/json', 'content-length': 2 });
         return res.end('{}');
       }
       const component = routeFor(kind, path);
       if (!component) {
-        req.resume();
+        lingerAfterRefusal(req, res);
         return sendMatrixError(res, new MatrixError(404, 'M_UNRECOGNIZED', `Unrecognized request: ${req.method} ${path}`));
       }
       flood?.check(ip);
@@ -67,11 +68,11 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
       } else if (upstream.kind === 'socket') {
         proxy.forward(req, res, upstream.socketPath, component, { cors });
       } else {
-        req.resume();
+        lingerAfterRefusal(req, res);
         sendMatrixError(res, new MatrixError(404, 'M_UNRECOGNIZED', 'Unrecognized request'));
       }
     } catch (e) {
-      req.resume();
+      lingerAfterRefusal(req, res);
       sendMatrixError(res, toMatrixError(e));
     }
   };

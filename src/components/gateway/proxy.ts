@@ -8,6 +8,7 @@ import { Agent, request, type ClientRequest, type IncomingHttpHeaders, type Inco
 import { MatrixError } from '../../core/errors.js';
 import { CORS_HEADERS } from '../../platform/http/cors.js';
 import { sendMatrixError } from '../../platform/http/errors.js';
+import { lingerAfterRefusal } from '../../platform/http/linger.js';
 
 // Hop-by-hop headers (RFC 9110 7.6.1) belong to one connection, not the message.
 /** How long a bodiless request waits for a component that is starting or restarting. */
@@ -51,11 +52,11 @@ export class SocketProxy {
       up.on('response', (ures) => {
         answered = true;
         if (hasBody && !req.readableEnded && (ures.statusCode ?? 0) >= 400) {
-          // A refusal before the whole body went up (a 413 on the headers alone): the rest of the body is read
-          // and dropped (the client may still be sending; it gets the answer, not a reset), and the upstream
-          // connection, left mid-request, is not used again.
+          // A refusal before the whole body went up (a 413 on the headers alone): the rest of the body is
+          // dropped for a moment (the client may still be sending; it gets the answer, not a reset; linger.ts),
+          // and the upstream connection, left mid-request, is not used again.
           req.unpipe(up);
-          req.resume();
+          lingerAfterRefusal(req, res);
           ures.once('end', () => up.destroy());
         }
         res.writeHead(ures.statusCode ?? 502, { ...endToEnd(ures.headers), ...(cors ? CORS_HEADERS : {}) });

@@ -12,6 +12,7 @@ import FindMyWay from 'find-my-way';
 import type { Logger } from 'pino';
 import { MatrixError } from '../../core/errors.js';
 import { toMatrixError } from './errors.js';
+import { lingerAfterRefusal } from './linger.js';
 import { DEFAULT_MAX_DEPTH, parseJsonBody } from './json-body.js';
 
 declare module 'fastify' {
@@ -87,10 +88,11 @@ export function createPublicApp(opts: PublicAppOptions): FastifyInstance {
 
   app.setErrorHandler((err, request, reply) => {
     const mx = toMatrixError(err);
-    // fastify closes the connection after refusing a body too large; Node instead reads and discards the rest
-    // when the connection stays open, so the sender (the gateway's proxy, a client) gets the 413 rather than a
+    // fastify closes the connection after refusing a body too large; instead the rest is read and dropped for
+    // a moment (bounded: linger.ts), so the sender (the gateway's proxy, a client) gets the 413 rather than a
     // connection closed under its write.
     reply.removeHeader('connection');
+    lingerAfterRefusal(request.raw, reply.raw);
     if (mx.status >= 500) request.log.error({ err, reqId: request.id, url: request.url }, 'request failed');
     sendError(reply, mx);
   });

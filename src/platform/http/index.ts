@@ -4,3 +4,4 @@ export { CORS_HEADERS } from './cors.js';
 export { parseJsonBody, bodyProblem, DEFAULT_MAX_DEPTH, type BodyChecks } from './json-body.js';
 export { RateLimiter, type RateLimit } from './rate-limit.js';
 export { accessTokenOf, requireAccessToken } from './auth.js';
+export { lingerAfterRefusal, LINGER_BYTES, LINGER_MS } from './linger.js';

@@ -11,6 +11,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { lingerAfterRefusal } from '../../../platform/http/index.js';
 import { mxcUri } from '../ids.js';
 import { declaredLength, LEGACY_VERSIONS, queryOf, requireUser, uploadContentType, uploadName, type RouteDeps } from './common.js';
 
@@ -21,38 +22,12 @@ function bodyOf(request: FastifyRequest): Readable {
   return (request.body as Readable | undefined) ?? request.raw;
 }
 
-/** After a refusal, the rest of a body is read and dropped for this long (or this much) before the connection is cut. */
-const LINGER_MS = 2000;
-const LINGER_BYTES = 4 * 1024 * 1024;
-
-/**
- * Runs an upload. When it is refused before its body was read to the end,
- * the answer goes out at once and the connection lingers briefly, dropping
- * what still arrives, then closes: closing at once would reset a
- * connection the client is still writing to, and the reset can destroy
- * the answer before the client reads it; draining to the end would let a
- * refused client make the server read gigabytes.
- */
+/** Runs an upload; when it is refused before its body was read to the end, the connection lingers, then closes (linger.ts). */
 async function receiving<T>(request: FastifyRequest, reply: FastifyReply, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
-    const req = request.raw;
-    if (!req.complete) {
-      reply.raw.once('finish', () => {
-        let dropped = 0;
-        const cut = () => req.socket?.destroy();
-        const timer = setTimeout(cut, LINGER_MS);
-        timer.unref();
-        req.on('data', (chunk: Buffer) => {
-          dropped += chunk.length;
-          if (dropped > LINGER_BYTES) cut();
-        });
-        req.once('end', () => clearTimeout(timer));
-        req.once('close', () => clearTimeout(timer));
-        req.resume();
-      });
-    }
+    lingerAfterRefusal(request.raw, reply.raw);
     throw e;
   }
 }

@@ -7,6 +7,7 @@
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MatrixError } from '../../../core/errors.js';
+import { lingerAfterRefusal } from '../../../platform/http/index.js';
 import {
   approveUpdate,
   fetchUpdateStatus,
@@ -121,10 +122,8 @@ export function updateRoutes(app: FastifyInstance, d: SetupDeps, g: DashboardGua
     scope.addContentTypeParser('multipart/form-data', (_req, payload, done) => done(null, payload));
     scope.post('/dashboard/updates/upload', { config: { rawBody: true } }, async (req, reply) => {
       const body = req.body as Readable;
-      const discard = () => {
-        // What the refusal did not read is dropped, so that the answer reaches the browser.
-        if (!req.raw.complete) req.raw.resume();
-      };
+      // What the refusal did not read is dropped for a moment, so that the answer reaches the browser.
+      const discard = () => lingerAfterRefusal(req.raw, reply.raw);
       if (!(req.headers['content-type'] ?? '').startsWith('application/octet-stream')) {
         discard();
         const s = await g.admin(req, reply);
