@@ -64,10 +64,13 @@ function searchable(path: string, who: RunAs): boolean {
  * Gives the data directory (and the socket folder, when it lives elsewhere)
  * to the user, leaving `app/` root's; entries already theirs are left alone,
  * so that after the first start this is one stat per file. Symbolic links
- * are changed themselves, never followed: a link planted in the data
- * directory must not hand over what it points to.
+ * are changed themselves, never followed, and a file with more than one
+ * name is not given away (Neurite makes no hard links; one the user made to
+ * a file of root's, say in `app/`, must not hand that file over): both
+ * would otherwise give the user what a link points to. Returns the files
+ * left alone that way.
  */
-export function handOverDataDir(paths: DataPaths, who: RunAs): void {
+export function handOverDataDir(paths: DataPaths, who: RunAs): string[] {
   for (let d = dirname(paths.dataDir); ; d = dirname(d)) {
     if (!searchable(d, who)) throw new Error(`the user ${who.name} cannot reach the data directory: ${d} is not searchable for it`);
     if (dirname(d) === d) break;
@@ -79,9 +82,16 @@ export function handOverDataDir(paths: DataPaths, who: RunAs): void {
   if (!a.isDirectory() || a.uid !== 0) {
     throw new Error(`${app} must be a folder owned by root (it holds the versions root starts); check what is in it, then remove it or give it to root`);
   }
+  const refused: string[] = [];
   const give = (p: string) => {
     const s = lstatSync(p);
-    if (s.uid !== who.uid || s.gid !== who.gid) lchownSync(p, who.uid, who.gid);
+    if (s.uid !== who.uid || s.gid !== who.gid) {
+      if (!s.isDirectory() && s.nlink > 1) {
+        refused.push(p);
+        return;
+      }
+      lchownSync(p, who.uid, who.gid);
+    }
     if (!s.isDirectory()) return;
     for (const e of readdirSync(p)) {
       if (p === paths.dataDir && e === ROOT_OWNED_DIR) continue;
@@ -90,4 +100,5 @@ export function handOverDataDir(paths: DataPaths, who: RunAs): void {
   };
   give(paths.dataDir);
   if (!paths.runDir.startsWith(paths.dataDir + '/')) give(paths.runDir);
+  return refused;
 }

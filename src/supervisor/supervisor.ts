@@ -7,7 +7,7 @@
  * could crash it.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -136,9 +136,13 @@ export class Supervisor {
     const t0 = Date.now();
     // The setup code is written here, not by the (possibly unprivileged) setup
     // process: its extra copies go where only root may write (the boot partition).
+    mkdirSync(this.paths.dataDir, { recursive: true });
     if (this.configured) forgetCode(this.paths.dataDir);
     else ensureCode(this.paths.dataDir);
-    if (this.opts.runAs) handOverDataDir(this.paths, this.opts.runAs);
+    if (this.opts.runAs) {
+      const kept = handOverDataDir(this.paths, this.opts.runAs);
+      if (kept.length > 0) this.logger.warn({ files: kept.slice(0, 20), count: kept.length }, 'files with more than one name (hard links) were not handed over to the unprivileged user');
+    }
     await Promise.all(this.layout.map((g) => this.startChild(g)));
     this.logger.info({ processes: this.layout.length, startup_ms: Date.now() - t0 }, 'all processes ready');
   }
@@ -179,6 +183,8 @@ export class Supervisor {
   }
 
   private async listenControl(): Promise<void> {
+    // The run folder may be the unprivileged user's: a link put in its place is not followed.
+    if (lstatSync(this.paths.runDir, { throwIfNoEntry: false })?.isSymbolicLink()) rmSync(this.paths.runDir);
     mkdirSync(this.paths.runDir, { recursive: true, mode: 0o700 });
     if (existsSync(this.paths.controlSocket)) {
       if (await socketAnswers(this.paths.controlSocket)) throw new Error(`Neurite is already running on ${this.paths.dataDir}`);

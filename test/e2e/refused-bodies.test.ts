@@ -1,7 +1,7 @@
 /**
  * A body refused before it was read to the end (too large by its declared
  * length) gets its Matrix error, and then the server reads only a bounded
- * amount more before it cuts the connection: a client declaring 8 GiB
+ * amount more and soon cuts the connection: a client declaring 8 GiB
  * cannot make the board read 8 GiB. A refused body that ends within the
  * bound leaves the connection open for the next request. In both process
  * arrangements (the gateway's proxy in split, fastify's error path in

@@ -3,14 +3,16 @@
  * image sets it): the supervisor stays root, every child runs as the user
  * and serves; the data directory is handed over to the user except app/
  * (root's: the versions root starts), files root made meanwhile are handed
- * over at the next start, links are never followed, and what cannot work
- * is refused at start with a one-line reason.
+ * over at the next start, links are never followed (nor is the setup code,
+ * which root writes, read or written through one), and what cannot work is
+ * refused at start with a one-line reason.
  *
  * Dropping privileges needs root: the test is skipped otherwise (CI runs as root).
  */
-import { chmodSync, lstatSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import t from 'tap';
+import { CODE_FILE, ensureCode } from '../../src/components/setup/code.js';
 import { dataPaths } from '../../src/platform/config/paths.js';
 import { handOverDataDir, lookUpUser, runAsFromEnv } from '../../src/supervisor/privileges.js';
 import { cli, initServer, startServer, tempDir } from '../helpers/server.js';
@@ -46,6 +48,26 @@ t.test('the user is looked up in the passwd file; root and strangers are refused
   t.equal(runAsFromEnv({ NEURITE_USER: 'nobody' }, false), undefined, 'not root: nothing to drop');
 });
 
+t.test('the setup code is never read or written through a link planted in its place', async (t) => {
+  const top = tempDir();
+  const dataDir = join(top, 'data');
+  mkdirSync(dataDir);
+  const precious = join(top, 'precious');
+  writeFileSync(precious, 'ABCD-EFGH-JKMN\nnot to be touched\n');
+  symlinkSync(precious, join(dataDir, CODE_FILE));
+  const viaLink = ensureCode(dataDir);
+  t.not(viaLink, 'ABCD-EFGH-JKMN', 'a code behind a symbolic link is not taken');
+  t.equal(readFileSync(precious, 'utf8'), 'ABCD-EFGH-JKMN\nnot to be touched\n', 'nor is the file it points to written');
+  t.ok(lstatSync(join(dataDir, CODE_FILE)).isFile(), 'the code is a plain file now');
+  t.equal(ensureCode(dataDir), viaLink, 'and is the code from then on');
+
+  rmSync(join(dataDir, CODE_FILE));
+  linkSync(precious, join(dataDir, CODE_FILE));
+  const viaHardLink = ensureCode(dataDir);
+  t.not(viaHardLink, 'ABCD-EFGH-JKMN', 'a code with a second name is not taken');
+  t.equal(readFileSync(precious, 'utf8'), 'ABCD-EFGH-JKMN\nnot to be touched\n', 'nor written through');
+});
+
 t.test('the hand-over: app/ stays root\'s, links are not followed, an unreachable data directory is refused', { skip: !isRoot && 'needs root' }, async (t) => {
   const top = tempDir();
   chmodSync(top, 0o755);
@@ -55,8 +77,13 @@ t.test('the hand-over: app/ stays root\'s, links are not followed, an unreachabl
   const outside = join(top, 'outside');
   writeFileSync(outside, 'root only');
   symlinkSync(outside, join(dataDir, 'db', 'link'));
-  handOverDataDir(dataPaths(dataDir), nobody!);
-  t.same(notOwnedBy(dataDir, nobody!.uid), [], 'everything but app/ is the user\'s');
+  const rootFile = join(top, 'root-file');
+  writeFileSync(rootFile, 'root only');
+  linkSync(rootFile, join(dataDir, 'db', 'hard-link'));
+  const kept = handOverDataDir(dataPaths(dataDir), nobody!);
+  t.same(notOwnedBy(dataDir, nobody!.uid), [join(dataDir, 'db', 'hard-link')], 'everything but app/ and the hard link is the user\'s');
+  t.same(kept, [join(dataDir, 'db', 'hard-link')], 'the hard link is reported');
+  t.equal(statSync(rootFile).uid, 0, 'a file with a second name inside is not handed over');
   t.equal(statSync(join(dataDir, 'app')).uid, 0, 'app/ is root\'s');
   t.equal(statSync(outside).uid, 0, 'a link inside hands over only itself, not what it points to');
 

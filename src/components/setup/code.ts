@@ -8,7 +8,7 @@
  * 59 bits, far beyond what the guess limit lets anyone try.
  */
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
@@ -36,16 +36,25 @@ function extraFiles(): string[] {
   return (process.env.NEURITE_SETUP_CODE_FILES ?? '').split(':').filter((p) => p !== '');
 }
 
-/** The code of this data directory, made and written on first call. */
+/**
+ * The code of this data directory, made and written on first call. The
+ * supervisor calls this as root in a folder the unprivileged user may own
+ * (src/supervisor/privileges.ts): only a plain file with one name is read,
+ * anything else in its place is removed, and the new file is created
+ * exclusively, so that a planted link never makes root read or write
+ * through it.
+ */
 export function ensureCode(dataDir: string): string {
   const file = join(dataDir, CODE_FILE);
-  if (existsSync(file)) {
+  const s = lstatSync(file, { throwIfNoEntry: false });
+  if (s?.isFile() && s.nlink === 1) {
     const existing = readFileSync(file, 'utf8').match(/[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}/)?.[0];
     if (existing) return existing;
   }
+  if (s) rmSync(file, { force: true, recursive: s.isDirectory() });
   const code = generateCode();
   const text = `${code}\n`;
-  writeFileSync(file, text, { mode: 0o600 });
+  writeFileSync(file, text, { mode: 0o600, flag: 'wx' });
   for (const extra of extraFiles()) {
     try {
       writeFileSync(extra, text, { mode: 0o600 });

@@ -1,21 +1,26 @@
 /**
  * A request refused before its body was read to the end: the answer goes
- * out at once, then the connection lingers briefly, dropping what still
- * arrives, and is cut. Closing at once would reset a connection the client
- * is still writing to, and the reset can destroy the answer before the
- * client reads it; reading to the end would let a refused client make the
- * server read gigabytes. A body that ends within the limits leaves the
- * connection open for the next request.
+ * out at once; then what still arrives is read and dropped, up to a bound,
+ * after which reading stops (the sender is held back by TCP), and a moment
+ * later the connection is cut. Closing at once would reset a connection the
+ * client is still writing to, and the reset can destroy the answer before
+ * the client reads it (a busy client may take a while: it gets the whole
+ * wait); reading to the end would let a refused client make the server read
+ * gigabytes. A body that ends within the bound leaves the connection open
+ * for the next request.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-/** How long, and how much, of a refused body is dropped after the answer before the connection is cut. */
-export const LINGER_MS = 2000;
+/** How much of a refused body is read and dropped after the answer, and when the connection is cut. */
 export const LINGER_BYTES = 4 * 1024 * 1024;
+export const LINGER_MS = 5000;
+
+const lingering = new WeakSet<IncomingMessage>();
 
 export function lingerAfterRefusal(req: IncomingMessage, res: ServerResponse): void {
-  if (req.complete) return;
-  // Dropped from now on; counted (and cut) only once the answer is out.
+  if (req.complete || lingering.has(req)) return;
+  lingering.add(req);
+  // Dropped from now on; counted only once the answer is out.
   req.resume();
   const start = () => {
     if (req.complete) return;
@@ -26,7 +31,7 @@ export function lingerAfterRefusal(req: IncomingMessage, res: ServerResponse): v
     timer.unref();
     req.on('data', (chunk: Buffer) => {
       dropped += chunk.length;
-      if (dropped > LINGER_BYTES) cut();
+      if (dropped > LINGER_BYTES) req.pause();
     });
     req.once('end', () => clearTimeout(timer));
     req.once('close', () => clearTimeout(timer));

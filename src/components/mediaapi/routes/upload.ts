@@ -6,12 +6,12 @@
  * parser hands the body on as the raw stream: the app's JSON parser never
  * sees it and nothing buffers it. Every refusal that needs no body (token,
  * declared size, quota, disk reserve, the id from /create) comes before the
- * first byte is read; a refused body that was not read to the end closes
- * the connection instead of being drained.
+ * first byte is read; a refused body that was not read to the end is not
+ * drained: the app's error handler reads a bounded amount more, then closes
+ * the connection (src/platform/http/linger.ts).
  */
 import type { Readable } from 'node:stream';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { lingerAfterRefusal } from '../../../platform/http/index.js';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { mxcUri } from '../ids.js';
 import { declaredLength, LEGACY_VERSIONS, queryOf, requireUser, uploadContentType, uploadName, type RouteDeps } from './common.js';
 
@@ -20,16 +20,6 @@ const uploadTypes = new WeakMap<FastifyRequest, string | undefined>();
 
 function bodyOf(request: FastifyRequest): Readable {
   return (request.body as Readable | undefined) ?? request.raw;
-}
-
-/** Runs an upload; when it is refused before its body was read to the end, the connection lingers, then closes (linger.ts). */
-async function receiving<T>(request: FastifyRequest, reply: FastifyReply, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    lingerAfterRefusal(request.raw, reply.raw);
-    throw e;
-  }
 }
 
 export function uploadRoutes(d: RouteDeps) {
@@ -44,40 +34,38 @@ export function uploadRoutes(d: RouteDeps) {
     });
     const opts = { config: { rawBody: true }, bodyLimit: d.config.max_upload_bytes, preHandler: d.auth.required };
 
-    const upload = async (request: FastifyRequest, reply: FastifyReply) =>
-      receiving(request, reply, async () => {
-        const userId = requireUser(request, 'upload media');
-        const q = queryOf(request);
-        const rec = await d.repo.upload(bodyOf(request), {
-          user_id: userId,
-          content_type: uploadContentType(uploadTypes.get(request)),
-          upload_name: uploadName(q),
-          declared_length: declaredLength(request),
-        });
-        return { content_uri: mxcUri(rec.origin, rec.media_id) };
+    // A refusal before the body was read to its end lingers, then closes (the app's error handler, linger.ts).
+    const upload = async (request: FastifyRequest) => {
+      const userId = requireUser(request, 'upload media');
+      const q = queryOf(request);
+      const rec = await d.repo.upload(bodyOf(request), {
+        user_id: userId,
+        content_type: uploadContentType(uploadTypes.get(request)),
+        upload_name: uploadName(q),
+        declared_length: declaredLength(request),
       });
+      return { content_uri: mxcUri(rec.origin, rec.media_id) };
+    };
     for (const v of LEGACY_VERSIONS) scope.post(`/_matrix/media/${v}/upload`, opts, upload);
 
-    scope.put<{ Params: { serverName: string; mediaId: string } }>('/_matrix/media/v3/upload/:serverName/:mediaId', opts, async (request, reply) =>
-      receiving(request, reply, async () => {
-        const userId = requireUser(request, 'upload media');
-        const q = queryOf(request);
-        const name = uploadName(q);
-        const end = await d.repo.beginPut(userId, request.params.serverName, request.params.mediaId);
-        try {
-          await d.repo.upload(bodyOf(request), {
-            user_id: userId,
-            media_id: request.params.mediaId,
-            content_type: uploadContentType(uploadTypes.get(request)),
-            upload_name: name,
-            declared_length: declaredLength(request),
-          });
-        } finally {
-          end();
-        }
-        return {};
-      }),
-    );
+    scope.put<{ Params: { serverName: string; mediaId: string } }>('/_matrix/media/v3/upload/:serverName/:mediaId', opts, async (request) => {
+      const userId = requireUser(request, 'upload media');
+      const q = queryOf(request);
+      const name = uploadName(q);
+      const end = await d.repo.beginPut(userId, request.params.serverName, request.params.mediaId);
+      try {
+        await d.repo.upload(bodyOf(request), {
+          user_id: userId,
+          media_id: request.params.mediaId,
+          content_type: uploadContentType(uploadTypes.get(request)),
+          upload_name: name,
+          declared_length: declaredLength(request),
+        });
+      } finally {
+        end();
+      }
+      return {};
+    });
   };
 }
 
