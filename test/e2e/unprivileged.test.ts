@@ -9,13 +9,14 @@
  *
  * Dropping privileges needs root: the test is skipped otherwise (CI runs as root).
  */
-import { chmodSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import t from 'tap';
 import { CODE_FILE, ensureCode } from '../../src/components/setup/code.js';
 import { dataPaths } from '../../src/platform/config/paths.js';
 import { handOverDataDir, lookUpUser, runAsFromEnv } from '../../src/supervisor/privileges.js';
-import { cli, initServer, startServer, tempDir } from '../helpers/server.js';
+import { cli, freePort, initServer, startServer, tempDir, waitFor } from '../helpers/server.js';
+import { SetupClient } from '../helpers/setup.js';
 
 const isRoot = process.getuid?.() === 0;
 const C = '/_matrix/client/v3';
@@ -147,6 +148,61 @@ t.test('a server whose processes run unprivileged serves, restarts and keeps its
   const messages = await call('GET', `${C}/rooms/${encodeURIComponent(room)}/messages?dir=b&limit=5`, undefined, alice.access_token);
   t.ok(messages.body.chunk.some((e: any) => e.content?.body === 'as nobody'), 'the message is still there');
   t.equal((await server.stop()).code, 0, 'and stops cleanly');
+});
+
+t.test('the setup wizard, unprivileged: from a blank data directory to a homeserver, the code forgotten everywhere', { skip: !isRoot && 'needs root', timeout: 240_000 }, async (t) => {
+  const top = tempDir();
+  chmodSync(top, 0o755);
+  const dataDir = join(top, 'data');
+  // Stands for the boot partition: only root may write there.
+  const boot = join(top, 'boot');
+  mkdirSync(boot, { mode: 0o700 });
+  const bootCopy = join(boot, 'neurite-setup-code.txt');
+  const setupPort = await freePort();
+  process.env.NEURITE_USER = 'nobody';
+  process.env.NEURITE_SETUP_CODE_FILES = bootCopy;
+  let server;
+  try {
+    server = await startServer(dataDir, { args: ['--setup-port', String(setupPort), '--bind', '127.0.0.1'] });
+  } finally {
+    delete process.env.NEURITE_USER;
+    delete process.env.NEURITE_SETUP_CODE_FILES;
+  }
+  t.teardown(() => server.kill());
+  const base = `http://127.0.0.1:${setupPort}`;
+  await waitFor('the setup port', async () => ((await fetch(`${base}/_neurite/setup/status`)).ok ? true : undefined));
+  const code = readFileSync(join(dataDir, CODE_FILE), 'utf8').trim();
+  t.equal(readFileSync(bootCopy, 'utf8').trim(), code, 'the code is on the "boot partition", written by the supervisor');
+  const setupPid = JSON.parse(cli(['status', '--data-dir', dataDir, '--json']).stdout).processes[0].pid;
+  t.equal(uidOf(setupPid), nobody!.uid, 'the setup process runs as nobody');
+
+  const c = new SetupClient(base);
+  t.equal((await c.post('/setup/code', { code }, { csrf: null })).json.next, '/setup/system', 'the setup process reads the code root wrote');
+  t.equal((await c.post('/setup/system', { mode: 'monolith' })).json.next, '/setup/server');
+  t.equal((await c.post('/setup/server', { server_name: 'example.org' })).json.next, '/setup/tls');
+  const [client, federation] = [await freePort(), await freePort()];
+  t.equal((await c.post('/setup/tls', { tls: 'self-signed', client_port: String(client), federation_port: String(federation) })).json.next, '/setup/accounts');
+  const accounts = { admin_username: 'admin', admin_password: 'a long enough secret', admin_password2: 'a long enough secret', registration: 'token', token_uses: '5', token_days: '30', federation: 'on' };
+  t.equal((await c.post('/setup/accounts', accounts)).json.next, '/setup/review');
+  t.equal((await c.post('/setup/apply')).json.next, '/setup/progress');
+  const done = await waitFor('setup to finish', async () => {
+    const p = await c.get('/setup/progress.json').catch(() => undefined);
+    return p?.json?.next ? p.json : undefined;
+  }, 90_000);
+  t.equal(done.next, '/setup/done', 'setup completes');
+
+  const st = JSON.parse(cli(['status', '--data-dir', dataDir, '--json']).stdout);
+  t.ok(st.configured, 'the homeserver runs');
+  for (const p of st.processes) t.equal(uidOf(p.pid), nobody!.uid, `${p.name} runs as nobody`);
+  const login = await fetch(`http://127.0.0.1:${client}/_matrix/client/v3/login`, {
+    method: 'POST',
+    body: JSON.stringify({ type: 'm.login.password', identifier: { type: 'm.id.user', user: 'admin' }, password: 'a long enough secret' }),
+  });
+  t.equal(login.status, 200, 'the admin the wizard made logs in');
+  t.notOk(existsSync(join(dataDir, CODE_FILE)), 'the code is gone from the data directory');
+  t.notOk(existsSync(bootCopy), 'and from the "boot partition", which only the supervisor could remove');
+  t.same(notOwnedBy(dataDir, nobody!.uid), [], 'the configuration and keys the wizard wrote are the user\'s');
+  t.equal((await server.stop()).code, 0);
 });
 
 t.test('an unknown NEURITE_USER stops the start with one line', { skip: !isRoot && 'needs root' }, async (t) => {
