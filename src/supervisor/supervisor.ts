@@ -75,6 +75,8 @@ export interface SupervisorStatus {
   configured: boolean;
   server_name?: string;
   supervisor: { pid: number; uptime_ms: number; memory: ProcessMemory | undefined };
+  /** The unprivileged user the processes run as (NEURITE_USER), when they do. */
+  run_as?: string;
   processes: ProcessStatus[];
   /** The last switch of arrangement (`POST /reload`): the setup wizard shows its progress. */
   reload?: { state: 'reloading' | 'done' | 'failed'; at: number; error?: string };
@@ -364,6 +366,7 @@ export class Supervisor {
       configured: this.configured,
       ...(this.configured ? { server_name: this.config.server_name } : {}),
       supervisor: { pid: process.pid, uptime_ms: now - this.startedAt, memory: processMemory(process.pid) },
+      ...(this.opts.runAs ? { run_as: this.opts.runAs.name } : {}),
       processes: this.layout.map((g) => {
         const c = this.children.get(g.name);
         const pid = c?.proc?.exitCode === null && c.proc.signalCode === null ? c.proc.pid : undefined;

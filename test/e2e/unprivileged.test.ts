@@ -124,6 +124,8 @@ t.test('a server whose processes run unprivileged serves, restarts and keeps its
   t.equal(uidOf(st.supervisor.pid), 0, 'the supervisor stays root');
   t.equal(st.processes.length, 14, 'every component in its own process');
   for (const p of st.processes) t.equal(uidOf(p.pid), nobody!.uid, `${p.name} runs as nobody`);
+  t.equal(st.run_as, 'nobody', 'status says which user');
+  t.match(cli(['status', '--data-dir', dataDir]).stdout, /supervisor pid \d+.*; processes run as nobody\n/, 'in words too');
 
   const first = await call('POST', `${C}/register`, { username: 'alice', password: 'alice-password-1' });
   const alice = (await call('POST', `${C}/register`, { username: 'alice', password: 'alice-password-1', auth: { type: 'm.login.dummy', session: first.body.session } })).body;
@@ -199,6 +201,10 @@ t.test('the setup wizard, unprivileged: from a blank data directory to a homeser
     body: JSON.stringify({ type: 'm.login.password', identifier: { type: 'm.id.user', user: 'admin' }, password: 'a long enough secret' }),
   });
   t.equal(login.status, 200, 'the admin the wizard made logs in');
+  const d = new SetupClient(base);
+  t.equal((await d.post('/login', { user: 'admin', password: 'a long enough secret' }, { csrf: null })).status, 200, 'the admin signs in to the dashboard');
+  const overview = await d.get('/dashboard', { json: false });
+  t.match(overview.text, /run as the unprivileged user <code data-run-as>nobody<\/code>/, 'which says the processes run unprivileged');
   t.notOk(existsSync(join(dataDir, CODE_FILE)), 'the code is gone from the data directory');
   t.notOk(existsSync(bootCopy), 'and from the "boot partition", which only the supervisor could remove');
   t.same(notOwnedBy(dataDir, nobody!.uid), [], 'the configuration and keys the wizard wrote are the user\'s');

@@ -29,7 +29,7 @@ const dur = (ms: number) => (ms <= 0 ? '-' : ms < 120_000 ? `${Math.round(ms / 1
 export function formatStatus(s: SupervisorStatus): string {
   const lines = [
     `Neurite ${s.version} on ${s.data_dir}${s.configured ? ` (${s.server_name})` : ' (not configured: setup only)'}`,
-    `supervisor pid ${s.supervisor.pid}, up ${dur(s.supervisor.uptime_ms)}, PSS ${mb(s.supervisor.memory?.pss_kb)} MB`,
+    `supervisor pid ${s.supervisor.pid}, up ${dur(s.supervisor.uptime_ms)}, PSS ${mb(s.supervisor.memory?.pss_kb)} MB${s.run_as ? `; processes run as ${s.run_as}` : ''}`,
     '',
     ['PROCESS', 'STATE', 'PID', 'UPTIME', 'RESTARTS', 'RSS MB', 'PSS MB', 'COMPONENTS'].join('\t'),
   ];

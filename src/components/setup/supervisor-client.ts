@@ -19,6 +19,8 @@ export interface StatusView {
   configured: boolean;
   server_name?: string;
   supervisor: { pid: number; uptime_ms: number; memory?: { rss_kb: number; pss_kb: number } };
+  /** The unprivileged user the processes run as, when they do. */
+  run_as?: string;
   processes: ProcessView[];
   reload?: { state: 'reloading' | 'done' | 'failed'; at: number; error?: string };
 }

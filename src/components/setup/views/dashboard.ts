@@ -120,7 +120,7 @@ ${charts(o.samples, o.now)}
 <thead><tr><th scope="col">Process</th><th scope="col">State</th><th scope="col">Up</th><th scope="col">Restarts</th><th scope="col">Memory</th><th scope="col">Components</th></tr></thead>
 <tbody data-procs="/dashboard/processes.json">${processRows(o.status)}</tbody>
 </table></div>
-<p class="muted small">Total memory (PSS, with the supervisor): <span data-stat="pss">${(total / 1024).toFixed(0)} MB</span></p>
+<p class="muted small">Total memory (PSS, with the supervisor): <span data-stat="pss">${(total / 1024).toFixed(0)} MB</span>${o.status?.run_as ? html` · the processes run as the unprivileged user <code data-run-as>${o.status.run_as}</code>; only the supervisor is root` : ''}</p>
 </section>
 <section aria-labelledby="h-media"><h2 id="h-media">Media</h2>
 ${mediaSection(o.media, o.mediaJobs)}
