@@ -13,15 +13,13 @@
 import { lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { DataPaths } from '../platform/config/paths.js';
+import { appPaths } from './update/slots.js';
 
 export interface RunAs {
   name: string;
   uid: number;
   gid: number;
 }
-
-/** The folder under the data directory that stays root's (see src/supervisor/update/slots.ts). */
-export const ROOT_OWNED_DIR = 'app';
 
 /** The user from the passwd file, or a one-line reason why it cannot be used. */
 export function lookUpUser(name: string, passwdFile = '/etc/passwd'): RunAs {
@@ -34,11 +32,9 @@ export function lookUpUser(name: string, passwdFile = '/etc/passwd'): RunAs {
   for (const line of text.split('\n')) {
     const [user, , uid, gid] = line.split(':');
     if (user !== name || uid === undefined || gid === undefined) continue;
-    const u = Number(uid);
-    const g = Number(gid);
     if (!/^\d+$/.test(uid) || !/^\d+$/.test(gid)) throw new Error(`the entry for ${name} in ${passwdFile} has no numeric uid and gid`);
-    if (u === 0) throw new Error(`NEURITE_USER=${name} is root (uid 0): name an unprivileged user`);
-    return { name, uid: u, gid: g };
+    if (Number(uid) === 0) throw new Error(`NEURITE_USER=${name} is root (uid 0): name an unprivileged user`);
+    return { name, uid: Number(uid), gid: Number(gid) };
   }
   throw new Error(`NEURITE_USER=${name}: no such user in ${passwdFile}`);
 }
@@ -76,7 +72,8 @@ export function handOverDataDir(paths: DataPaths, who: RunAs): string[] {
     if (dirname(d) === d) break;
   }
   mkdirSync(paths.dataDir, { recursive: true });
-  const app = join(paths.dataDir, ROOT_OWNED_DIR);
+  // The installed versions and the update state (update/slots.ts).
+  const app = appPaths(paths.dataDir).appDir;
   mkdirSync(app, { recursive: true, mode: 0o755 });
   const a = lstatSync(app);
   if (!a.isDirectory() || a.uid !== 0) {
@@ -94,8 +91,8 @@ export function handOverDataDir(paths: DataPaths, who: RunAs): string[] {
     }
     if (!s.isDirectory()) return;
     for (const e of readdirSync(p)) {
-      if (p === paths.dataDir && e === ROOT_OWNED_DIR) continue;
-      give(join(p, e));
+      const next = join(p, e);
+      if (next !== app) give(next);
     }
   };
   give(paths.dataDir);

@@ -21,6 +21,7 @@ import { validateConfig, type NeuriteConfig } from '../platform/config/schema.js
 import { ApiDirectory } from '../platform/ipc/directory.js';
 import { NEURITE_VERSION } from '../version.js';
 import { LogTail } from './log-tail.js';
+import { readJsonBody, replyJson } from './control-http.js';
 import { processMemory, type ProcessMemory } from './memory.js';
 import { handOverDataDir, type RunAs } from './privileges.js';
 import { CHILD_COMMAND, CHILD_ENV, type ChildMessage, type ChildSetup } from './protocol.js';
@@ -87,6 +88,7 @@ const CRASH_LOOP_EXITS = 5;
 const HEALTHY_AFTER_MS = 30_000;
 const MAX_BACKOFF_MS = 30_000;
 const STOP_TIMEOUT_MS = 4_000;
+const MAX_USER_REQUEST_BYTES = 64 * 1024;
 
 export class Supervisor {
   readonly paths: DataPaths;
@@ -193,12 +195,7 @@ export class Supervisor {
       rmSync(this.paths.controlSocket, { force: true });
     }
     const server = createServer((req, res) => {
-      if (req.method === 'GET' && req.url === '/status') {
-        const body = JSON.stringify(this.status());
-        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-        res.end(body);
-        return;
-      }
+      if (req.method === 'GET' && req.url === '/status') return replyJson(res, 200, this.status());
       if (req.method === 'POST' && req.url === '/users') {
         void this.addUser(req, res);
         return;
@@ -208,22 +205,17 @@ export class Supervisor {
       if (req.method === 'GET' && req.url?.startsWith('/logs?')) {
         const q = new URLSearchParams(req.url.slice('/logs?'.length));
         const child = this.children.get(q.get('process') ?? '');
-        const body = JSON.stringify({ lines: child ? child.tail.lines(Number(q.get('lines') ?? 100)) : [] });
-        res.writeHead(child ? 200 : 404, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-        res.end(body);
-        return;
+        return replyJson(res, child ? 200 : 404, { lines: child ? child.tail.lines(Number(q.get('lines') ?? 100)) : [] });
       }
       if (req.method === 'POST' && req.url === '/reload') {
         req.resume();
         // Answered before the switch: the caller may be one of the processes it stops.
         const busy = this.stopping || this.reloading?.state === 'reloading';
-        res.writeHead(busy ? 409 : 202, { 'content-type': 'application/json' });
-        res.end(busy ? '{"error":"busy"}' : '{}');
+        replyJson(res, busy ? 409 : 202, busy ? { error: 'busy' } : {});
         if (!busy) setImmediate(() => void this.reload());
         return;
       }
-      res.writeHead(404, { 'content-type': 'application/json' });
-      res.end('{"error":"unknown control request"}');
+      replyJson(res, 404, { error: 'unknown control request' });
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -238,15 +230,9 @@ export class Supervisor {
    * `{user_id}`, or the error as `{errcode, error}`.
    */
   private async addUser(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const reply = (status: number, body: unknown) => {
-      const text = JSON.stringify(body);
-      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-      res.end(text);
-    };
+    const reply = (status: number, body: unknown) => replyJson(res, status, body);
     try {
-      const chunks: Buffer[] = [];
-      for await (const c of req) chunks.push(c as Buffer);
-      const { username, password, admin } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { username: string; password: string; admin?: boolean };
+      const { username, password, admin } = (await readJsonBody(req, MAX_USER_REQUEST_BYTES)) as { username: string; password: string; admin?: boolean };
       if (!this.configured) return reply(409, { errcode: 'M_UNKNOWN', error: 'the server is not configured yet' });
       this.userClients ??= new ApiDirectory({ socketFor: (c) => processSocketPath(this.paths, processOf(this.layout, c)!.name) });
       const created = await this.userClients.get(userApi).createAccount({ username, password, admin: admin === true });

@@ -1,26 +1,17 @@
 /** `neurite status`: asks the supervisor's control socket how every process is doing. */
-import { request } from 'node:http';
 import { dataPaths } from '../../platform/config/paths.js';
+import { controlRequest, noSupervisor } from '../../supervisor/control-http.js';
 import type { SupervisorStatus } from '../../supervisor/supervisor.js';
 import { parseCommandArgs, requireString } from '../args.js';
 
-export function fetchStatus(controlSocket: string): Promise<SupervisorStatus | undefined> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath: controlSocket, path: '/status', method: 'GET', timeout: 5000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as SupervisorStatus);
-        } catch (e) {
-          reject(e);
-        }
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error('the supervisor did not answer in time')));
-    req.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? resolve(undefined) : reject(e)));
-    req.end();
+export async function fetchStatus(controlSocket: string): Promise<SupervisorStatus | undefined> {
+  const a = await controlRequest(controlSocket, 'GET', '/status', { timeoutMs: 5000 }).catch((e: unknown) => {
+    if (noSupervisor(e)) return undefined;
+    throw e;
   });
+  if (!a) return undefined;
+  if (a.json === undefined) throw new Error(`the supervisor answered ${a.status} without JSON`);
+  return a.json as SupervisorStatus;
 }
 
 const mb = (kb: number | undefined) => (kb === undefined || Number.isNaN(kb) ? '-' : `${(kb / 1024).toFixed(1)}`);

@@ -3,36 +3,23 @@
  * account. With the server running, the supervisor passes the request to
  * the UserAPI; with it stopped, the UserAPI's database is opened directly.
  */
-import { request } from 'node:http';
 import { loadConfig } from '../../platform/config/load.js';
 import { dataPaths } from '../../platform/config/paths.js';
 import { DatabaseLockedError } from '../../platform/storage/errors.js';
+import { controlRequest, noSupervisor } from '../../supervisor/control-http.js';
 import { parseCommandArgs, requireString, UsageError } from '../args.js';
 
 type Answer = { status: number; body: { user_id?: string; errcode?: string; error?: string } };
 
 /** POST /users on the control socket; undefined when no supervisor listens there. */
-function askSupervisor(controlSocket: string, payload: unknown): Promise<Answer | undefined> {
-  return new Promise((resolve, reject) => {
-    const text = JSON.stringify(payload);
-    const req = request(
-      { socketPath: controlSocket, path: '/users', method: 'POST', timeout: 30_000, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          try {
-            resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
-          } catch (e) {
-            reject(e);
-          }
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('the supervisor did not answer in time')));
-    req.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? resolve(undefined) : reject(e)));
-    req.end(text);
+async function askSupervisor(controlSocket: string, payload: unknown): Promise<Answer | undefined> {
+  const a = await controlRequest(controlSocket, 'POST', '/users', { timeoutMs: 30_000, json: payload }).catch((e: unknown) => {
+    if (noSupervisor(e)) return undefined;
+    throw e;
   });
+  if (!a) return undefined;
+  if (a.json === undefined) throw new Error(`the supervisor answered ${a.status} without JSON`);
+  return { status: a.status, body: a.json as Answer['body'] };
 }
 
 export async function userCommand(args: string[]): Promise<number> {

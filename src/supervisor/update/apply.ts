@@ -6,11 +6,11 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { dataPaths } from '../../platform/config/paths.js';
+import { controlRequest } from '../control-http.js';
 import { isAppBundle } from './bundle.js';
 import { installBundle, type VerifyOptions } from './install.js';
 import { currentBoard, trustedKeys } from './keys.js';
@@ -200,23 +200,9 @@ export interface PendingUpdate {
 }
 
 /** The status as the running supervisor reports it (it knows which slot runs); undefined when none runs. */
-export function fetchUpdateStatus(dataDir: string): Promise<UpdateStatus | undefined> {
-  return new Promise((resolve) => {
-    const req = request({ socketPath: dataPaths(dataDir).controlSocket, path: '/update/status', method: 'GET', timeout: 5000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        try {
-          resolve(res.statusCode === 200 ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as UpdateStatus) : undefined);
-        } catch {
-          resolve(undefined);
-        }
-      });
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(undefined));
-    req.end();
-  });
+export async function fetchUpdateStatus(dataDir: string): Promise<UpdateStatus | undefined> {
+  const a = await controlRequest(dataPaths(dataDir).controlSocket, 'GET', '/update/status', { timeoutMs: 5000 }).catch(() => undefined);
+  return a?.status === 200 ? (a.json as UpdateStatus | undefined) : undefined;
 }
 
 /** Everything the dashboard shows about updates; reads files only, so it works with the server stopped. */

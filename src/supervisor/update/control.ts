@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
+import { readJsonBody, replyJson } from '../control-http.js';
 import { applyUpdate, MAX_BUNDLE_BYTES } from './apply.js';
 import { approvePendingUpdate, runUpdateCheck, writeUpdateSettings, type UpdateSettings } from './check.js';
 import { appPaths, UpdateRefused } from './slots.js';
@@ -18,24 +19,11 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 const MAX_SETTINGS_BYTES = 16 * 1024;
 
-function reply(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
 async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req as AsyncIterable<Buffer>) {
-    size += c.length;
-    if (size > MAX_SETTINGS_BYTES) throw new UpdateRefused('the request is too large');
-    chunks.push(c);
-  }
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    throw new UpdateRefused('the request is not JSON');
+    return await readJsonBody(req, MAX_SETTINGS_BYTES);
+  } catch (e) {
+    throw new UpdateRefused(e instanceof RangeError ? e.message : 'the request is not JSON');
   }
 }
 
@@ -70,15 +58,15 @@ export function updateControlHandlers(dataDir: string, log: Logger): Record<stri
   const serve = (what: string, run: (req: IncomingMessage) => Promise<unknown>): Handler => (req, res) => {
     if (busy) {
       req.resume();
-      return reply(res, 409, { error: 'another update is being checked or installed; try again when it is done' });
+      return replyJson(res, 409, { error: 'another update is being checked or installed; try again when it is done' });
     }
     busy = true;
     run(req).then(
-      (result) => reply(res, 200, result),
+      (result) => replyJson(res, 200, result),
       (e: Error) => {
         if (!req.complete) req.resume();
         if (!(e instanceof UpdateRefused)) log.error({ err: e, request: what }, 'update request failed');
-        reply(res, e instanceof UpdateRefused ? 400 : 500, { error: e.message });
+        replyJson(res, e instanceof UpdateRefused ? 400 : 500, { error: e.message });
       },
     ).finally(() => (busy = false));
   };

@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { replyJson } from '../control-http.js';
 import type { Supervisor } from '../supervisor.js';
 import { updateStatus } from './apply.js';
 import { updateControlHandlers } from './control.js';
@@ -23,12 +24,6 @@ export interface UpdateSupervision {
   stopping(): void;
   /** After the supervisor stopped for a rollback: the data as the old version left it. */
   afterStop(code: number): void;
-}
-
-function reply(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
 }
 
 export function superviseUpdates(opts: {
@@ -57,12 +52,12 @@ export function superviseUpdates(opts: {
     controlHandlers: {
       ...updateControlHandlers(opts.dataDir, log),
       // The running version as the supervisor knows it (a CLI process cannot tell which slot runs).
-      'GET /update/status': (_req, res) => reply(res, 200, updateStatus(opts.dataDir)),
+      'GET /update/status': (_req, res) => replyJson(res, 200, updateStatus(opts.dataDir)),
       'POST /update/switch': (_req, res) => {
         const t = currentTrial(p);
-        if (!underLauncher()) return reply(res, 409, { error: 'this server was not started by the launcher, so it cannot restart into another version' });
-        if (!t || t.slot === runningSlot()) return reply(res, 409, { error: 'no new version is waiting to be started' });
-        reply(res, 202, { switching_to: t.version });
+        if (!underLauncher()) return replyJson(res, 409, { error: 'this server was not started by the launcher, so it cannot restart into another version' });
+        if (!t || t.slot === runningSlot()) return replyJson(res, 409, { error: 'no new version is waiting to be started' });
+        replyJson(res, 202, { switching_to: t.version });
         log.info({ version: t.version, slot: t.slot }, 'restarting into the new version');
         opts.exit(SWITCH_EXIT_CODE);
       },

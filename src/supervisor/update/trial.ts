@@ -11,9 +11,10 @@
  * launcher gives up on it after TRIAL_MAX_STARTS starts.
  */
 import { cpSync, existsSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import type { NeuriteConfig } from '../../platform/config/schema.js';
+import { controlRequest, noSupervisor } from '../control-http.js';
 import type { SupervisorStatus } from '../supervisor.js';
 import type { Installed } from './install.js';
 import {
@@ -189,27 +190,16 @@ export async function watchHealth(t: HealthTarget, windowMs: number, opts: { pol
 }
 
 /** Asks the running supervisor to switch to the version on trial; false when no supervisor runs. */
-export function requestSwitch(controlSocket: string): Promise<boolean> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath: controlSocket, path: '/update/switch', method: 'POST', timeout: 10_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        if (res.statusCode === 202) return resolve(true);
-        const text = Buffer.concat(chunks).toString('utf8');
-        let msg = text;
-        try {
-          msg = (JSON.parse(text) as { error?: string }).error ?? text;
-        } catch {
-          /* plain text */
-        }
-        reject(new UpdateRefused(msg));
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error('the supervisor did not answer in time')));
-    req.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? resolve(false) : reject(e)));
-    req.end();
-  });
+export async function requestSwitch(controlSocket: string): Promise<boolean> {
+  let a;
+  try {
+    a = await controlRequest(controlSocket, 'POST', '/update/switch', { timeoutMs: 10_000 });
+  } catch (e) {
+    if (noSupervisor(e)) return false;
+    throw e;
+  }
+  if (a.status === 202) return true;
+  throw new UpdateRefused((a.json as { error?: string } | undefined)?.error ?? a.text);
 }
 
 export { runningVersion };
