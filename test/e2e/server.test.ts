@@ -126,9 +126,11 @@ t.test('split: one process per component under the supervisor', async (t) => {
     return s.value?.processes.every((p: any) => p.state === 'running') ? s : undefined;
   });
   t.equal(st.code, 0, '`neurite status` exits 0 when healthy');
-  t.same(st.value.processes.map((p: any) => p.name).sort(), [...COMPONENTS].sort(), 'one process per component');
+  const splitNames = COMPONENTS.filter((c) => c !== 'maintenance');
+  t.same(st.value.processes.map((p: any) => p.name).sort(), [...splitNames].sort(), 'one process per component');
+  t.same(st.value.processes.find((p: any) => p.name === 'setup')?.components, ['setup', 'maintenance'], 'the scheduled jobs run beside the dashboard');
   const children = childrenOf(supervisor);
-  t.equal(children.length, COMPONENTS.length, 'ps shows them as children of the supervisor');
+  t.equal(children.length, splitNames.length, 'ps shows them as children of the supervisor');
   for (const p of st.value.processes) {
     t.equal(parentOf(p.pid), supervisor, `${p.name} runs under the supervisor`);
     t.ok(commandLine(p.pid).includes(p.name), `${p.name}'s command line names its group`);

@@ -122,7 +122,7 @@ t.test('a server whose processes run unprivileged serves, restarts and keeps its
 
   const st = JSON.parse(cli(['status', '--data-dir', dataDir, '--json']).stdout);
   t.equal(uidOf(st.supervisor.pid), 0, 'the supervisor stays root');
-  t.equal(st.processes.length, 14, 'every component in its own process');
+  t.equal(st.processes.length, 13, 'every component in its own process (the scheduled jobs beside the dashboard)');
   for (const p of st.processes) t.equal(uidOf(p.pid), nobody!.uid, `${p.name} runs as nobody`);
   t.equal(st.run_as, 'nobody', 'status says which user');
   t.match(cli(['status', '--data-dir', dataDir]).stdout, /supervisor pid \d+.*; processes run as nobody\n/, 'in words too');

@@ -36,8 +36,11 @@ t.test('defaults and validation messages', async (t) => {
 
 t.test('process layouts', async (t) => {
   const split = processLayout('split');
-  t.equal(split.length, COMPONENTS.length);
-  t.ok(split.every((g) => g.components.length === 1 && g.name === g.components[0]));
+  t.same(split.flatMap((g) => g.components).sort(), [...COMPONENTS].sort(), 'split runs every component once');
+  t.equal(split.length, COMPONENTS.length - 1, 'one process per component, the scheduled jobs beside the dashboard');
+  t.ok(split.every((g) => g.name === g.components[0]));
+  t.same(split.find((g) => g.name === 'setup')?.components, ['setup', 'maintenance']);
+  t.ok(split.filter((g) => g.name !== 'setup').every((g) => g.components.length === 1));
   t.same(processLayout('monolith'), [{ name: 'neurite', components: [...COMPONENTS] }]);
 
   const web = ['gateway', 'clientapi', 'syncapi', 'setup'];

@@ -7,8 +7,20 @@ export interface ProcessGroup {
   components: ComponentName[];
 }
 
+/**
+ * Split runs the scheduled jobs beside the dashboard: both are the
+ * appliance's own housekeeping, and a fifteenth Node process would cost
+ * about 14 MB of idle memory for a component that wakes a few times an hour.
+ */
+const SPLIT_COMPANIONS: Partial<Record<ComponentName, ComponentName>> = { maintenance: 'setup' };
+
 export function processLayout(arrangement: ProcessArrangement): ProcessGroup[] {
-  if (arrangement === 'split') return COMPONENTS.map((c) => ({ name: c, components: [c] }));
+  if (arrangement === 'split') {
+    return COMPONENTS.filter((c) => !SPLIT_COMPANIONS[c]).map((c) => ({
+      name: c,
+      components: [c, ...COMPONENTS.filter((other) => SPLIT_COMPANIONS[other] === c)],
+    }));
+  }
   if (arrangement === 'monolith') return [{ name: 'neurite', components: [...COMPONENTS] }];
   return Object.entries(arrangement).map(([name, components]) => ({ name, components: [...components] }));
 }

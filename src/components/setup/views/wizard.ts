@@ -63,7 +63,7 @@ ${form(
     'mode',
     'How should the server run?',
     [
-      { value: 'split', label: `Split${c.recommended === 'split' ? ' (recommended)' : ''}`, detail: 'Each part in its own process: sturdier, about 200 MB of memory.' },
+      { value: 'split', label: `Split${c.recommended === 'split' ? ' (recommended)' : ''}`, detail: 'Each part in its own process: sturdier, about 270 MB of memory.' },
       { value: 'monolith', label: `Monolith${c.recommended === 'monolith' ? ' (recommended)' : ''}`, detail: 'Everything in one process: under 80 MB, for boards with 1 GB or less.' },
     ],
     o.draft.mode ?? c.recommended,
