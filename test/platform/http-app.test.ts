@@ -113,6 +113,27 @@ t.test('JSON bodies are parsed whatever the content type; an empty body is {}', 
   t.equal((chunked.json.body as { k: string }).k.length, 50_000);
 });
 
+t.test('bodies that are not UTF-8: 400 M_NOT_JSON, and nothing of them reaches the route', async (t) => {
+  const bad = [
+    Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0x61, 0x81, 0x22, 0x7d]), // {"a":"a\x81"}: a lone continuation byte
+    Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xc3]), Buffer.from('"}')]), // a truncated two-byte sequence
+    Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}')]), // an encoded surrogate
+  ];
+  for (const body of bad) {
+    isMatrixError(t, await send('POST', '/echo', { body, headers: JSON_CT }), 400, 'M_NOT_JSON', body.toString('hex'));
+    isMatrixError(t, await send('PUT', EVENT, { body, headers: JSON_CT }), 400, 'M_NOT_JSON', `${body.toString('hex')} on an event route`);
+  }
+  const fine = await send('POST', '/echo', { body: Buffer.from('{"a":"ü€😀"}'), headers: JSON_CT });
+  t.same(fine.json, { body: { a: 'ü€😀' } }, 'multi-byte UTF-8 is fine');
+});
+
+t.test('JSON answers say application/json, as the spec writes it', async (t) => {
+  t.equal((await send('GET', '/id')).headers['content-type'], 'application/json', 'a result');
+  t.equal((await send('GET', '/throw/matrix')).headers['content-type'], 'application/json', 'a Matrix error');
+  t.equal((await send('GET', '/nowhere')).headers['content-type'], 'application/json', 'an unknown endpoint');
+  t.equal((await send('POST', '/echo', { body: '{', headers: JSON_CT })).headers['content-type'], 'application/json', 'a refused body');
+});
+
 t.test('nesting deeper than 64 levels: 400 M_BAD_JSON', async (t) => {
   const nested = (n: number) => '['.repeat(n) + ']'.repeat(n);
   const objects = (n: number) => '{"a":'.repeat(n - 1) + '{}' + '}'.repeat(n - 1);

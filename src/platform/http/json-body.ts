@@ -15,7 +15,22 @@ export interface BodyChecks {
   canonicalNumbers: boolean;
 }
 
-export function parseJsonBody(text: string, checks: BodyChecks): unknown {
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Request JSON must be UTF-8 (spec: "All JSON data … must be encoded using
+ * UTF-8"); a lenient decode would turn stray bytes into U+FFFD and accept them.
+ */
+export function decodeJsonBytes(bytes: Uint8Array): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    throw new MatrixError(400, 'M_NOT_JSON', 'The request body is not valid UTF-8');
+  }
+}
+
+export function parseJsonBody(body: string | Uint8Array, checks: BodyChecks): unknown {
+  const text = typeof body === 'string' ? body : decodeJsonBytes(body);
   if (text.trim() === '') return {};
   let value: unknown;
   try {

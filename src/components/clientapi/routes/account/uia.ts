@@ -59,6 +59,13 @@ function flowDone(flows: string[][], completed: string[]): boolean {
   return flows.some((flow) => flow.every((stage) => completed.includes(stage)));
 }
 
+/** Authentication as someone other than the user making the request. */
+class WrongUser extends MatrixError {
+  constructor() {
+    super(403, 'M_FORBIDDEN', 'The password is not that of the logged-in user');
+  }
+}
+
 /**
  * Resolves with the session id once a flow is complete; otherwise throws
  * the 401 that tells the client what to do next. Call it after the request's
@@ -86,7 +93,7 @@ export async function interactiveAuth(cctx: ClientApiContext, request: FastifyRe
     try {
       state = await completeStage(cctx, request, dict, type, state, opts);
     } catch (e) {
-      if (e instanceof MatrixError && !(e instanceof AuthRequired) && (e.status === 401 || e.status === 403)) {
+      if (e instanceof MatrixError && !(e instanceof AuthRequired) && !(e instanceof WrongUser) && (e.status === 401 || e.status === 403)) {
         // A failed stage may be tried again in the same session.
         throw new AuthRequired(state, { errcode: e.errcode, error: e.message });
       }
@@ -113,7 +120,8 @@ async function completeStage(cctx: ClientApiContext, request: FastifyRequest, au
       cctx.limit('login', clientIp(request));
       cctx.limit('login', userLimitKey(user));
       const { user_id } = await cctx.userapi.checkPassword({ user, password: auth.password });
-      if (opts.userId !== undefined && user_id !== opts.userId) throw new MatrixError(403, 'M_FORBIDDEN', 'The password is not that of the logged-in user');
+      // Final, not a stage to retry (as Synapse answers): the session stays for the right password.
+      if (opts.userId !== undefined && user_id !== opts.userId) throw new WrongUser();
       return done();
     }
     default:
