@@ -203,7 +203,8 @@ export interface RoomserverAPI {
   queryCurrentState(req: StateRequest, ctx?: CallContext): Promise<{ events: RoomEvent[] }>;
   /** The room state just before `event_id`, or just after it when `after` is set. */
   queryStateAtEvent(req: { event_id: string; after?: boolean; keys?: StateKeyTuple[]; types?: string[] }, ctx?: CallContext): Promise<{ events: RoomEvent[] }>;
-  queryMembership(req: { room_id: string; user_id: string }, ctx?: CallContext): Promise<{ membership: string | null; event_id: string | null }>;
+  /** `forgotten`: the user left (or was banned) and then forgot the room, so its history is closed to them. */
+  queryMembership(req: { room_id: string; user_id: string }, ctx?: CallContext): Promise<{ membership: string | null; event_id: string | null; forgotten?: true }>;
   /** The rooms a user has a membership in; forgotten rooms are left out unless asked for. */
   queryRoomsForUser(
     req: { user_id: string; membership?: string; include_forgotten?: boolean },

@@ -63,12 +63,14 @@ export class RoomQueries {
     return this.views(entries.map((e) => e.eventId));
   }
 
-  async membership(roomId: string, userId: string): Promise<{ membership: string | null; event_id: string | null }> {
+  async membership(roomId: string, userId: string): Promise<{ membership: string | null; event_id: string | null; forgotten?: true }> {
     const id = await this.storage.currentStateEvent(roomId, 'm.room.member', userId);
     if (!id) return { membership: null, event_id: null };
     const e = await this.events.get(id);
     const m = e?.pdu.content.membership;
-    return { membership: typeof m === 'string' ? m : null, event_id: id };
+    // Joining (or an invite or a knock) clears the mark; see room-draft.ts.
+    const forgotten = (m === 'leave' || m === 'ban') && (await this.storage.isForgotten(userId, roomId));
+    return { membership: typeof m === 'string' ? m : null, event_id: id, ...(forgotten ? { forgotten: true as const } : {}) };
   }
 
   async roomsForUser(userId: string, membership: string | undefined, includeForgotten: boolean): Promise<{ room_id: string; membership: string; forgotten?: boolean }[]> {

@@ -135,6 +135,10 @@ export class RoomserverStorage {
     return this.db.get<string>(keys.currentState(roomId, type, stateKey));
   }
 
+  async isForgotten(userId: string, roomId: string): Promise<boolean> {
+    return (await this.db.get(keys.forgotten(userId, roomId))) !== undefined;
+  }
+
   async forgottenRooms(userId: string): Promise<Set<string>> {
     const rooms = new Set<string>();
     for (const k of await this.db.keys(prefixRange('forgot', userId))) rooms.add(String(decodeKey(k)[2]));

@@ -91,11 +91,21 @@ t.test('forget', async (t) => {
   await post(bob, `${room(roomId)}/join`);
   expectError(t, await post(bob, `${room(roomId)}/forget`), 400, 'M_UNKNOWN', 'forgetting a room one is in');
   expectError(t, await post(carol, `${room(roomId)}/forget`), 404, 'M_NOT_FOUND', 'forgetting a room one was never in');
+  const said = (await h.call(bob, 'PUT', `${V3}${room(roomId)}/send/m.room.message/f1`, { msgtype: 'm.text', body: 'before forgetting' })).body.event_id as string;
   await post(bob, `${room(roomId)}/leave`);
+  const reads = [`${room(roomId)}/state`, `${room(roomId)}/state/m.room.create/`, `${room(roomId)}/members`];
+  for (const path of reads) t.equal((await h.call(bob, 'GET', `${V3}${path}`)).status, 200, `${path}: a former member reads the room as it was`);
+  t.equal((await h.call(bob, 'GET', `${V3}${room(roomId)}/event/${enc(said)}`)).status, 200, 'and the events they saw');
   const r = await post(bob, `${room(roomId)}/forget`);
   await expectOk(t, r, 'POST /rooms/{roomId}/forget');
   const rooms = await h.rs.apis.get((await import('../../../src/components/roomserver/api.js')).roomserverApi).queryRoomsForUser({ user_id: bob.user_id });
   t.notOk(rooms.rooms.some((x) => x.room_id === roomId), 'forgotten');
+  // Forgetting closes the room's history to the user (spec: POST /forget).
+  for (const path of reads) expectError(t, await h.call(bob, 'GET', `${V3}${path}`), 403, 'M_FORBIDDEN', `${path} after forgetting`);
+  expectError(t, await h.call(bob, 'GET', `${V3}${room(roomId)}/event/${enc(said)}`), 404, 'M_NOT_FOUND', 'an event after forgetting looks absent');
+  t.equal((await h.call(alice, 'GET', `${V3}${room(roomId)}/state`)).status, 200, 'the others still read it');
+  await post(bob, `${room(roomId)}/join`);
+  t.equal((await h.call(bob, 'GET', `${V3}${room(roomId)}/event/${enc(said)}`)).status, 200, 'joining again opens it again');
 });
 
 t.test('kick, ban, unban', async (t) => {

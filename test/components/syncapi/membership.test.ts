@@ -63,6 +63,23 @@ t.test('invite, join, leave: each section in turn', async (t) => {
   t.same(bodies(hist.body.chunk), ['while bob is here'], '...up to the leave, not after');
   const ctx = await s.call(bob, 'GET', `${V3}/rooms/${enc(roomId)}/context/${enc(after)}`);
   t.equal(ctx.status, 404, 'an event after the leave looks absent');
+  const before = hist.body.chunk.find((e: any) => e.content?.body === 'while bob is here').event_id;
+  t.equal((await s.call(bob, 'GET', `${V3}/rooms/${enc(roomId)}/context/${enc(before)}`)).status, 200, 'an event before the leave has its context');
+
+  // Forgetting closes the history (spec: POST /forget).
+  t.equal((await s.call(bob, 'POST', `${V3}/rooms/${enc(roomId)}/forget`, {})).status, 200, 'forgotten');
+  for (const dir of ['b', 'f']) {
+    const r = await s.call(bob, 'GET', `${V3}/rooms/${enc(roomId)}/messages?dir=${dir}`);
+    t.same([r.status, r.body.errcode], [403, 'M_FORBIDDEN'], `/messages dir=${dir} after forgetting`);
+  }
+  const forgotCtx = await s.call(bob, 'GET', `${V3}/rooms/${enc(roomId)}/context/${enc(before)}`);
+  t.same([forgotCtx.status, forgotCtx.body.errcode], [404, 'M_NOT_FOUND'], '/context after forgetting: the event looks absent');
+  t.equal((await messages(alice, roomId)).status, 200, 'the others still read it');
+  // Coming back (an invite) opens it again.
+  await ops.invite(alice, roomId, bob);
+  const back = await stream.until((b) => roomId in b.rooms.invite);
+  t.ok(back, 'the invite arrives');
+  t.equal((await messages(bob, roomId)).status, 200, 'an invited former member reads the history again');
 });
 
 t.test('a declined invite: the leave alone, nothing of the room', async (t) => {

@@ -140,6 +140,7 @@ t.test('pagination with next_batch until the end', async (t) => {
       t.equal(r.status, 200);
       pages++;
       seen.push(...ids(r));
+      t.equal(cat(r).count, pagers.length, `${order_by}: page ${pages} counts all the results, not those left`);
       ranks.push(...cat(r).results.map((x: any) => x.rank));
       next = cat(r).next_batch;
       if (!next) break;

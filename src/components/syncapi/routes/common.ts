@@ -7,6 +7,7 @@ import { MatrixError } from '../../../core/errors.js';
 import { parseRoomId } from '../../../core/identifiers.js';
 import type { RequestOwner } from '../../../platform/http/auth.js';
 import { accessFor, mayReadRoom, type RoomAccess } from '../access.js';
+import { at } from '../visibility.js';
 import type { SyncDeps } from '../deps.js';
 import { parseRoomEventFilter, parseSyncFilter, type RoomEventFilter, type SyncFilter } from '../filter.js';
 import type { FormatOptions } from '../format.js';
@@ -77,6 +78,11 @@ export async function readableRoom(deps: SyncDeps, roomId: string, userId: strin
   };
   const a = check() ?? ((await caughtUp(deps, roomId, userId)) ? check() : undefined);
   if (!a) throw new MatrixError(403, 'M_FORBIDDEN', "You aren't a member of the room and weren't previously a member of the room");
+  // A former member who forgot the room has no history in it any more (spec: POST /forget); the mark is the Roomserver's.
+  const now = at(a.hist, deps.stream.current)?.membership;
+  if ((now === 'leave' || now === 'ban') && a.room.visibilityAt(deps.stream.current) !== 'world_readable') {
+    if ((await deps.roomserver().queryMembership({ room_id: roomId, user_id: userId })).forgotten) throw new MatrixError(403, 'M_FORBIDDEN', 'You have forgotten this room');
+  }
   return a;
 }
 

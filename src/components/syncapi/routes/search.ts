@@ -57,6 +57,8 @@ interface Batch {
   k?: number;
   r?: string;
   s?: string;
+  /** The total the first page counted: `count` is the whole search's, not what is left after the token. */
+  n?: number;
 }
 
 function encodeBatch(b: Batch): string {
@@ -79,7 +81,16 @@ function parseBatch(text: string): Batch {
   if (b.o === 'rank' && !count(b.k)) throw bad();
   if (b.r !== undefined && typeof b.r !== 'string') throw bad();
   if (b.s !== undefined && typeof b.s !== 'string') throw bad();
-  return { o: b.o, u: b.u as number, p: b.p as number, ...(b.o === 'rank' ? { k: b.k as number } : {}), ...(b.r !== undefined ? { r: b.r } : {}), ...(b.s !== undefined ? { s: b.s } : {}) };
+  if (b.n !== undefined && !count(b.n)) throw bad();
+  return {
+    o: b.o,
+    u: b.u as number,
+    p: b.p as number,
+    ...(b.o === 'rank' ? { k: b.k as number } : {}),
+    ...(b.r !== undefined ? { r: b.r } : {}),
+    ...(b.s !== undefined ? { s: b.s } : {}),
+    ...(b.n !== undefined ? { n: b.n as number } : {}),
+  };
 }
 
 /** The room_events criteria of a body, checked (400 before anything is read). */
@@ -186,8 +197,9 @@ export function searchRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenAu
       if (order === 'rank') matches.sort((x, y) => y.rank - x.rank || y.pos - x.pos);
       const rest = batch && order === 'rank' ? matches.filter((m) => m.rank < batch.k! || (m.rank === batch.k && m.pos < batch.p)) : matches;
       const page = rest.slice(0, limit);
-      const tokenAfter = (m: Match, group: { r?: string; s?: string }) =>
-        encodeBatch({ o: order, u: upTo, p: m.pos, ...(order === 'rank' ? { k: m.rank } : {}), ...(batch?.r !== undefined ? { r: batch.r } : {}), ...(batch?.s !== undefined ? { s: batch.s } : {}), ...group });
+      const total = batch?.n ?? rest.length;
+      const tokenAfter = (m: Match, group: { r?: string; s?: string }, n: number) =>
+        encodeBatch({ o: order, u: upTo, p: m.pos, ...(order === 'rank' ? { k: m.rank } : {}), ...(batch?.r !== undefined ? { r: batch.r } : {}), ...(batch?.s !== undefined ? { s: batch.s } : {}), ...group, n });
 
       const fmt = formatFor(owner);
       const results: JsonObject[] = [];
@@ -198,9 +210,9 @@ export function searchRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenAu
         results.push(result);
       }
 
-      const out: JsonObject = { count: rest.length, highlights: words, results };
+      const out: JsonObject = { count: total, highlights: words, results };
       const last = page[page.length - 1];
-      if (last && rest.length > page.length) out.next_batch = tokenAfter(last, {});
+      if (last && rest.length > page.length) out.next_batch = tokenAfter(last, {}, total);
       if (groupKeys.length > 0) {
         const groups: JsonObject = {};
         for (const key of groupKeys) {
@@ -216,7 +228,7 @@ export function searchRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenAu
           let order = 0;
           for (const [value, list] of byValue) {
             const entry: JsonObject = { order: ++order, results: list.map((m) => m.rec.event_id) };
-            if (beyond.has(value)) entry.next_batch = tokenAfter(list[list.length - 1]!, key === 'room_id' ? { r: value } : { s: value });
+            if (beyond.has(value)) entry.next_batch = tokenAfter(list[list.length - 1]!, key === 'room_id' ? { r: value } : { s: value }, rest.filter((m) => valueOf(m) === value).length);
             g[value] = entry;
           }
           groups[key] = g;

@@ -47,6 +47,8 @@ export async function stateView(cctx: ClientApiContext, roomId: string, userId: 
   const m = await cctx.roomserver.queryMembership({ room_id: roomId, user_id: userId });
   if (m.membership === 'join') return { kind: 'current' };
   if (await worldReadable(cctx, roomId)) return { kind: 'current' };
+  // A forgotten room's history is closed to the user (spec: POST /forget).
+  if (m.forgotten) throw new MatrixError(403, 'M_FORBIDDEN', 'You have forgotten this room');
   if ((m.membership === 'leave' || m.membership === 'ban') && m.event_id) return { kind: 'at', event_id: m.event_id };
   throw new MatrixError(403, 'M_FORBIDDEN', "You aren't a member of the room and weren't previously a member of the room");
 }
@@ -110,6 +112,10 @@ export async function eventAccess(cctx: ClientApiContext, ev: RoomEvent, userId:
   if (!visible && cases.some(([v]) => v === 'shared')) {
     const later = await joinedAfter(cctx, ev.room_id, userId, pdu.depth);
     visible = cases.some(([v, m]) => allowedBy(v, m, later));
+  }
+  // A former member who forgot the room sees nothing of it but what the world may (spec: POST /forget).
+  if (visible && !cases.some(([v]) => v === 'world_readable')) {
+    if ((await cctx.roomserver.queryMembership({ room_id: ev.room_id, user_id: userId })).forgotten) visible = false;
   }
   const replaced = isState ? at(pdu.type, pdu.state_key!) : undefined;
   return { visible, membership: memAfter ?? 'leave', ...(replaced ? { replaced } : {}) };
