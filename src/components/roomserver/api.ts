@@ -17,6 +17,8 @@ export interface RoomEvent {
   pdu: PDU;
   /** The redaction event that redacted this one. */
   redacted_because?: PDU & { event_id: string };
+  /** For a local event sent with a client transaction: its device and id (the sender's `unsigned.transaction_id`). */
+  txn?: { device_id: string; txn_id: string };
 }
 
 /**

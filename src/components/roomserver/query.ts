@@ -36,6 +36,7 @@ export class RoomQueries {
       const view: RoomEvent = { event_id: ids[i]!, room_id: e.room_id, room_version: e.room_version, pdu: e.pdu };
       const by = e.redacted_by ? redactions.get(e.redacted_by) : undefined;
       if (by) view.redacted_because = { ...by.pdu, event_id: e.redacted_by! };
+      if (e.txn) view.txn = e.txn;
       out.push(view);
     });
     return out;

@@ -24,6 +24,12 @@ import type { TxnKey } from './api.js';
 import type { Database, WriteOp } from '../../platform/storage/database.js';
 import { decodeKey, encodeKey, prefixRange } from '../../platform/storage/keys.js';
 
+/** Which of the sender's devices sent an event, under which client transaction id. */
+export interface SenderTxn {
+  device_id: string;
+  txn_id: string;
+}
+
 export interface StoredEvent {
   nid: number;
   room_id: string;
@@ -36,6 +42,8 @@ export interface StoredEvent {
   soft_failed?: boolean;
   /** The redaction that replaced this event's content; `pdu` is then the redacted form. */
   redacted_by?: string;
+  /** The sender's device and transaction id, for a local event sent with one. */
+  txn?: SenderTxn;
   /** Root of the state before the event (not for outliers). */
   state_before?: string;
   /** Root of the state after the event, when it is a state event. */

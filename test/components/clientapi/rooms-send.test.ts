@@ -4,6 +4,7 @@
  * history visibility rules, rate limits.
  */
 import t from 'tap';
+import { userApi } from '../../../src/components/userapi/api.js';
 import { enc, expectError, expectOk, startRooms, type TestUser } from '../../helpers/clientapi.js';
 
 const h = await startRooms();
@@ -41,6 +42,16 @@ t.test('send: a transaction id sent again gives the same event; per device', asy
   await expectOk(t, ev, 'GET /rooms/{roomId}/event/{eventId}');
   t.match(ev.body, { type: 'm.room.message', content: { body: 'txn-1' }, sender: alice.user_id, room_id: roomId, unsigned: { membership: 'join' } });
   t.notOk('hashes' in ev.body || 'signatures' in ev.body || 'prev_events' in ev.body || 'depth' in ev.body, 'client format: no federation fields');
+  t.equal(ev.body.unsigned.transaction_id, 'txn-1', 'the sending device sees its transaction id');
+  const second = await h.rs.apis.get(userApi).loginWithPassword({ user: 'alice', password: 'password of alice', login: { device_id: 'SECOND' } });
+  const aliceElsewhere: TestUser = { ...alice, device_id: second.device_id, token: second.access_token };
+  const elsewhere = await getEvent(aliceElsewhere, roomId, first.body.event_id);
+  t.equal(elsewhere.status, 200);
+  t.notOk('transaction_id' in elsewhere.body.unsigned, "the sender's other devices do not");
+  const fromSecond = await send(aliceElsewhere, roomId, 'txn-1');
+  t.not(fromSecond.body.event_id, first.body.event_id, 'the same txn id from the second device: another event');
+  t.equal((await getEvent(aliceElsewhere, roomId, fromSecond.body.event_id)).body.unsigned.transaction_id, 'txn-1', 'each device sees its own');
+  t.notOk('transaction_id' in (await getEvent(alice, roomId, fromSecond.body.event_id)).body.unsigned, 'and not the other one');
 
   expectError(t, await send(eve, roomId, 't'), 403, 'M_FORBIDDEN', 'sending into a room one is not in');
   expectError(t, await send(alice, '!nowhere:' + S, 't'), 404, 'M_NOT_FOUND', 'unknown room');

@@ -203,7 +203,8 @@ export class RoomDraft {
     const { version } = this;
     const tree = this.svc.state.tree;
     const before = opts.stateBefore ?? tree.emptyRoot;
-    const stored = await this.storeEvent(eventId, pdu, opts.roomId, { state_before: before });
+    const txn = opts.txn ? { txn: { device_id: opts.txn.device_id, txn_id: opts.txn.txn_id } } : {};
+    const stored = await this.storeEvent(eventId, pdu, opts.roomId, { state_before: before, ...txn });
     const after = stored.state_after ?? before;
 
     const previous = this.room;

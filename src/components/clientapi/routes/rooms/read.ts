@@ -66,11 +66,14 @@ export const readRoutes: ClientRoutes = (app, cctx) => {
     if (!parseEventId(eventId).ok) throw notFound();
     const [ev] = (await cctx.roomserver.queryEvents({ event_ids: [eventId] })).events;
     if (!ev || ev.room_id !== roomId) throw notFound();
-    const access = await eventAccess(cctx, ev, ownerOf(request).user_id);
+    const owner = ownerOf(request);
+    const access = await eventAccess(cctx, ev, owner.user_id);
     // Not allowed looks like absent, so events cannot be probed for.
     if (!access.visible) throw notFound();
+    const ownTxn = ev.txn && ev.pdu.sender === owner.user_id && ev.txn.device_id === owner.device_id ? ev.txn.txn_id : undefined;
     return clientEvent(ev, {
       membership: access.membership,
+      ...(ownTxn !== undefined ? { transaction_id: ownTxn } : {}),
       ...(access.replaced ? { replaces_state: access.replaced.event_id, prev_content: access.replaced.pdu.content } : {}),
     });
   });
