@@ -13,6 +13,7 @@ import { IpcError } from '../../platform/ipc/errors.js';
 import type { EduServerAPI } from '../eduserver/api.js';
 import type { KeyServerAPI } from '../keyserver/api.js';
 import type { RoomserverAPI } from '../roomserver/api.js';
+import type { SyncAPIInternal } from '../syncapi/api.js';
 import type { TokenOwner, UserAPI } from '../userapi/api.js';
 
 export interface ClientApiContext {
@@ -24,6 +25,8 @@ export interface ClientApiContext {
   userapi: Client<UserAPI>;
   eduserver: Client<EduServerAPI>;
   keyserver: Client<KeyServerAPI>;
+  /** Resolves sync tokens where an endpoint takes one as a point in a room (`/members?at=`). */
+  syncapi: Client<SyncAPIInternal>;
   auth: TokenAuth;
   /** Throws M_LIMIT_EXCEEDED when `key` (a user id or an address) is over the limit. */
   limit(kind: LimitKind, key: string): void;
@@ -62,8 +65,9 @@ export function createClientApiContext(opts: {
   roomserver: Client<RoomserverAPI>;
   userapi: Client<UserAPI>;
   eduserver: Client<EduServerAPI>;
-  /** Absent where a test mounts only route groups that never call it. */
+  /** Absent where a test mounts only route groups that never call them. */
   keyserver?: Client<KeyServerAPI>;
+  syncapi?: Client<SyncAPIInternal>;
 }): ClientApiContext {
   const limiters = new Map<LimitKind, RateLimiter>();
   const limit = (kind: LimitKind, key: string) => {
@@ -77,15 +81,18 @@ export function createClientApiContext(opts: {
   };
   return {
     ...opts,
-    keyserver: opts.keyserver ?? noKeyServer,
+    keyserver: opts.keyserver ?? notRunning<KeyServerAPI>('the KeyServer'),
+    syncapi: opts.syncapi ?? notRunning<SyncAPIInternal>('the SyncAPI'),
     auth: tokenAuth((req) => opts.userapi.queryAccessToken(req)),
     limit,
   };
 }
 
-/** A KeyServer that is not there: every call fails as a component that is down does. */
-const noKeyServer = new Proxy({} as Client<KeyServerAPI>, {
-  get: () => async () => {
-    throw new IpcError('UNAVAILABLE', 'the KeyServer is not running');
-  },
-});
+/** A component that is not there: every call fails as a component that is down does. */
+function notRunning<T extends object>(name: string): Client<T> {
+  return new Proxy({} as Client<T>, {
+    get: () => async () => {
+      throw new IpcError('UNAVAILABLE', `${name} is not running`);
+    },
+  });
+}

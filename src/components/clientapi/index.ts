@@ -7,6 +7,7 @@ import type { ComponentContext, ComponentInstance } from '../../platform/runtime
 import { eduServerApi } from '../eduserver/api.js';
 import { keyServerApi } from '../keyserver/api.js';
 import { roomserverApi } from '../roomserver/api.js';
+import { syncApi } from '../syncapi/api.js';
 import { userApi } from '../userapi/api.js';
 import { createClientApiContext } from './context.js';
 import { clientRoutes } from './routes/index.js';
@@ -20,6 +21,7 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
     userapi: ctx.apis.get(userApi),
     eduserver: ctx.apis.get(eduServerApi),
     keyserver: ctx.apis.get(keyServerApi),
+    syncapi: ctx.apis.get(syncApi),
   });
   return {
     routes: async (app) => {

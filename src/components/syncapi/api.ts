@@ -7,10 +7,11 @@ import { defineApi, type CallContext } from '../../platform/ipc/define.js';
 
 export interface SyncAPIInternal {
   /**
-   * The room's latest timeline event at or before the token's position;
-   * null when the token is not a sync token or the room has no event there.
+   * The room's latest timeline event at or before the token's position
+   * (null before the room's first event); `valid` is false when the token is
+   * not a sync token at all.
    */
-  queryEventAtToken(req: { room_id: string; token: string }, ctx?: CallContext): Promise<{ event_id: string | null }>;
+  queryEventAtToken(req: { room_id: string; token: string }, ctx?: CallContext): Promise<{ valid: boolean; event_id: string | null }>;
 }
 
 export const syncApi = defineApi<SyncAPIInternal>('syncapi', {

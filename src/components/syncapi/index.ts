@@ -110,10 +110,11 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   ctx.apis.provide(syncApi, {
     queryEventAtToken: async (req) => {
       const pos = parseToken(req.token);
+      if (pos === undefined) return { valid: false, event_id: null };
       const room = views.room(req.room_id);
-      if (pos === undefined || !room) return { event_id: null };
+      if (!room) return { valid: true, event_id: null };
       const [row] = await db.entries<string>({ gt: keys.timeline(room.id, 0), lte: keys.timeline(room.id, Math.min(pos, stream.current)), reverse: true, limit: 1 });
-      return { event_id: row ? row[1] : null };
+      return { valid: true, event_id: row ? row[1] : null };
     },
   });
 

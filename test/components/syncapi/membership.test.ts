@@ -207,3 +207,28 @@ t.test('history visibility', async (t) => {
   await seen(alice, joined.roomId, c);
   t.same(bodies((await messages(carol, joined.roomId)).body.chunk).reverse(), ['for carol'], 'shared from a point on: carol sees from that point, not what was joined-only');
 });
+
+t.test('/members?at= takes a sync token: the members at that point', async (t) => {
+  const beforeRoom = (await ops.sync(alice)).body.next_batch as string;
+  const roomId = await ops.create(alice, { preset: 'public_chat', name: 'Members then' });
+  await ops.join(bob, roomId);
+  const hello = await ops.send(bob, roomId, { msgtype: 'm.text', body: 'hello' });
+  await seen(alice, roomId, hello);
+  const then = (await ops.sync(alice)).body;
+  const point = then.next_batch as string;
+  const prevBatch = then.rooms.join[roomId].timeline.prev_batch as string;
+  await ops.join(carol, roomId);
+  const later = await ops.send(carol, roomId, { msgtype: 'm.text', body: 'carol here' });
+  await seen(alice, roomId, later);
+  const members = async (at?: string) => {
+    const r = await s.call(alice, 'GET', `${V3}/rooms/${enc(roomId)}/members${at ? `?at=${encodeURIComponent(at)}` : ''}`);
+    t.equal(r.status, 200, `members at ${at ?? 'now'}`);
+    return r.body.chunk.filter((e: any) => e.content.membership === 'join').map((e: any) => e.state_key).sort();
+  };
+  t.same(await members(), [alice.user_id, bob.user_id, carol.user_id].sort(), 'now: carol too');
+  t.same(await members(point), [alice.user_id, bob.user_id].sort(), "at a sync's next_batch: before carol came");
+  t.ok((await members(prevBatch)).every((u: string) => u !== carol.user_id), "at a timeline's prev_batch: carol not yet");
+  t.same(await members(beforeRoom), [], 'before the room existed: nobody');
+  const bad = await s.call(alice, 'GET', `${V3}/rooms/${enc(roomId)}/members?at=not-a-token`);
+  t.same([bad.status, bad.body.errcode], [400, 'M_INVALID_PARAM'], 'a token that is not one');
+});

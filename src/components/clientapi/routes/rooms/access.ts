@@ -31,7 +31,8 @@ export function allowedBy(visibility: Visibility, membership: string | undefined
   return visibility === 'invited' && membership === 'invite';
 }
 
-export type StateView = { kind: 'current' } | { kind: 'at'; event_id: string };
+/** The room now, after an event, or before it had any state. */
+export type StateView = { kind: 'current' } | { kind: 'at'; event_id: string } | { kind: 'before' };
 
 async function worldReadable(cctx: ClientApiContext, roomId: string): Promise<boolean> {
   const [hv] = (await cctx.roomserver.queryCurrentState({ room_id: roomId, keys: [[HV, '']] })).events;
@@ -60,6 +61,7 @@ export async function readState(
   filter: { keys?: StateKeyTuple[]; types?: string[] } = {},
 ): Promise<RoomEvent[]> {
   if (view.kind === 'current') return (await cctx.roomserver.queryCurrentState({ room_id: roomId, ...filter })).events;
+  if (view.kind === 'before') return [];
   return (await cctx.roomserver.queryStateAtEvent({ event_id: view.event_id, after: true, ...filter })).events;
 }
 

@@ -21,19 +21,27 @@ function single(q: Record<string, string | string[] | undefined>, name: string):
 }
 
 /**
- * `at` of /members: a point in the room's history. Sync tokens arrive with
- * the SyncAPI; until then an event id of the room names the point.
+ * `at` of /members: a point in the room's history, as a sync or pagination
+ * token (the spec's `prev_batch`; the SyncAPI resolves it to the room's last
+ * event there) or, as before tokens existed here, an event id of the room.
  */
 async function viewAt(cctx: ClientApiContext, roomId: string, at: string, allowed: StateView): Promise<StateView> {
-  if (!parseEventId(at).ok) throw new MatrixError(400, 'M_INVALID_PARAM', 'at is not a position in this room');
-  const [ev] = (await cctx.roomserver.queryEvents({ event_ids: [at] })).events;
+  let eventId = at;
+  if (!parseEventId(at).ok) {
+    const resolved = await cctx.syncapi.queryEventAtToken({ room_id: roomId, token: at });
+    if (!resolved.valid) throw new MatrixError(400, 'M_INVALID_PARAM', 'at is not a position in this room');
+    // Before the room's first event: nobody was a member yet.
+    if (!resolved.event_id) return { kind: 'before' };
+    eventId = resolved.event_id;
+  }
+  const [ev] = (await cctx.roomserver.queryEvents({ event_ids: [eventId] })).events;
   if (!ev || ev.room_id !== roomId) throw new MatrixError(400, 'M_INVALID_PARAM', 'at is not a position in this room');
   // A departed member sees no further than when they left.
   if (allowed.kind === 'at') {
     const [left] = (await cctx.roomserver.queryEvents({ event_ids: [allowed.event_id] })).events;
     if (left && ev.pdu.depth > left.pdu.depth) return allowed;
   }
-  return { kind: 'at', event_id: at };
+  return { kind: 'at', event_id: eventId };
 }
 
 export const readRoutes: ClientRoutes = (app, cctx) => {
