@@ -77,6 +77,32 @@ t.test('presence', async (t) => {
   t.notOk(initial.presence.events.some((e: any) => e.sender === alice.user_id), 'a user who shares no room sees no presence');
 });
 
+t.test('presence of someone one comes to share a room with, though it has not changed', async (t) => {
+  const erin = await s.user('erin');
+  await s.call(erin, 'PUT', `${V3}/presence/${enc(erin.user_id)}/status`, { presence: 'online', status_msg: 'new here' });
+  // offline: these syncs leave erin's presence as she set it.
+  const erinStream = new SyncStream(s, erin, { set_presence: 'offline' });
+  await erinStream.until((x) => x.presence.events.some((e: any) => e.sender === erin.user_id && e.content.status_msg === 'new here'));
+  const bobStream = new SyncStream(s, bob, { set_presence: 'offline' });
+  const start = await bobStream.next();
+  t.notOk(start.presence.events.some((e: any) => e.sender === erin.user_id), 'no room shared yet: nothing of erin');
+  await ops.join(erin, roomId);
+  const met = await bobStream.until((x) => x.rooms.join[roomId]?.timeline.events.some((e: any) => e.state_key === erin.user_id));
+  t.match(met.presence.events.find((e: any) => e.sender === erin.user_id)?.content, { presence: 'online', status_msg: 'new here' }, 'bob learns it as erin joins');
+  const joined = await erinStream.until((x) => roomId in x.rooms.join);
+  t.ok(joined.presence.events.some((e: any) => e.sender === alice.user_id), "and erin learns the members' presence");
+  const quiet = await bobStream.next({ timeout: 200 });
+  t.notOk(quiet.presence.events.some((e: any) => e.sender === erin.user_id), 'once only');
+});
+
+t.test("an initial sync's next_batch is past the presence it set", async (t) => {
+  const frank = await s.user('frank');
+  const first = await ops.sync(frank, { set_presence: 'online' });
+  t.match(first.body.presence.events.find((e: any) => e.sender === frank.user_id)?.content, { presence: 'online' }, 'the initial sync shows it');
+  const next = await ops.sync(frank, { since: first.body.next_batch, timeout: 300 });
+  t.notOk(next.body.presence.events.some((e: any) => e.sender === frank.user_id), 'the first long-poll does not wake for it again');
+});
+
 t.test('set_presence on /sync', async (t) => {
   const dora = await s.user('dora');
   await ops.join(dora, roomId);

@@ -17,6 +17,20 @@ export function hangupSignal(reply: FastifyReply): AbortSignal {
   return ac.signal;
 }
 
+const PRESENCE_SETTLE_MS = 500;
+
+/**
+ * An initial sync answers after the presence it set has reached the views,
+ * so that its `next_batch` is past it: otherwise the client's first
+ * long-poll wakes at once for nothing but its own presence. Bounded: a slow
+ * EDUServer delays the sync, never fails it.
+ */
+async function presenceSettled(deps: SyncDeps, userId: string, presence: string, relayed: Promise<unknown>): Promise<void> {
+  const deadline = Date.now() + PRESENCE_SETTLE_MS;
+  await Promise.race([relayed, new Promise((r) => setTimeout(r, PRESENCE_SETTLE_MS))]);
+  while (deps.views.presence.get(userId)?.presence !== presence && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+}
+
 export function syncRoutes(app: FastifyInstance, deps: SyncDeps, engine: SyncEngine, filters: FilterCache, auth: TokenAuth): void {
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const owner = ownerOf(request);
@@ -29,7 +43,8 @@ export function syncRoutes(app: FastifyInstance, deps: SyncDeps, engine: SyncEng
     const filter = await filters.resolve(owner.user_id, single(q, 'filter'));
     if (deps.setPresence && deps.presenceEnabled) {
       // Presence is best effort: a sync never fails for it.
-      void deps.setPresence(owner.user_id, setPresence).catch(() => {});
+      const relayed = deps.setPresence(owner.user_id, setPresence).catch(() => {});
+      if (sinceText === undefined && setPresence !== 'offline') await presenceSettled(deps, owner.user_id, setPresence, relayed);
     }
     return engine.sync({
       viewer: { user_id: owner.user_id, device_id: owner.device_id },

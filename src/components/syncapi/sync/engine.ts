@@ -239,21 +239,40 @@ export class SyncEngine {
 
   /**
    * Presence of users who share a room with the viewer, changed after
-   * `since`. Each user's presence is kept once, as it stands: one that
-   * changed after the sync took its position is given too (see
-   * currentAccountData).
+   * `since`, and of users the viewer has come to share a room with since
+   * then (they would otherwise stay unknown until their next change). Each
+   * user's presence is kept once, as it stands: one that changed after the
+   * sync took its position is given too (see currentAccountData).
    */
   private async presence(req: SyncRequest): Promise<JsonObject[]> {
     const { views } = this.deps;
-    if (!this.deps.presenceEnabled || views.presencePos <= (req.since ?? 0)) return [];
+    if (!this.deps.presenceEnabled) return [];
     const pf = req.filter.presence;
     if (pf && (pf.limit === 0 || (pf.types && !eventPasses(pf, { type: 'm.presence' })))) return [];
+    const met = req.since !== undefined ? this.newlyShared(req.viewer.user_id, req.since, req.to) : new Set<string>();
+    if (views.presencePos <= (req.since ?? 0) && met.size === 0) return [];
     const shared = this.sharedUsers(req.viewer.user_id, req.to);
     const out: JsonObject[] = [];
     for (const [userId, r] of views.presence) {
-      if (req.since !== undefined && r.pos <= req.since) continue;
+      if (req.since !== undefined && r.pos <= req.since && !met.has(userId)) continue;
       if (!shared.has(userId) || !eventPasses(pf, { type: 'm.presence', sender: userId })) continue;
       out.push({ type: 'm.presence', sender: userId, content: presenceContent(r, req.now) });
+    }
+    return out;
+  }
+
+  /** Local users who share a joined room with the user at `to` where one of the two joined it after `since`. */
+  private newlyShared(userId: string, since: number, to: number): Set<string> {
+    const out = new Set<string>();
+    for (const roomId of this.deps.views.users.get(userId)?.rooms ?? []) {
+      const room = this.deps.views.room(roomId);
+      const mine = room?.local.get(userId);
+      if (!room || at(mine, to)?.membership !== 'join') continue;
+      const wasThere = at(mine, since)?.membership === 'join';
+      for (const [other, hist] of room.local) {
+        if (other === userId || at(hist, to)?.membership !== 'join') continue;
+        if (!wasThere || at(hist, since)?.membership !== 'join') out.add(other);
+      }
     }
     return out;
   }
