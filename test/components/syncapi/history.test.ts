@@ -63,6 +63,10 @@ t.test('/messages forwards, from/to, filters, limits', async (t) => {
   t.same(bodies(onlyBob.body.chunk), ['n23', 'n21', 'n19', 'n17', 'n15'], 'a filter applies before the limit');
   const lazy = await s.call(alice, 'GET', `${R}/messages?dir=b&limit=2&filter=${enc(JSON.stringify({ lazy_load_members: true }))}`);
   t.same(lazy.body.state.map((e: any) => e.state_key).sort(), [alice.user_id, bob.user_id].sort(), 'lazy-loading: the senders\' members in state');
+  const firstPage = await s.call(alice, 'GET', `${R}/messages?dir=f&limit=8&filter=${enc(JSON.stringify({ lazy_load_members: true }))}`);
+  const ownJoin = firstPage.body.chunk.find((e: any) => e.type === 'm.room.member' && e.state_key === alice.user_id);
+  t.ok(ownJoin, "the room's first page holds alice's join");
+  t.ok(firstPage.body.state.some((e: any) => e.event_id === ownJoin.event_id), 'and its state lists it too, though the chunk has it');
   const filtLimit = await s.call(bob, 'GET', `${R}/messages?dir=b&filter=${enc(JSON.stringify({ limit: 2 }))}`);
   t.equal(filtLimit.body.chunk.length, 2, "the filter's limit when there is no limit parameter");
 

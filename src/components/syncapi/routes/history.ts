@@ -37,8 +37,8 @@ export async function lazyMemberState(deps: SyncDeps, a: RoomAccess, recs: Event
   if (f?.lazy_load_members !== true || recs.length === 0) return [];
   const senders = [...new Set(recs.map((r) => r.pdu.sender))];
   const found = await deps.state.entriesAt(a.room.id, pos, senders.map((s) => ['m.room.member', s]));
-  const inChunk = new Set(recs.map((r) => r.event_id));
-  return (await deps.events.records([...found.values()])).filter((r) => !inChunk.has(r.event_id));
+  // A sender's member event stays in `state` even when the chunk holds it too: clients read members from `state` (as Synapse gives them).
+  return deps.events.records([...found.values()]);
 }
 
 /** The full state after `pos`, or only the senders' members when lazy-loading. */
