@@ -1,6 +1,6 @@
 /** Which component serves which path, on which listener. */
 import t from 'tap';
-import { routeFor } from '../../src/components/gateway/routing-table.js';
+import { currentUrl, routeFor } from '../../src/components/gateway/routing-table.js';
 
 t.test('paths go to the component that owns them', async (t) => {
   const cases: [Parameters<typeof routeFor>[0], string, string | undefined][] = [
@@ -31,4 +31,12 @@ t.test('paths go to the component that owns them', async (t) => {
     ['client', '/_internal/health', undefined],
   ];
   for (const [listener, path, want] of cases) t.equal(routeFor(listener, path), want, `${listener} ${path}`);
+});
+
+t.test('r0 (before spec v1.1) is served as v3', async (t) => {
+  t.equal(currentUrl('/_matrix/client/r0/account/whoami'), '/_matrix/client/v3/account/whoami');
+  t.equal(currentUrl('/_matrix/client/r0/rooms/!a:b/members?at=s1'), '/_matrix/client/v3/rooms/!a:b/members?at=s1');
+  t.equal(currentUrl('/_matrix/client/v3/sync'), '/_matrix/client/v3/sync', 'v3 as it is');
+  t.equal(currentUrl('/_matrix/client/r0'), '/_matrix/client/r0', 'only the prefix with its slash');
+  t.equal(currentUrl('/_matrix/client/v1/media/config'), '/_matrix/client/v1/media/config');
 });

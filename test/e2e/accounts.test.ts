@@ -122,6 +122,8 @@ t.test('guests', async (t) => {
   t.not(g.device_id, 'IGNORED', 'the server picks the device');
   const who = await ok(t, await call('GET', `${C}/account/whoami`, { token: g.access_token }), 'GET /account/whoami', 'whoami');
   t.equal(who.is_guest, true);
+  const r0 = await call('GET', '/_matrix/client/r0/account/whoami', { token: g.access_token });
+  t.same([r0.status, r0.body.user_id], [200, g.user_id], 'the pre-v1.1 r0 path answers as v3');
   t.equal((await call('GET', `${C}/devices/${g.device_id}`, { token: g.access_token })).body.display_name, 'Guest device');
   refused(t, await call('PUT', `${C}/user/${encodeURIComponent(g.user_id)}/account_data/x.y`, { token: g.access_token, body: {} }), 403, 'M_GUEST_ACCESS_FORBIDDEN', 'no account data for guests');
   refused(t, await call('PUT', `${C}/profile/${encodeURIComponent(g.user_id)}/avatar_url`, { token: g.access_token, body: { avatar_url: 'mxc://a/b' } }), 403, 'M_GUEST_ACCESS_FORBIDDEN', 'nor avatars');
@@ -338,6 +340,8 @@ t.test('push rules, pushers, the user directory', async (t) => {
   refused(t, await call('PUT', `${C}/pushrules/global/content/x?before=nosuch`, { ...tok, body: { pattern: 'x', actions: [] } }), 400, 'M_UNKNOWN', 'before an unknown rule');
   refused(t, await call('PUT', `${C}/pushrules/global/content/x`, { ...tok, body: { pattern: 'x' } }), 400, 'M_BAD_JSON', 'no actions');
   refused(t, await call('PUT', `${C}/pushrules/global/bogus/x`, { ...tok, body: { actions: [] } }), 400, 'M_INVALID_PARAM', 'an unknown kind');
+  refused(t, await call('GET', `${C}/pushrules/global/postcontent/.org.example.rule`, tok), 404, 'M_NOT_FOUND', 'a rule of a kind not known here: none');
+  refused(t, await call('PUT', `${C}/pushrules/global/postcontent/.org.example.rule/enabled`, { ...tok, body: { enabled: false } }), 404, 'M_NOT_FOUND', 'nor can it be switched');
   refused(t, await call('GET', `${C}/pushrules/global/override/nosuch`, tok), 404, 'M_NOT_FOUND', 'an unknown rule');
   refused(t, await call('DELETE', `${C}/pushrules/global/override/nosuch`, tok), 404, 'M_NOT_FOUND', 'deleting an unknown rule');
   refused(t, await call('PUT', `${C}/pushrules/global/override/nosuch/enabled`, { ...tok, body: { enabled: true } }), 404, 'M_NOT_FOUND', 'enabling an unknown rule');

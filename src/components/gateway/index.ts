@@ -18,7 +18,7 @@ import { lingerAfterRefusal } from '../../platform/http/linger.js';
 import { RateLimiter } from '../../platform/http/rate-limit.js';
 import type { ComponentContext, ComponentInstance } from '../../platform/runtime/component.js';
 import { SocketProxy } from './proxy.js';
-import { routeFor, type ListenerKind } from './routing-table.js';
+import { currentUrl, routeFor, type ListenerKind } from './routing-table.js';
 
 const DRAIN_MS = 2000;
 
@@ -47,9 +47,10 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
       req.headers[CLIENT_IP_HEADER] = ip;
       req.headers[REQUEST_ID_HEADER] = `${idPrefix}-${(++counter).toString(36)}`;
       if (stopping) return sendMatrixError(res, new MatrixError(503, 'M_UNKNOWN', 'The server is stopping'), { connection: 'close' });
-      const path = (req.url ?? '/').split('?')[0]!;
       // CORS opens the Matrix APIs to web clients; the setup port's pages must stay closed to other sites.
       const cors = kind !== 'setup';
+      if (cors && req.url) req.url = currentUrl(req.url);
+      const path = (req.url ?? '/').split('?')[0]!;
       if (cors && req.method === 'OPTIONS') {
         lingerAfterRefusal(req, res);
         res.writeHead(200, { ...CORS_HEADERS, 'content-type': 'application/json', 'content-length': 2 });

@@ -44,6 +44,17 @@ export const ROUTES: readonly Route[] = [
   { match: '/', component: 'setup', listeners: ['setup'] },
 ];
 
+const R0 = '/_matrix/client/r0/';
+
+/**
+ * `r0` is the client API's name from before spec v1.1, for the same
+ * endpoints as `v3`; older clients, bots and test suites still call it.
+ * The gateway serves it as `v3`, so that no component lists both.
+ */
+export function currentUrl(url: string): string {
+  return url.startsWith(R0) ? `/_matrix/client/v3/${url.slice(R0.length)}` : url;
+}
+
 export function routeFor(listener: ListenerKind, path: string): ComponentName | undefined {
   for (const r of ROUTES) {
     if (!r.listeners.includes(listener)) continue;

@@ -12,10 +12,18 @@ import { bodyOf, fullUser, paramsOf, queryOf, V3 } from './common.js';
 
 const KINDS = new Set(['override', 'underride', 'sender', 'room', 'content']);
 
-function rulePath(request: FastifyRequest): { user_id: string; kind: PushRuleKind; rule_id: string } {
+/**
+ * The rule a path names. A kind this server does not know (one from an MSC,
+ * say) holds no rule: reading or changing one there is 404, as for any
+ * missing rule; creating one there is 400.
+ */
+function rulePath(request: FastifyRequest, creating = false): { user_id: string; kind: PushRuleKind; rule_id: string } {
   const owner = fullUser(request);
   const p = paramsOf(request);
-  if (!KINDS.has(p.kind!)) throw new MatrixError(400, 'M_INVALID_PARAM', `Unknown push rule kind ${p.kind}`);
+  if (!KINDS.has(p.kind!)) {
+    if (creating) throw new MatrixError(400, 'M_INVALID_PARAM', `Unknown push rule kind ${p.kind}`);
+    throw new MatrixError(404, 'M_NOT_FOUND', `No push rule ${p.ruleId} of kind ${p.kind}`);
+  }
   return { user_id: owner.user_id, kind: p.kind as PushRuleKind, rule_id: p.ruleId! };
 }
 
@@ -32,7 +40,7 @@ export const pushRuleRoutes: ClientRoutes = (app, cctx) => {
     const b = bodyOf(request);
     const q = queryOf(request);
     await cctx.userapi.putPushRule({
-      ...rulePath(request),
+      ...rulePath(request, true),
       rule: { actions: b.actions, ...(b.conditions !== undefined ? { conditions: b.conditions } : {}), ...(b.pattern !== undefined ? { pattern: b.pattern } : {}) },
       ...(typeof q.before === 'string' ? { before: q.before } : {}),
       ...(typeof q.after === 'string' ? { after: q.after } : {}),
