@@ -326,6 +326,7 @@ t.test('a consumer resumes from its stored offset: nothing re-applied, nothing s
       return direct.read(r, o);
     },
     register: (r, o) => direct.register(r, o),
+    head: (r, o) => direct.head(r, o),
   };
   let n = 0;
   const produce = async (count: number) => {
@@ -407,6 +408,44 @@ t.test('pauseMs: records that arrive during the pause come in one batch; stop() 
   const stopped = c.stop().then(() => 'stopped');
   t.equal(await Promise.race([stopped, sleep(1_000).then(() => 'still pausing')]), 'stopped', 'stop() does not wait a pause out');
   t.same((await appliedOf(cdb, EVENTS.name)).applied.map((a) => a.n).slice(0, 21), range(1, 21), 'each applied once, in order');
+});
+
+t.test('caughtUp: resolves once what the producer had committed is applied (and handed to afterCommit)', async (t) => {
+  const dir = tempDir(t);
+  const pdb = await openDb(t, join(dir, 'p'));
+  const cdb = await openDb(t, join(dir, 'c'));
+  const producer = await openProducer(t, pdb);
+  const counting = countingHandler(cdb, EVENTS.name);
+  let gate: (() => void) | undefined;
+  let held = false;
+  const announced: number[] = [];
+  const c = consumerFor(t, {
+    topic: EVENTS,
+    name: 'syncapi',
+    db: cdb,
+    reader: directReader(producer),
+    // Holds a batch while `held`: the consumer is behind for as long as the test wants.
+    handle: async (batch) => {
+      if (held) await new Promise<void>((r) => (gate = r));
+      return counting(batch);
+    },
+    afterCommit: (batch) => announced.push(batch[batch.length - 1]!.offset),
+    waitMs: 5_000,
+  });
+  await c.start();
+  t.equal(await c.caughtUp(1_000), true, 'nothing written: caught up at once');
+  held = true;
+  for (let n = 1; n <= 3; n++) await producer.write([], [{ topic: EVENTS, record: { n } }]);
+  await waitFor('the consumer to hold a batch', () => gate !== undefined);
+  t.equal(await c.caughtUp(150), false, 'behind, and still held after the timeout: false');
+  held = false;
+  const waiting = c.caughtUp(5_000);
+  await producer.write([], [{ topic: EVENTS, record: { n: 4 } }]);
+  gate!();
+  t.equal(await waiting, true, 'released: caught up');
+  t.ok(c.offset >= 3 && announced.at(-1)! >= 3, 'with everything committed before the call applied and announced');
+  const stopped = new LogConsumer<Rec>({ topic: EVENTS, name: 'other', db: cdb, reader: { read: async () => ({ records: [] }), register: async () => {}, head: async () => { throw new Error('down'); } }, handle: counting });
+  t.equal(await stopped.caughtUp(1_000), false, 'a producer that cannot be asked: false, at once');
 });
 
 t.test('long-poll returns as soon as a record is committed, and empty after waitMs', async (t) => {
@@ -577,6 +616,7 @@ t.test('a consumer reports an offset durable only once its database has synced i
       return reader.read(r, o);
     },
     register: (r, o) => reader.register(r, o),
+    head: (r, o) => reader.head(r, o),
   };
   for (let i = 1; i <= 20; i++) await producer.write([], [{ topic: EVENTS, record: { n: i } }]);
   const consumer = consumerFor(t, { topic: EVENTS, name: 'syncapi', db: cdb, reader: spy, handle: countingHandler(cdb, EVENTS.name), batchSize: 5, waitMs: 300 });

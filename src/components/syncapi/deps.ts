@@ -40,4 +40,10 @@ export interface SyncDeps {
   keyCounts?: ((userId: string, deviceId: string) => Promise<{ one_time_key_counts: Record<string, number>; unused_fallback_key_types: string[] } | undefined>) | undefined;
   /** Whether presence is served at all (a configuration switch: it costs on small boards). */
   presenceEnabled: boolean;
+  /**
+   * Waits (briefly, bounded) until the views hold every room event the
+   * Roomserver had acknowledged: a client that sends and then reads sees
+   * its own event. Absent in tests that feed the views directly.
+   */
+  roomEventsCaughtUp?: () => Promise<void>;
 }

@@ -45,6 +45,9 @@ import { PresenceRelay } from './presence-relay.js';
 import { TimelineReader } from './timeline.js';
 import { SyncViews } from './views.js';
 
+/** How long a read waits for room events the Roomserver has acknowledged but this process has not applied yet. */
+const READ_YOUR_WRITES_MS = 2000;
+
 export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   const db = await ctx.openDatabase();
   const stream = await StreamPositions.open(db);
@@ -92,7 +95,10 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
 
   const consumers: ConsumerDeps = { ctx, db, stream, notifier };
   const rooms = new RoomEventIngest({ serverName: deps.serverName, views, events, relations, push, roomserver: deps.roomserver });
-  await startSyncConsumer<OutputRoomEvent>(consumers, 'roomserver.output_room_events', outputRoomEvents, (batch, tx) => rooms.apply(batch, tx));
+  const roomEvents = await startSyncConsumer<OutputRoomEvent>(consumers, 'roomserver.output_room_events', outputRoomEvents, (batch, tx) => rooms.apply(batch, tx));
+  deps.roomEventsCaughtUp = async () => {
+    await roomEvents.caughtUp(READ_YOUR_WRITES_MS);
+  };
   await startSyncConsumer<AccountDataChange>(consumers, 'userapi.account_data', accountDataChanges, (batch, tx) =>
     applyAccountData(views, batch, tx, (userId) => push.rulesChanged(userId)),
   );

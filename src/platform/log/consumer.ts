@@ -51,6 +51,8 @@ export class LogConsumer<R> {
   private readonly unsynced: { offset: number; seq: number }[] = [];
   private durable = 0;
   private readonly key: string;
+  /** `caughtUp` calls waiting for an offset to be applied. */
+  private readonly reached = new Set<{ offset: number; done: () => void }>();
 
   constructor(private readonly opts: ConsumerOptions<R>) {
     this.key = positionKey(opts.topic.producer, opts.topic.name);
@@ -106,6 +108,7 @@ export class LogConsumer<R> {
         this.unsynced.push({ offset: last, seq: this.opts.db.lastCommittedSeq });
         failures = 0;
         this.opts.afterCommit?.(batch);
+        for (const w of this.reached) if (w.offset <= last) w.done();
         if (this.opts.pauseMs) await this.pause(this.opts.pauseMs);
       } catch (e) {
         if (!this.running) break;
@@ -115,6 +118,35 @@ export class LogConsumer<R> {
         await this.pause(delay);
       }
     }
+  }
+
+  /**
+   * Resolves true once this consumer has applied (and handed to
+   * `afterCommit`) everything the producer had committed when it was called:
+   * a reader that must see what was just acknowledged elsewhere (a client
+   * that sends, then reads) waits on it. False after `timeoutMs`, or when
+   * the producer cannot be asked: the caller goes on with what it has.
+   */
+  async caughtUp(timeoutMs: number): Promise<boolean> {
+    let committed: number;
+    try {
+      ({ committed } = await this.opts.reader.head({ topic: this.opts.topic.name }, { timeoutMs }));
+    } catch {
+      return false;
+    }
+    if (this.position >= committed) return true;
+    return new Promise<boolean>((resolve) => {
+      const w = {
+        offset: committed,
+        done: () => {
+          clearTimeout(timer);
+          this.reached.delete(w);
+          resolve(this.position >= committed);
+        },
+      };
+      const timer = setTimeout(w.done, timeoutMs);
+      this.reached.add(w);
+    });
   }
 
   /** Waits, or less if the consumer stops meanwhile. */

@@ -166,6 +166,10 @@ export class LogProducer implements LogReaderAPI, LogAdminAPI {
     });
   }
 
+  async head(req: { topic: string }): Promise<{ committed: number }> {
+    return { committed: this.state(req.topic).committed };
+  }
+
   async register(req: { topic: string; consumer: string }): Promise<void> {
     const s = this.state(req.topic);
     if (s.acks.has(req.consumer)) return;

@@ -26,6 +26,8 @@ export interface LogReaderAPI {
   read(req: ReadRequest, ctx?: CallContext): Promise<ReadResponse>;
   /** Records a consumer so that nothing it has not read is pruned. */
   register(req: { topic: string; consumer: string }, ctx?: CallContext): Promise<void>;
+  /** The topic's last committed offset: a reader that has applied it has seen every write acknowledged so far. */
+  head(req: { topic: string }, ctx?: CallContext): Promise<{ committed: number }>;
 }
 
 /** The maintenance job's view of a producer's log (namespace `logadmin`). */
@@ -39,7 +41,7 @@ const cache = new Map<ComponentName, ApiDescriptor<LogReaderAPI>>();
 export function logReaderApi(producer: ComponentName): ApiDescriptor<LogReaderAPI> {
   let d = cache.get(producer);
   if (!d) {
-    d = defineApi<LogReaderAPI>(producer, { read: { idempotent: true }, register: { idempotent: true } }, 'log');
+    d = defineApi<LogReaderAPI>(producer, { read: { idempotent: true }, register: { idempotent: true }, head: { idempotent: true } }, 'log');
     cache.set(producer, d);
   }
   return d;

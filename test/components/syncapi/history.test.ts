@@ -150,3 +150,20 @@ t.test('relations, threads and bundled aggregations', async (t) => {
   const bobs = await s.call(alice, 'GET', `${V1}/threads?include=participated`);
   t.same(bobs.body.chunk.map((e: any) => e.event_id), [root, other], 'alice took part in both (root of one, reply in the other)');
 });
+
+t.test('read your writes: what a send or createRoom acknowledged is in the reads that follow at once', async (t) => {
+  let missed = 0;
+  for (let i = 0; i < 30; i++) {
+    const id = await ops.send(alice, roomId, { msgtype: 'm.text', body: `ryw ${i}` });
+    const r = await s.call(alice, 'GET', `${R}/messages?dir=b&limit=1`);
+    if (r.body.chunk[0]?.event_id !== id) missed++;
+  }
+  t.equal(missed, 0, '/messages right after each of 30 sends holds the event');
+  let roomsMissed = 0;
+  for (let i = 0; i < 10; i++) {
+    const fresh = await ops.create(bob, { preset: 'private_chat', name: `fresh ${i}` });
+    const sync = await ops.sync(bob, { timeout: 0, filter: JSON.stringify({ room: { timeline: { limit: 1 } } }) });
+    if (!(fresh in sync.body.rooms.join)) roomsMissed++;
+  }
+  t.equal(roomsMissed, 0, 'an initial sync right after each of 10 createRooms holds the room');
+});

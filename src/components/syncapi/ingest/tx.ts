@@ -6,6 +6,7 @@
  * earlier records' effects before they reach the database.
  */
 import type { Database, WriteOp } from '../../../platform/storage/database.js';
+import type { LogConsumer } from '../../../platform/log/consumer.js';
 import type { LogRecord, TopicDescriptor } from '../../../platform/log/topic.js';
 import type { ComponentContext } from '../../../platform/runtime/component.js';
 import type { Notifier } from '../notifier.js';
@@ -87,9 +88,9 @@ export async function startSyncConsumer<R>(
   name: string,
   topic: TopicDescriptor<R>,
   apply: (batch: LogRecord<R>[], tx: Tx) => Promise<void>,
-): Promise<void> {
+): Promise<LogConsumer<R>> {
   let inFlight: Tx | undefined;
-  await deps.ctx.startConsumer<R>({
+  return deps.ctx.startConsumer<R>({
     topic,
     name: 'syncapi',
     db: deps.db,

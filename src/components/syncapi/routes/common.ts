@@ -71,6 +71,7 @@ export function formatFor(owner: RequestOwner, opts: { format?: 'client' | 'fede
  * (a client that joins and reads at once) is waited for briefly.
  */
 export async function readableRoom(deps: SyncDeps, roomId: string, userId: string): Promise<RoomAccess> {
+  await deps.roomEventsCaughtUp?.();
   const check = () => {
     const room = deps.views.room(roomId);
     const a = room ? accessFor(deps, room, userId) : undefined;

@@ -19,6 +19,7 @@ export function slidingSyncRoutes(app: FastifyInstance, deps: SyncDeps, engine: 
       // Presence is best effort: a sync never fails for it.
       void deps.setPresence(owner.user_id, req.set_presence).catch(() => {});
     }
+    await deps.roomEventsCaughtUp?.();
     return engine.sync({ user_id: owner.user_id, device_id: owner.device_id }, req, hangupSignal(reply));
   };
   app.post('/_matrix/client/unstable/org.matrix.simplified_msc3575/sync', { onRequest: auth.required }, handler);

@@ -46,6 +46,8 @@ export function syncRoutes(app: FastifyInstance, deps: SyncDeps, engine: SyncEng
       const relayed = deps.setPresence(owner.user_id, setPresence).catch(() => {});
       if (sinceText === undefined && setPresence !== 'offline') await presenceSettled(deps, owner.user_id, setPresence, relayed);
     }
+    // What the client was told is sent is in its answer (a send, then a sync or a long-poll's start).
+    await deps.roomEventsCaughtUp?.();
     return engine.sync({
       viewer: { user_id: owner.user_id, device_id: owner.device_id },
       // Garbage is treated like no token: an initial sync, never an error.
