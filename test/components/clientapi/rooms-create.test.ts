@@ -121,6 +121,7 @@ t.test('refusals change nothing', async (t) => {
     ['creator lowered below state_default', { power_level_content_override: { users_default: 0, state_default: 100, users: {} }, room_version: '10', name: 'x' }, 400, 'M_INVALID_ROOM_STATE'],
     ['initial state the creator may not send', { initial_state: [{ type: 'm.room.member', state_key: bob.user_id, content: { membership: 'join' } }] }, 400, 'M_INVALID_ROOM_STATE'],
     ['a second create event', { initial_state: [{ type: 'm.room.create', content: {} }] }, 400, 'M_BAD_JSON'],
+    ['v12 additional_creators not a list', { room_version: '12', creation_content: { additional_creators: bob.user_id } }, 400, 'M_BAD_JSON'],
     ['third-party invites', { invite_3pid: [{ id_server: 'id.example', id_access_token: 'x', medium: 'email', address: 'a@b.c' }] }, 400, 'M_INVALID_PARAM'],
   ];
   for (const [what, body, status, errcode] of cases) {

@@ -86,6 +86,26 @@ t.test('invite-only rooms: invite, join, leave; the refusals', async (t) => {
   t.equal((await membershipOf(roomId, carol.user_id)).membership, 'leave');
 });
 
+t.test('a client cannot name who authorised its restricted join', async (t) => {
+  const space = await createRoom({ preset: 'private_chat' });
+  const restricted = await createRoom({
+    room_version: '10',
+    preset: 'private_chat',
+    initial_state: [{ type: 'm.room.join_rules', content: { join_rule: 'restricted', allow: [{ type: 'm.room_membership', room_id: space }] } }],
+  });
+  const member = (u: TestUser) => `${V3}${room(restricted)}/state/m.room.member/${enc(u.user_id)}`;
+  const vouched = await h.call(carol, 'PUT', member(carol), { membership: 'join', join_authorised_via_users_server: alice.user_id });
+  expectError(t, vouched, 403, 'M_FORBIDDEN', 'carol, in none of the allowed rooms, naming alice herself');
+  t.equal(await membershipOf(restricted, carol.user_id), null, 'carol is not in the room');
+  await post(alice, `${room(space)}/invite`, { user_id: bob.user_id });
+  await post(bob, `${room(space)}/join`);
+  t.equal((await post(bob, `${room(restricted)}/join`)).status, 200, 'bob, in the allowed room, joins through /join');
+  const rename = await h.call(bob, 'PUT', member(bob), { membership: 'join', displayname: 'Bobby', join_authorised_via_users_server: 'unused' });
+  t.equal(rename.status, 200, 'a member changing their name with a stray key: the key is dropped, the change goes through');
+  const now = await membershipOf(restricted, bob.user_id);
+  t.same([now.displayname, 'join_authorised_via_users_server' in now], ['Bobby', false]);
+});
+
 t.test('forget', async (t) => {
   const roomId = await createRoom({ preset: 'public_chat' });
   await post(bob, `${room(roomId)}/join`);

@@ -188,8 +188,9 @@ t.test('internal API: a sync token as a point in a room (for /members?at=)', asy
   const token = st.since!;
   const m2 = await ops.send(alice, roomId);
   await st.untilEvent(roomId, m2);
-  t.same(await api.queryEventAtToken({ room_id: roomId, token }), { event_id: m1 }, 'the latest event at the token');
-  t.same(await api.queryEventAtToken({ room_id: roomId, token: st.since! }), { event_id: m2 });
-  t.same(await api.queryEventAtToken({ room_id: roomId, token: '$notatoken' }), { event_id: null });
-  t.same(await api.queryEventAtToken({ room_id: '!none:x', token }), { event_id: null });
+  t.same(await api.queryEventAtToken({ room_id: roomId, token }), { valid: true, event_id: m1 }, 'the latest event at the token');
+  t.same(await api.queryEventAtToken({ room_id: roomId, token: st.since! }), { valid: true, event_id: m2 });
+  t.same(await api.queryEventAtToken({ room_id: roomId, token: '$notatoken' }), { valid: false, event_id: null }, 'not a token');
+  t.same(await api.queryEventAtToken({ room_id: '!none:x', token }), { valid: true, event_id: null }, 'a room with nothing there');
+  t.same(await api.queryEventAtToken({ room_id: roomId, token: 's0' }), { valid: true, event_id: null }, 'before the room');
 });

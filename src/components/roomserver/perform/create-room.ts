@@ -62,7 +62,10 @@ function createContent(req: CreateRoomRequest, version: RoomVersion): JsonObject
   content.room_version = version.id;
   if (!version.useSenderAsCreator) content.creator = req.creator;
   if (version.privilegedCreators) {
-    const extra = Array.isArray(content.additional_creators) ? (content.additional_creators as string[]) : [];
+    if (content.additional_creators !== undefined && !Array.isArray(content.additional_creators)) {
+      throw new MatrixError(400, 'M_BAD_JSON', 'creation_content.additional_creators must be a list of user ids');
+    }
+    const extra = (content.additional_creators as string[] | undefined) ?? [];
     const fromInvites = req.preset === 'trusted_private_chat' ? (req.invite ?? []) : [];
     const all = [...new Set([...extra, ...fromInvites])].filter((u) => u !== req.creator);
     if (all.length > 0) content.additional_creators = all;

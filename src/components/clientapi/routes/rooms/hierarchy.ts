@@ -168,7 +168,8 @@ function copy(walk: Walk): Walk {
 
 /** Lists `room` and queues its children (within the depth and the suggested filter). */
 function visit(walk: Walk, room: HierarchyRoom, depth: number, out: HierarchyChunk[]): void {
-  out.push(room.chunk);
+  // suggested_only: the server "only considers" suggested rooms, in children_state too (as Synapse does).
+  out.push(walk.suggested_only ? { ...room.chunk, children_state: room.children.filter((c) => c.suggested).map((c) => c.event) } : room.chunk);
   if (depth >= walk.max_depth) return;
   const children = room.children.filter((c) => !walk.seen.has(c.room_id) && (!walk.suggested_only || c.suggested));
   for (let i = children.length - 1; i >= 0; i--) walk.stack.push({ room_id: children[i]!.room_id, depth: depth + 1, via: children[i]!.via });

@@ -94,6 +94,9 @@ export const sendRoutes: ClientRoutes = (app, cctx) => {
     refuseIfSuspended(owner, 'change rooms');
     cctx.limit('send', owner.user_id);
     const content = body(request);
+    // Only the server names who authorised a restricted join, after checking the room's allow rules:
+    // taken from a client, it would let anyone vouch for themselves (Synapse drops it too).
+    if (eventType === 'm.room.member') delete content.join_authorised_via_users_server;
     if (eventType === CANONICAL && stateKey === '') await checkCanonicalAlias(cctx, roomId, content);
     // The same content from the same sender again changes nothing: answer with the event in place (as Synapse does).
     const [current] = (await cctx.roomserver.queryCurrentState({ room_id: roomId, keys: [[eventType!, stateKey]] })).events;
