@@ -216,7 +216,7 @@ t.test('devices, and deleting them with the password', async (t) => {
   const someoneElse = await call('DELETE', `${C}/devices/${b.device_id}`, { token: a.access_token, body: { auth: PW_AUTH('mallory', 'mallory-pw', ask.body.session) } });
   t.same([someoneElse.status, someoneElse.body.errcode], [403, 'M_FORBIDDEN'], "another account's password: 403, final");
   const elsewhere = await call('DELETE', `${C}/devices/${a.device_id}`, { token: a.access_token, body: { auth: PW_AUTH('carol', 'carol-pw', ask.body.session) } });
-  refused(t, elsewhere, 400, 'M_UNKNOWN', 'the session of one deletion cannot delete another device');
+  refused(t, elsewhere, 403, 'M_FORBIDDEN', 'the session of one deletion cannot delete another device');
   t.equal((await call('GET', `${C}/account/whoami`, { token: b.access_token })).status, 200, 'nothing deleted so far');
   await ok(t, await call('DELETE', `${C}/devices/${b.device_id}`, { token: a.access_token, body: { auth: PW_AUTH('carol', 'carol-pw', ask.body.session) } }), 'DELETE /devices/{deviceId}', 'deleted');
   refused(t, await call('GET', `${C}/account/whoami`, { token: b.access_token }), 401, 'M_UNKNOWN_TOKEN', 'its token went with it');

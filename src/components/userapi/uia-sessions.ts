@@ -55,8 +55,11 @@ export class UiaSessions {
 
   require(id: string, bound: string): UiaSession {
     const s = this.get(id, bound);
-    if (!s) throw new MatrixError(400, 'M_UNKNOWN', 'Unknown or expired auth session');
-    return s;
+    if (s) return s;
+    // The spec: a session stays with the request it began for (the same operation, on the same things).
+    const other = this.sessions.get(id);
+    if (other && other.expires_at > this.now()) throw new MatrixError(403, 'M_FORBIDDEN', 'This authentication session was begun for another request');
+    throw new MatrixError(400, 'M_UNKNOWN', 'Unknown or expired auth session');
   }
 
   complete(id: string, bound: string, stage: string): string[] {

@@ -73,8 +73,8 @@ t.test('replacing keys needs the password; the session serves only these keys', 
 
   const other = new TestCrossSigning(alice.user_id);
   const mixed = await signingUpload(alice, { ...other.all(), auth: password(alice, first.body.session) });
-  t.equal(mixed.status, 400, 'the session was opened for other keys');
-  t.equal(mixed.body.errcode, 'M_UNKNOWN');
+  t.equal(mixed.status, 403, 'the session was opened for other keys');
+  t.equal(mixed.body.errcode, 'M_FORBIDDEN');
 
   const ok = await signingUpload(alice, { ...next.all(), auth: password(alice, first.body.session) });
   await expectOk(t, ok, 'POST /keys/device_signing/upload', 'with the password');

@@ -95,8 +95,8 @@ t.test('invalid tokens at the stage: unknown, expired, malformed', async (t) => 
 t.test('auth sessions are bound to their request', async (t) => {
   const s = await ua.uiaBegin({ bound: 'DELETE /devices/A @u:x', flows: [['m.login.password']], params: { 'm.login.password': {} } });
   t.same(await ua.uiaQuery({ session: s.session, bound: 'DELETE /devices/A @u:x' }), { session: s.session, flows: [['m.login.password']], params: { 'm.login.password': {} }, completed: [] });
-  await rejectsWith(t, ua.uiaQuery({ session: s.session, bound: 'DELETE /devices/B @u:x' }), 400, 'M_UNKNOWN', 'another request cannot use it');
-  await rejectsWith(t, ua.uiaComplete({ session: s.session, bound: 'DELETE /devices/B @u:x', stage: 'm.login.password' }), 400, 'M_UNKNOWN', 'nor complete its stages');
+  await rejectsWith(t, ua.uiaQuery({ session: s.session, bound: 'DELETE /devices/B @u:x' }), 403, 'M_FORBIDDEN', 'another request cannot use it');
+  await rejectsWith(t, ua.uiaComplete({ session: s.session, bound: 'DELETE /devices/B @u:x', stage: 'm.login.password' }), 403, 'M_FORBIDDEN', 'nor complete its stages');
   await rejectsWith(t, ua.uiaQuery({ session: 'made-up', bound: 'register' }), 400, 'M_UNKNOWN', 'an unknown session');
   await ua.uiaComplete({ session: s.session, bound: 'DELETE /devices/A @u:x', stage: 'm.login.password' });
   await ua.uiaFinish({ session: s.session });

@@ -30,7 +30,7 @@ export class AuthRequired extends MatrixError {
       session,
       flows: flows.map((stages) => ({ stages })),
       params,
-      ...(completed.length > 0 ? { completed } : {}),
+      completed,
     };
   }
 }
