@@ -85,11 +85,13 @@ export class CrossSigning {
           }
         }
       }
+      const seenByOthers = changed.some(([usage]) => usage !== 'user_signing');
       const record: KeyChange = {
         kind: 'cross_signing',
         user_id: userId,
         ...(after.master ? { master_key: after.master } : {}),
         ...(after.self_signing ? { self_signing_key: after.self_signing } : {}),
+        ...(seenByOthers ? {} : { only_for: userId }),
       };
       await this.producer.write(ops, [{ topic: keyChanges, record }], { durable: true });
       return { auth_required: false };

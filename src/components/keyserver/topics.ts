@@ -29,13 +29,16 @@ export interface DeviceKeyChange {
 
 /**
  * The user's cross-signing keys changed (new master, self-signing or
- * user-signing key). Carries the public keys others may see.
+ * user-signing key). Carries the public keys others may see. A new
+ * user-signing key alone is nobody else's business (others never see it):
+ * then `only_for` names the user, and only their own devices are told.
  */
 export interface CrossSigningChange {
   kind: 'cross_signing';
   user_id: string;
   master_key?: CrossSigningKey;
   self_signing_key?: CrossSigningKey;
+  only_for?: string;
 }
 
 /**

@@ -191,3 +191,24 @@ t.test('guests may not use cross-signing', async (t) => {
   const guest = await h.guest();
   expectError(t, await signingUpload(guest, new TestCrossSigning(guest.user_id).all()), 403, 'M_GUEST_ACCESS_FORBIDDEN', 'guest');
 });
+
+t.test("a new user-signing key alone is announced to its owner only (others never see it)", async (t) => {
+  const fresh = new TestCrossSigning(alice.user_id);
+  Object.assign(fresh, { master: csA.master });
+  const ask = await signingUpload(alice, { user_signing_key: fresh.userSigningKey() });
+  t.equal(ask.status, 401, 'a change needs the password');
+  const before = (await h.changes()).length;
+  const done = await signingUpload(alice, { user_signing_key: fresh.userSigningKey(), auth: password(alice, ask.body.session) });
+  t.equal(done.status, 200);
+  const recs = (await h.changes()).slice(before);
+  t.equal(recs.length, 1);
+  t.match(recs[0], { kind: 'cross_signing', user_id: alice.user_id, only_for: alice.user_id }, 'only_for: alice');
+  const fresher = new TestCrossSigning(alice.user_id);
+  Object.assign(fresher, { master: csA.master });
+  const ask2 = await signingUpload(alice, { self_signing_key: fresher.selfSigningKey() });
+  const before2 = (await h.changes()).length;
+  await signingUpload(alice, { self_signing_key: fresher.selfSigningKey(), auth: password(alice, ask2.body.session) });
+  const recs2 = (await h.changes()).slice(before2);
+  t.equal(recs2.length, 1);
+  t.notOk('only_for' in recs2[0]!, 'a new self-signing key is everyone\'s to know');
+});

@@ -60,7 +60,7 @@ export async function applyDeviceChanges(db: Database, views: SyncViews, batch: 
 export async function applyKeyChanges(views: SyncViews, batch: LogRecord<KeyChange>[], tx: Tx): Promise<void> {
   for (const { record } of batch) {
     const pos = tx.alloc();
-    const onlyFor = record.kind === 'signatures' ? record.only_for : undefined;
+    const onlyFor = record.kind === 'device' ? undefined : record.only_for;
     tx.put(keys.deviceList(pos), { user_id: record.user_id, ...(onlyFor !== undefined ? { only_for: onlyFor } : {}) } satisfies DeviceListRecord);
     tx.after(() => {
       if (pos > views.deviceListPos) views.deviceListPos = pos;
