@@ -185,6 +185,22 @@ t.test('upgrade: a new room, aliases and directory entry moved', async (t) => {
   t.same((await h.call(alice, 'GET', `${room(roomId)}/aliases`)).body.aliases, []);
 });
 
+t.test('upgrade by a moderator who may send the tombstone: the room is set up, and the power levels are as they were', async (t) => {
+  const roomId = await createRoom({ preset: 'public_chat', room_version: '10', name: 'Moderated', initial_state: [{ type: 'm.room.history_visibility', content: { history_visibility: 'shared' } }] });
+  await post(bob, `/rooms/${enc(roomId)}/join`);
+  const levels = (await h.call(alice, 'GET', `${room(roomId)}/state/m.room.power_levels`)).body;
+  const mod = { ...levels, users: { ...levels.users, [bob.user_id]: 50 }, events: { ...levels.events, 'm.room.tombstone': 50 } };
+  t.equal((await h.call(alice, 'PUT', `${room(roomId)}/state/m.room.power_levels`, mod)).status, 200);
+  const r = await post(bob, `/rooms/${enc(roomId)}/upgrade`, { new_version: '10' });
+  await expectOk(t, r, 'POST /rooms/{roomId}/upgrade', 'a moderator at 50 upgrades');
+  const next = r.body.replacement_room;
+  t.equal((await h.call(bob, 'GET', `${room(next)}/state/m.room.history_visibility`)).body.history_visibility, 'shared', 'state that needs 100 was copied');
+  const after = (await h.call(bob, 'GET', `${room(next)}/state/m.room.power_levels`)).body;
+  t.equal(after.users[bob.user_id], 50, 'and the moderator is back at 50');
+  t.equal(after.users[alice.user_id], 100);
+  t.same(after.events, mod.events, 'the levels carried over');
+});
+
 t.test('GET /event follows history visibility at the event', async (t) => {
   const cases: { vis: string; seen: string[] }[] = [
     { vis: 'joined', seen: ['whileJoined'] },

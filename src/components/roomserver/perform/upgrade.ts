@@ -55,16 +55,23 @@ export async function performUpgrade(deps: UpgradeDeps, req: UpgradeRequest): Pr
   if (typeof roomType === 'string') creation.type = roomType;
   if (newVersion.privilegedCreators && req.additional_creators?.length) creation.additional_creators = req.additional_creators;
 
+  const carried = powerLevels ? carriedPowerLevels(powerLevels.pdu.content, req, newVersion, powers.userLevel(req.user_id)) : undefined;
+  // Anyone who may send the tombstone may upgrade: one below the top level (a moderator) is lifted to it
+  // while the new room is set up, so that the copied state can be sent, and put back after.
+  const setUp = carried && !newVersion.privilegedCreators ? liftedFor(carried, req.user_id) : carried;
   const { room_id: replacement } = await deps.createRoom({
     creator: req.user_id,
     room_version: newVersion.id,
     preset: 'private_chat',
     creation_content: creation,
-    ...(powerLevels ? { power_level_content_override: carriedPowerLevels(powerLevels.pdu.content, req, newVersion, powers.userLevel(req.user_id)) } : {}),
+    ...(setUp ? { power_level_content_override: setUp } : {}),
     initial_state: TRANSFERABLE.map(get)
       .filter((e): e is RoomEvent => e !== undefined)
       .map((e) => ({ type: e.pdu.type, state_key: '', content: e.pdu.content })),
   });
+  if (carried && setUp !== carried) {
+    await deps.send({ room_id: replacement, sender: req.user_id, type: 'm.room.power_levels', state_key: '', content: carried });
+  }
 
   await deps.send({
     room_id: req.room_id,
@@ -90,6 +97,20 @@ export async function performUpgrade(deps: UpgradeDeps, req: UpgradeRequest): Pr
       .catch(() => undefined);
   }
   return { replacement_room: replacement };
+}
+
+/** The power levels with `userId` at the highest level any of them names, or the same object when already there. */
+function liftedFor(content: JsonObject, userId: string): JsonObject {
+  const levels: number[] = [];
+  const collect = (v: unknown) => {
+    if (typeof v === 'number') levels.push(v);
+    else if (v && typeof v === 'object' && !Array.isArray(v)) for (const x of Object.values(v)) collect(x);
+  };
+  collect(content);
+  const top = Math.max(100, ...levels);
+  const users = (content.users as JsonObject | undefined) ?? {};
+  const own = typeof users[userId] === 'number' ? (users[userId] as number) : typeof content.users_default === 'number' ? content.users_default : 0;
+  return own >= top ? content : { ...content, users: { ...users, [userId]: top } };
 }
 
 /**
