@@ -189,6 +189,17 @@ t.test('guests join only rooms that let them', async (t) => {
   t.equal((await post(guest, `${room(open)}/leave`)).status, 200, 'and leave');
 });
 
+t.test('guest access withdrawn: the guests in the room leave it, the others stay', async (t) => {
+  const roomId = await createRoom({ preset: 'public_chat', initial_state: [{ type: 'm.room.guest_access', content: { guest_access: 'can_join' } }] });
+  await post(guest, `${room(roomId)}/join`);
+  await post(bob, `${room(roomId)}/join`);
+  const put = await h.call(alice, 'PUT', `${V3}${room(roomId)}/state/m.room.guest_access`, { guest_access: 'forbidden' });
+  t.equal(put.status, 200);
+  t.match(await membershipOf(roomId, guest.user_id), { membership: 'leave' }, 'the guest has left');
+  t.match(await membershipOf(roomId, bob.user_id), { membership: 'join' }, 'bob is still there');
+  expectError(t, await h.call(guest, 'PUT', `${V3}${room(roomId)}/send/m.room.message/g2`, { msgtype: 'm.text', body: 'still here?' }), 403, 'M_FORBIDDEN', 'and can no longer send');
+});
+
 t.test('members and joined_members', async (t) => {
   const roomId = await createRoom({ preset: 'public_chat' });
   await post(bob, `${room(roomId)}/join`);

@@ -54,6 +54,27 @@ async function checkCanonicalAlias(cctx: ClientApiContext, roomId: string, conte
   }
 }
 
+const GUEST_ACCESS = 'm.room.guest_access';
+
+/**
+ * Guest access withdrawn: guests in the room leave it (spec, guest access:
+ * the server MUST set their membership to leave). Each leaves by their own
+ * event; one that fails is logged and the others still go.
+ */
+async function showGuestsOut(cctx: ClientApiContext, request: FastifyRequest, roomId: string): Promise<void> {
+  const members = (await cctx.roomserver.queryCurrentState({ room_id: roomId, types: ['m.room.member'] })).events;
+  for (const m of members) {
+    const userId = m.pdu.state_key;
+    if (typeof userId !== 'string' || m.pdu.content.membership !== 'join' || !isLocal(cctx, userId)) continue;
+    if (!(await cctx.userapi.queryUser({ user_id: userId }))?.guest) continue;
+    try {
+      await cctx.roomserver.sendEvent({ room_id: roomId, sender: userId, type: 'm.room.member', state_key: userId, content: { membership: 'leave' } });
+    } catch (err) {
+      request.log.warn({ err, roomId, userId }, 'a guest could not be made to leave after guest access was withdrawn');
+    }
+  }
+}
+
 /** A suspended user may redact their own events and send nothing else. */
 async function refuseSuspendedSend(cctx: ClientApiContext, owner: TokenOwner, redacts: string | undefined): Promise<void> {
   if (!owner.suspended) return;
@@ -104,6 +125,7 @@ export const sendRoutes: ClientRoutes = (app, cctx) => {
       return { event_id: current.event_id };
     }
     const { event_id } = await cctx.roomserver.sendEvent({ room_id: roomId, sender: owner.user_id, type: eventType!, state_key: stateKey, content });
+    if (eventType === GUEST_ACCESS && stateKey === '' && content.guest_access !== 'can_join') await showGuestsOut(cctx, request, roomId);
     return { event_id };
   };
   const stateOpts = eventRoute(cctx, 'PUT /rooms/{roomId}/state/{eventType}/{stateKey}');
