@@ -232,3 +232,27 @@ t.test('/members?at= takes a sync token: the members at that point', async (t) =
   const bad = await s.call(alice, 'GET', `${V3}/rooms/${enc(roomId)}/members?at=not-a-token`);
   t.same([bad.status, bad.body.errcode], [400, 'M_INVALID_PARAM'], 'a token that is not one');
 });
+
+t.test('left and joined again between two syncs: the state of the time away comes with the room', async (t) => {
+  const roomId = await ops.create(alice, { preset: 'public_chat', name: 'Away' });
+  await ops.state(alice, roomId, 'm.room.history_visibility', '', { history_visibility: 'joined' });
+  await ops.join(bob, roomId);
+  const stream = new SyncStream(s, bob);
+  await stream.until((b) => roomId in b.rooms.join);
+  const beforeLeaving = stream.since!;
+  await ops.leave(bob, roomId);
+  await ops.join(dave, roomId);
+  await ops.state(alice, roomId, 'm.room.topic', '', { topic: 'set while bob was away' });
+  await ops.join(bob, roomId);
+  const back = await stream.until((b) => b.rooms.join[roomId]?.timeline.events.some((e: any) => e.type === 'm.room.member' && e.state_key === bob.user_id && e.content.membership === 'join'));
+  const r = back.rooms.join[roomId];
+  const seen = [...r.state.events, ...r.timeline.events];
+  t.ok(seen.some((e: any) => e.type === 'm.room.member' && e.state_key === dave.user_id && e.content.membership === 'join'), "dave's join, made while bob was away, is in bob's view");
+  t.ok(seen.some((e: any) => e.type === 'm.room.topic' && e.content.topic === 'set while bob was away'), 'and the topic set meanwhile');
+  // One sync over the whole time away (the leave and the join both after its token).
+  const spanning = (await ops.sync(bob, { since: beforeLeaving })).body.rooms.join[roomId];
+  const all = [...spanning.state.events, ...spanning.timeline.events];
+  t.ok(all.some((e: any) => e.type === 'm.room.member' && e.state_key === dave.user_id), "one sync across the time away: dave's join");
+  t.ok(all.some((e: any) => e.type === 'm.room.topic' && e.content.topic === 'set while bob was away'), 'and the topic');
+  t.equal(spanning.state.events.filter((e: any) => e.type === 'm.room.topic').length, 1, 'each state key once');
+});

@@ -137,7 +137,10 @@ export class SyncEngine {
         switch (mW.membership) {
           case 'join': {
             if (!room) return;
-            const r = await this.rooms.joined(req, room, since !== undefined && mS?.membership !== 'join', roomData);
+            // Joined since the last sync, or left and came back meanwhile: what changed while away may not be in
+            // the timeline the user may see, so the room comes whole, as for a new join.
+            const away = since !== undefined && hist!.some((m) => m.pos > since && m.pos <= to && m.membership !== 'join');
+            const r = await this.rooms.joined(req, room, since !== undefined && (mS?.membership !== 'join' || away), roomData);
             if (r) join[roomId] = r;
             return;
           }

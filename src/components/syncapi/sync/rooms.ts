@@ -127,6 +127,22 @@ export class RoomSections {
     return out;
   }
 
+  /**
+   * State that changed after the timeline's start by events the user may not
+   * see (history visibility, a time away from the room): without it, state
+   * plus timeline would not add up to the room's state now. Keys the
+   * timeline itself changes are left to it.
+   */
+  private async hiddenChanges(req: SyncRequest, a: RoomAccess, before: EventRecord[], timeline: EventRecord[], startAt: number): Promise<EventRecord[]> {
+    if (a.room.lastStateChange <= startAt) return [];
+    const inTimeline = new Set(timeline.filter((e) => typeof e.pdu.state_key === 'string').map((e) => stateKey(e.pdu.type, e.pdu.state_key!)));
+    const given = new Set(before.map((e) => e.event_id));
+    const sf: RoomEventFilter | undefined = req.filter.room?.state;
+    const changed = await this.deps.state.delta(a.room.id, startAt, req.to);
+    const ids = [...changed].filter((e): e is [string, string] => e[1] !== undefined && !inTimeline.has(e[0]) && !given.has(e[1])).map(([, id]) => id);
+    return (await this.deps.events.records(ids)).filter((rec) => rec.pdu.type === 'm.room.member' || eventPasses(sf, rec.pdu));
+  }
+
   private lazyMembers(req: SyncRequest, a: RoomAccess, timeline: EventRecord[], heroes: string[], includeSelf: boolean): Set<string> {
     const out = new Set<string>();
     if (req.filter.room?.state?.lazy_load_members !== true) return out;
@@ -183,7 +199,10 @@ export class RoomSections {
       out.state_after = { events: await this.stateOut(req, a, after) };
     } else {
       const before = await this.stateSection(req, a, full, since, startAt, members);
-      out.state = { events: await this.stateOut(req, a, before) };
+      const hidden = await this.hiddenChanges(req, a, before, tl.events, startAt);
+      const replaced = new Set(hidden.map((e) => stateKey(e.pdu.type, e.pdu.state_key ?? '')));
+      const kept = replaced.size === 0 ? before : before.filter((e) => !replaced.has(stateKey(e.pdu.type, e.pdu.state_key ?? '')));
+      out.state = { events: await this.stateOut(req, a, [...kept, ...hidden]) };
     }
     out.timeline = {
       events: await serialize(this.deps, a, tl.events, req.fmt, { bundle: true }),
