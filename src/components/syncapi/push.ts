@@ -136,7 +136,10 @@ export class PushCounter implements CountSource {
     const powers = version ? roomPowers(create?.pdu, power?.pdu, version) : undefined;
     const thread = await threadOf(pdu, async (id) => (await tx.get<EventRecord>(keys.event(id)))?.pdu ?? (await this.events.get(id))?.pdu);
     const event = { ...pdu, room_id: rec.room_id, event_id: rec.event_id };
+    const isState = typeof pdu.state_key === 'string';
     for (const userId of recipients) {
+      // A message of someone the recipient ignores is never shown to them: it does not count either.
+      if (!isState && this.views.users.get(userId)?.ignored.has(sender)) continue;
       let ruleset: PushRuleset;
       try {
         ruleset = await this.rulesOf(userId);

@@ -158,6 +158,12 @@ t.test('ignored users: their messages and invites are not shown', async (t) => {
   const mark = await ops.send(alice, roomId, { msgtype: 'm.text', body: 'mark' });
   await stream.untilEvent(roomId, mark);
   t.notOk(stream.bodies.some((b) => other in b.rooms.invite), "eve's invite is not shown");
+  await ops.join(bob, roomId);
+  await ops.send(eve, roomId, { msgtype: 'm.text', body: 'ignored again' });
+  const fromBob = await ops.send(bob, roomId, { msgtype: 'm.text', body: 'from bob' });
+  await stream.untilEvent(roomId, fromBob);
+  const counts = (await ops.sync(alice)).body.rooms.join[roomId].unread_notifications;
+  t.equal(counts.notification_count, 1, "bob's message counts as unread, eve's (never shown) does not");
   await s.call(alice, 'PUT', `${V3}/user/${enc(alice.user_id)}/account_data/m.ignored_user_list`, { ignored_users: {} });
 });
 
