@@ -201,6 +201,31 @@ t.test('upgrade by a moderator who may send the tombstone: the room is set up, a
   t.same(after.events, mod.events, 'the levels carried over');
 });
 
+t.test("upgrade: each user's tags, room push rule and m.direct entry follow them to the new room", async (t) => {
+  const ua = h.rs.apis.get(userApi);
+  const roomId = await createRoom({ preset: 'public_chat', room_version: '10' });
+  await post(bob, `/rooms/${enc(roomId)}/join`);
+  for (const u of [alice, bob]) {
+    await ua.setAccountData({ user_id: u.user_id, room_id: roomId, type: 'm.tag', content: { tags: { 'm.favourite': { order: 0.5 } } } });
+    await ua.setAccountData({ user_id: u.user_id, type: 'm.direct', content: { '@someone:example.org': ['!other:example.org', roomId] } });
+  }
+  await ua.putPushRule({ user_id: bob.user_id, kind: 'room', rule_id: roomId, rule: { actions: [] } });
+  const r = await post(alice, `/rooms/${enc(roomId)}/upgrade`, { new_version: '10' });
+  await expectOk(t, r, 'POST /rooms/{roomId}/upgrade');
+  const next = r.body.replacement_room as string;
+  const tagsOf = async (u: TestUser) => (await ua.queryAccountData({ user_id: u.user_id, room_id: next, type: 'm.tag' }))?.content;
+  const directOf = async (u: TestUser) => (await ua.queryAccountData({ user_id: u.user_id, type: 'm.direct' }))?.content;
+  t.same(await tagsOf(alice), { tags: { 'm.favourite': { order: 0.5 } } }, "the upgrader's tags, at once");
+  t.same(await directOf(alice), { '@someone:example.org': ['!other:example.org', roomId, next] }, 'and m.direct lists the new room too');
+  t.equal(await tagsOf(bob), undefined, "bob's wait until he joins");
+  t.equal((await post(bob, `/rooms/${enc(next)}/join`)).status, 200);
+  t.same(await tagsOf(bob), { tags: { 'm.favourite': { order: 0.5 } } }, "bob's tags when he joins");
+  t.same(await directOf(bob), { '@someone:example.org': ['!other:example.org', roomId, next] });
+  t.same((await ua.queryPushRule({ user_id: bob.user_id, kind: 'room', rule_id: next })).actions, [], 'and his room push rule');
+  const plain = await createRoom({ preset: 'public_chat' });
+  t.equal((await post(bob, `/rooms/${enc(plain)}/join`)).status, 200, 'a room that replaced none: nothing to carry');
+});
+
 t.test('GET /event follows history visibility at the event', async (t) => {
   const cases: { vis: string; seen: string[] }[] = [
     { vis: 'joined', seen: ['whileJoined'] },

@@ -10,6 +10,7 @@ import { MatrixError } from '../../../../core/errors.js';
 import { ownerOf, refuseIfSuspended, type ClientApiContext } from '../../context.js';
 import type { ClientRoutes } from '../types.js';
 import { aliasParam, body, eventRoute, fullUser, isLocal, params, profileContent, reasonOf, roomIdParam, userIdParam, V3 } from './common.js';
+import { carryOverRoomSettings } from './predecessor-settings.js';
 
 /** A room id, or the room a local alias points to. Remote aliases need federation, which is not here yet. */
 export async function resolveRoom(cctx: ClientApiContext, idOrAlias: string): Promise<string> {
@@ -36,6 +37,7 @@ async function join(cctx: ClientApiContext, request: FastifyRequest, roomId: str
   const c = current?.pdu.content;
   if (c?.membership === 'join' && c.displayname === content.displayname && c.avatar_url === content.avatar_url && content.reason === undefined) return { room_id: roomId };
   await cctx.roomserver.performJoin({ room_id: roomId, user_id: owner.user_id, content });
+  if (c?.membership !== 'join') await carryOverRoomSettings(cctx, request, owner.user_id, roomId);
   return { room_id: roomId };
 }
 

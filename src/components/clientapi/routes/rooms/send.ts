@@ -13,6 +13,7 @@ import { ownerOf, refuseIfSuspended } from '../../context.js';
 import type { TokenOwner } from '../../../userapi/api.js';
 import type { ClientRoutes } from '../types.js';
 import { body, eventRoute, fullUser, isLocal, params, reasonOf, roomIdParam, userIdParam, V3 } from './common.js';
+import { carryOverRoomSettings } from './predecessor-settings.js';
 
 const CANONICAL = 'm.room.canonical_alias';
 
@@ -168,6 +169,7 @@ export const sendRoutes: ClientRoutes = (app, cctx) => {
       ...(additional.length > 0 ? { additional_creators: additional } : {}),
     });
     await cctx.roomserver.moveRoomAliases({ from_room_id: roomId, to_room_id: replacement_room, user_id: owner.user_id });
+    await carryOverRoomSettings(cctx, request, owner.user_id, replacement_room);
     return { replacement_room };
   });
 };
