@@ -41,9 +41,10 @@ export interface SyncDeps {
   /** Whether presence is served at all (a configuration switch: it costs on small boards). */
   presenceEnabled: boolean;
   /**
-   * Waits (briefly, bounded) until the views hold every room event the
-   * Roomserver had acknowledged: a client that sends and then reads sees
-   * its own event. Absent in tests that feed the views directly.
+   * Waits (briefly, bounded) until the views hold every record the producer
+   * had acknowledged on that topic: a client that sends (or sets its
+   * presence) and then reads sees it. Absent in tests that feed the views
+   * directly.
    */
-  roomEventsCaughtUp?: () => Promise<void>;
+  caughtUp?: (topic: 'room_events' | 'presence', timeoutMs: number) => Promise<void>;
 }

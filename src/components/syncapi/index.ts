@@ -45,9 +45,6 @@ import { PresenceRelay } from './presence-relay.js';
 import { TimelineReader } from './timeline.js';
 import { SyncViews } from './views.js';
 
-/** How long a read waits for room events the Roomserver has acknowledged but this process has not applied yet. */
-const READ_YOUR_WRITES_MS = 2000;
-
 export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   const db = await ctx.openDatabase();
   const stream = await StreamPositions.open(db);
@@ -96,9 +93,6 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   const consumers: ConsumerDeps = { ctx, db, stream, notifier };
   const rooms = new RoomEventIngest({ serverName: deps.serverName, views, events, relations, push, roomserver: deps.roomserver });
   const roomEvents = await startSyncConsumer<OutputRoomEvent>(consumers, 'roomserver.output_room_events', outputRoomEvents, (batch, tx) => rooms.apply(batch, tx));
-  deps.roomEventsCaughtUp = async () => {
-    await roomEvents.caughtUp(READ_YOUR_WRITES_MS);
-  };
   await startSyncConsumer<AccountDataChange>(consumers, 'userapi.account_data', accountDataChanges, (batch, tx) =>
     applyAccountData(views, batch, tx, (userId) => push.rulesChanged(userId)),
   );
@@ -108,9 +102,13 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   await startSyncConsumer<ReceiptRecord>(consumers, 'eduserver.receipts', receiptEvents, (batch, tx) =>
     applyReceipts(views, events, batch, tx, (userId, roomId, thread, eventPos) => push.receiptMoved(userId, roomId, thread, eventPos)),
   );
-  await startSyncConsumer<PresenceRecord>(consumers, 'eduserver.presence', presenceEvents, (batch, tx) =>
+  const presence = await startSyncConsumer<PresenceRecord>(consumers, 'eduserver.presence', presenceEvents, (batch, tx) =>
     applyPresence(views, batch, tx, (userId) => presenceRelay.changed(userId)),
   );
+  const fenced = { room_events: roomEvents, presence };
+  deps.caughtUp = async (topic, timeoutMs) => {
+    await fenced[topic].caughtUp(timeoutMs);
+  };
   await startSyncConsumer<SendToDeviceRecord>(consumers, 'eduserver.send_to_device', sendToDeviceEvents, (batch, tx) => applyToDevice(views, deps.serverName, batch, tx));
 
   ctx.apis.provide(syncApi, {

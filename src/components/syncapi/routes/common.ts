@@ -64,6 +64,14 @@ export function formatFor(owner: RequestOwner, opts: { format?: 'client' | 'fede
   return { viewer: { user_id: owner.user_id, device_id: owner.device_id }, now: Date.now(), withRoomId: true, format: opts.format ?? 'client', fields: opts.fields };
 }
 
+/** How long a read waits for room events the Roomserver acknowledged but this process has not applied yet. */
+const READ_YOUR_WRITES_MS = 2000;
+
+/** Before a read: every room event a client was told is sent is in the views (see SyncDeps.caughtUp). */
+export async function readYourWrites(deps: SyncDeps): Promise<void> {
+  await deps.caughtUp?.('room_events', READ_YOUR_WRITES_MS);
+}
+
 /**
  * The room and what the user may see of it, or 403: a room the user was
  * never in (and that is not world-readable) looks the same whether it
@@ -71,7 +79,7 @@ export function formatFor(owner: RequestOwner, opts: { format?: 'client' | 'fede
  * (a client that joins and reads at once) is waited for briefly.
  */
 export async function readableRoom(deps: SyncDeps, roomId: string, userId: string): Promise<RoomAccess> {
-  await deps.roomEventsCaughtUp?.();
+  await readYourWrites(deps);
   const check = () => {
     const room = deps.views.room(roomId);
     const a = room ? accessFor(deps, room, userId) : undefined;

@@ -7,7 +7,7 @@ import type { TokenAuth } from '../../../platform/http/auth.js';
 import type { SyncDeps } from '../deps.js';
 import type { SlidingSyncEngine } from '../sliding/engine.js';
 import { parseSlidingRequest } from '../sliding/request.js';
-import { intParam, ownerOf, query, single } from './common.js';
+import { intParam, ownerOf, query, readYourWrites, single } from './common.js';
 import { hangupSignal } from './sync.js';
 
 export function slidingSyncRoutes(app: FastifyInstance, deps: SyncDeps, engine: SlidingSyncEngine, auth: TokenAuth): void {
@@ -19,7 +19,7 @@ export function slidingSyncRoutes(app: FastifyInstance, deps: SyncDeps, engine: 
       // Presence is best effort: a sync never fails for it.
       void deps.setPresence(owner.user_id, req.set_presence).catch(() => {});
     }
-    await deps.roomEventsCaughtUp?.();
+    await readYourWrites(deps);
     return engine.sync({ user_id: owner.user_id, device_id: owner.device_id }, req, hangupSignal(reply));
   };
   app.post('/_matrix/client/unstable/org.matrix.simplified_msc3575/sync', { onRequest: auth.required }, handler);

@@ -6,7 +6,7 @@ import type { TokenAuth } from '../../../platform/http/auth.js';
 import type { SyncDeps } from '../deps.js';
 import type { SyncEngine } from '../sync/engine.js';
 import { parseToken } from '../tokens.js';
-import { boolParam, enumParam, type FilterCache, intParam, ownerOf, query, single } from './common.js';
+import { boolParam, enumParam, type FilterCache, intParam, ownerOf, query, readYourWrites, single } from './common.js';
 
 /** An AbortSignal that fires when the client goes away before the answer. */
 export function hangupSignal(reply: FastifyReply): AbortSignal {
@@ -25,10 +25,10 @@ const PRESENCE_SETTLE_MS = 500;
  * long-poll wakes at once for nothing but its own presence. Bounded: a slow
  * EDUServer delays the sync, never fails it.
  */
-async function presenceSettled(deps: SyncDeps, userId: string, presence: string, relayed: Promise<unknown>): Promise<void> {
-  const deadline = Date.now() + PRESENCE_SETTLE_MS;
+async function presenceSettled(deps: SyncDeps, relayed: Promise<unknown>): Promise<void> {
+  const t0 = Date.now();
   await Promise.race([relayed, new Promise((r) => setTimeout(r, PRESENCE_SETTLE_MS))]);
-  while (deps.views.presence.get(userId)?.presence !== presence && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  await deps.caughtUp?.('presence', Math.max(0, PRESENCE_SETTLE_MS - (Date.now() - t0)));
 }
 
 export function syncRoutes(app: FastifyInstance, deps: SyncDeps, engine: SyncEngine, filters: FilterCache, auth: TokenAuth): void {
@@ -44,10 +44,10 @@ export function syncRoutes(app: FastifyInstance, deps: SyncDeps, engine: SyncEng
     if (deps.setPresence && deps.presenceEnabled) {
       // Presence is best effort: a sync never fails for it.
       const relayed = deps.setPresence(owner.user_id, setPresence).catch(() => {});
-      if (sinceText === undefined && setPresence !== 'offline') await presenceSettled(deps, owner.user_id, setPresence, relayed);
+      if (sinceText === undefined && setPresence !== 'offline') await presenceSettled(deps, relayed);
     }
     // What the client was told is sent is in its answer (a send, then a sync or a long-poll's start).
-    await deps.roomEventsCaughtUp?.();
+    await readYourWrites(deps);
     return engine.sync({
       viewer: { user_id: owner.user_id, device_id: owner.device_id },
       // Garbage is treated like no token: an initial sync, never an error.

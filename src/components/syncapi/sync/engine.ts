@@ -269,8 +269,10 @@ export class SyncEngine {
     const out = new Set<string>();
     for (const roomId of this.deps.views.users.get(userId)?.rooms ?? []) {
       const room = this.deps.views.room(roomId);
-      const mine = room?.local.get(userId);
-      if (!room || at(mine, to)?.membership !== 'join') continue;
+      // Most syncs: nobody joined or left any of the user's rooms since `since`.
+      if (!room || room.membersPos <= since) continue;
+      const mine = room.local.get(userId);
+      if (at(mine, to)?.membership !== 'join') continue;
       const wasThere = at(mine, since)?.membership === 'join';
       for (const [other, hist] of room.local) {
         if (other === userId || at(hist, to)?.membership !== 'join') continue;

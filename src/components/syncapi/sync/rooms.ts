@@ -140,7 +140,7 @@ export class RoomSections {
     const sf: RoomEventFilter | undefined = req.filter.room?.state;
     const changed = await this.deps.state.delta(a.room.id, startAt, req.to);
     const ids = [...changed].filter((e): e is [string, string] => e[1] !== undefined && !inTimeline.has(e[0]) && !given.has(e[1])).map(([, id]) => id);
-    return (await this.deps.events.records(ids)).filter((rec) => rec.pdu.type === 'm.room.member' || eventPasses(sf, rec.pdu));
+    return (await this.deps.events.records(ids)).filter((rec) => eventPasses(sf, rec.pdu));
   }
 
   private lazyMembers(req: SyncRequest, a: RoomAccess, timeline: EventRecord[], heroes: string[], includeSelf: boolean): Set<string> {
