@@ -124,6 +124,8 @@ t.test('guests', async (t) => {
   t.equal(who.is_guest, true);
   const r0 = await call('GET', '/_matrix/client/r0/account/whoami', { token: g.access_token });
   t.same([r0.status, r0.body.user_id], [200, g.user_id], 'the pre-v1.1 r0 path answers as v3');
+  const r0Sync = await call('GET', '/_matrix/client/r0/sync?timeout=0', { token: g.access_token });
+  t.ok(r0Sync.status === 200 && typeof r0Sync.body.next_batch === 'string', 'r0 of a SyncAPI route too (the gateway serves r0 as v3 for every component)');
   t.equal((await call('GET', `${C}/devices/${g.device_id}`, { token: g.access_token })).body.display_name, 'Guest device');
   refused(t, await call('PUT', `${C}/user/${encodeURIComponent(g.user_id)}/account_data/x.y`, { token: g.access_token, body: {} }), 403, 'M_GUEST_ACCESS_FORBIDDEN', 'no account data for guests');
   refused(t, await call('PUT', `${C}/profile/${encodeURIComponent(g.user_id)}/avatar_url`, { token: g.access_token, body: { avatar_url: 'mxc://a/b' } }), 403, 'M_GUEST_ACCESS_FORBIDDEN', 'nor avatars');

@@ -54,78 +54,76 @@ async function stateAt(deps: SyncDeps, a: RoomAccess, recs: EventRecord[], pos: 
 }
 
 export function historyRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenAuth): void {
-  for (const v of ['v3', 'r0']) {
-    app.get(`/_matrix/client/${v}/rooms/:roomId/messages`, { onRequest: auth.required }, async (request) => {
-      const owner = ownerOf(request);
-      const roomId = roomIdParam(params(request).roomId);
-      const q = query(request);
-      const dir = enumParam(q, 'dir', ['b', 'f'] as const, 'f')!;
-      const fromText = single(q, 'from');
-      const toText = single(q, 'to');
-      const from = fromText === undefined || fromText === '' ? undefined : requireToken(fromText, 'from');
-      const to = toText === undefined || toText === '' ? undefined : requireToken(toText, 'to');
-      const filter = roomEventFilterParam(q);
-      const limit = Math.min(intParam(q, 'limit') ?? limitOf(filter, 10, MAX_LIMIT), MAX_LIMIT);
-      const a = await readableRoom(deps, roomId, owner.user_id);
-      const upper = readableUpTo(deps, a);
-      const fmt = formatFor(owner);
-      const accept = (rec: EventRecord) => visible(a, rec) && eventPasses(filter, rec.pdu);
-      if (limit === 0) return { chunk: [], start: token(from ?? (dir === 'b' ? upper : 0)) };
+  app.get('/_matrix/client/v3/rooms/:roomId/messages', { onRequest: auth.required }, async (request) => {
+    const owner = ownerOf(request);
+    const roomId = roomIdParam(params(request).roomId);
+    const q = query(request);
+    const dir = enumParam(q, 'dir', ['b', 'f'] as const, 'f')!;
+    const fromText = single(q, 'from');
+    const toText = single(q, 'to');
+    const from = fromText === undefined || fromText === '' ? undefined : requireToken(fromText, 'from');
+    const to = toText === undefined || toText === '' ? undefined : requireToken(toText, 'to');
+    const filter = roomEventFilterParam(q);
+    const limit = Math.min(intParam(q, 'limit') ?? limitOf(filter, 10, MAX_LIMIT), MAX_LIMIT);
+    const a = await readableRoom(deps, roomId, owner.user_id);
+    const upper = readableUpTo(deps, a);
+    const fmt = formatFor(owner);
+    const accept = (rec: EventRecord) => visible(a, rec) && eventPasses(filter, rec.pdu);
+    if (limit === 0) return { chunk: [], start: token(from ?? (dir === 'b' ? upper : 0)) };
 
-      let scan;
-      let start: number;
-      if (dir === 'b') {
-        start = from ?? upper;
-        scan = await deps.timeline.scan(a.room, { after: to ?? 0, upTo: Math.min(start, upper), reverse: true, want: limit, accept });
-      } else {
-        start = from ?? 0;
-        scan = await deps.timeline.scan(a.room, { after: start, upTo: Math.min(to ?? upper, upper), reverse: false, want: limit, accept });
-      }
-      const out: JsonObject = {
-        start: token(start),
-        chunk: await serialize(deps, a, scan.events, fmt, { bundle: true }),
-      };
-      if (scan.more && scan.last !== undefined) out.end = token(dir === 'b' ? scan.last - 1 : scan.last);
-      const newest = scan.events.reduce((m, e) => Math.max(m, e.pos), 0);
-      const state = await lazyMemberState(deps, a, scan.events, newest, filter);
-      if (state.length > 0) out.state = await serialize(deps, a, state, fmt, { bundle: false });
-      return out;
-    });
+    let scan;
+    let start: number;
+    if (dir === 'b') {
+      start = from ?? upper;
+      scan = await deps.timeline.scan(a.room, { after: to ?? 0, upTo: Math.min(start, upper), reverse: true, want: limit, accept });
+    } else {
+      start = from ?? 0;
+      scan = await deps.timeline.scan(a.room, { after: start, upTo: Math.min(to ?? upper, upper), reverse: false, want: limit, accept });
+    }
+    const out: JsonObject = {
+      start: token(start),
+      chunk: await serialize(deps, a, scan.events, fmt, { bundle: true }),
+    };
+    if (scan.more && scan.last !== undefined) out.end = token(dir === 'b' ? scan.last - 1 : scan.last);
+    const newest = scan.events.reduce((m, e) => Math.max(m, e.pos), 0);
+    const state = await lazyMemberState(deps, a, scan.events, newest, filter);
+    if (state.length > 0) out.state = await serialize(deps, a, state, fmt, { bundle: false });
+    return out;
+  });
 
-    app.get(`/_matrix/client/${v}/rooms/:roomId/context/:eventId`, { onRequest: auth.required }, async (request) => {
-      const owner = ownerOf(request);
-      const roomId = roomIdParam(params(request).roomId);
-      const eventId = params(request).eventId!;
-      const q = query(request);
-      const limit = Math.min(intParam(q, 'limit') ?? 10, MAX_LIMIT);
-      const filter = roomEventFilterParam(q);
-      const notFound = () => new MatrixError(404, 'M_NOT_FOUND', 'Event not found');
-      const a = await readableRoomOr404(deps, roomId, owner.user_id);
-      const rec = await deps.events.get(eventId);
-      if (!rec || rec.room_id !== roomId || rec.pos === 0 || rec.pos > deps.stream.current || !visible(a, rec)) throw notFound();
-      const upper = readableUpTo(deps, a);
-      const fmt: FormatOptions = formatFor(owner);
-      const accept = (r: EventRecord) => visible(a, r) && eventPasses(filter, r.pdu);
-      const beforeLimit = Math.floor(limit / 2);
-      const afterLimit = limit - beforeLimit;
-      const before = beforeLimit > 0 ? await deps.timeline.scan(a.room, { after: 0, upTo: rec.pos - 1, reverse: true, want: beforeLimit, accept }) : undefined;
-      const after = afterLimit > 0 ? await deps.timeline.scan(a.room, { after: rec.pos, upTo: upper, reverse: false, want: afterLimit, accept }) : undefined;
-      const beforeEvents = before?.events ?? [];
-      const afterEvents = after?.events ?? [];
-      const oldest = beforeEvents[beforeEvents.length - 1];
-      const newest = afterEvents[afterEvents.length - 1];
-      const lastPos = newest?.pos ?? rec.pos;
-      const state = await stateAt(deps, a, [...beforeEvents, rec, ...afterEvents], lastPos, filter);
-      return {
-        start: token(oldest ? oldest.pos - 1 : rec.pos - 1),
-        end: token(lastPos),
-        event: (await serialize(deps, a, [rec], fmt, { bundle: true }))[0]!,
-        events_before: await serialize(deps, a, beforeEvents, fmt, { bundle: true }),
-        events_after: await serialize(deps, a, afterEvents, fmt, { bundle: true }),
-        state: await serialize(deps, a, dedupeState(state), fmt, { bundle: false }),
-      };
-    });
-  }
+  app.get('/_matrix/client/v3/rooms/:roomId/context/:eventId', { onRequest: auth.required }, async (request) => {
+    const owner = ownerOf(request);
+    const roomId = roomIdParam(params(request).roomId);
+    const eventId = params(request).eventId!;
+    const q = query(request);
+    const limit = Math.min(intParam(q, 'limit') ?? 10, MAX_LIMIT);
+    const filter = roomEventFilterParam(q);
+    const notFound = () => new MatrixError(404, 'M_NOT_FOUND', 'Event not found');
+    const a = await readableRoomOr404(deps, roomId, owner.user_id);
+    const rec = await deps.events.get(eventId);
+    if (!rec || rec.room_id !== roomId || rec.pos === 0 || rec.pos > deps.stream.current || !visible(a, rec)) throw notFound();
+    const upper = readableUpTo(deps, a);
+    const fmt: FormatOptions = formatFor(owner);
+    const accept = (r: EventRecord) => visible(a, r) && eventPasses(filter, r.pdu);
+    const beforeLimit = Math.floor(limit / 2);
+    const afterLimit = limit - beforeLimit;
+    const before = beforeLimit > 0 ? await deps.timeline.scan(a.room, { after: 0, upTo: rec.pos - 1, reverse: true, want: beforeLimit, accept }) : undefined;
+    const after = afterLimit > 0 ? await deps.timeline.scan(a.room, { after: rec.pos, upTo: upper, reverse: false, want: afterLimit, accept }) : undefined;
+    const beforeEvents = before?.events ?? [];
+    const afterEvents = after?.events ?? [];
+    const oldest = beforeEvents[beforeEvents.length - 1];
+    const newest = afterEvents[afterEvents.length - 1];
+    const lastPos = newest?.pos ?? rec.pos;
+    const state = await stateAt(deps, a, [...beforeEvents, rec, ...afterEvents], lastPos, filter);
+    return {
+      start: token(oldest ? oldest.pos - 1 : rec.pos - 1),
+      end: token(lastPos),
+      event: (await serialize(deps, a, [rec], fmt, { bundle: true }))[0]!,
+      events_before: await serialize(deps, a, beforeEvents, fmt, { bundle: true }),
+      events_after: await serialize(deps, a, afterEvents, fmt, { bundle: true }),
+      state: await serialize(deps, a, dedupeState(state), fmt, { bundle: false }),
+    };
+  });
 }
 
 /** A room the user cannot read answers 404 where the event is asked for (no probing). */

@@ -12,15 +12,13 @@ import { requireToken } from '../tokens.js';
 import { ownerOf, query, single } from './common.js';
 
 export function keyChangesRoutes(app: FastifyInstance, engine: SyncEngine, auth: TokenAuth): void {
-  for (const v of ['v3', 'r0']) {
-    app.get(`/_matrix/client/${v}/keys/changes`, { onRequest: auth.required }, async (request) => {
-      const owner = ownerOf(request);
-      const q = query(request);
-      const fromText = single(q, 'from');
-      const toText = single(q, 'to');
-      if (fromText === undefined) throw new MatrixError(400, 'M_MISSING_PARAM', 'from is required');
-      if (toText === undefined) throw new MatrixError(400, 'M_MISSING_PARAM', 'to is required');
-      return engine.keyChanges(owner.user_id, requireToken(fromText, 'from'), requireToken(toText, 'to'));
-    });
-  }
+  app.get('/_matrix/client/v3/keys/changes', { onRequest: auth.required }, async (request) => {
+    const owner = ownerOf(request);
+    const q = query(request);
+    const fromText = single(q, 'from');
+    const toText = single(q, 'to');
+    if (fromText === undefined) throw new MatrixError(400, 'M_MISSING_PARAM', 'from is required');
+    if (toText === undefined) throw new MatrixError(400, 'M_MISSING_PARAM', 'to is required');
+    return engine.keyChanges(owner.user_id, requireToken(fromText, 'from'), requireToken(toText, 'to'));
+  });
 }

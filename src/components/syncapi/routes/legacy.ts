@@ -98,90 +98,88 @@ async function presenceOf(deps: SyncDeps, users: Set<string>): Promise<JsonObjec
 }
 
 export function legacyRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenAuth): void {
-  for (const v of ['v3', 'r0']) {
-    app.get(`/_matrix/client/${v}/events`, { onRequest: auth.required }, async (request, reply) => {
-      const owner = ownerOf(request);
-      const q = query(request);
-      const roomId = single(q, 'room_id');
-      if (roomId !== undefined) roomIdParam(roomId);
-      const fromText = single(q, 'from');
-      const timeoutMs = Math.min(intParam(q, 'timeout') ?? 30_000, MAX_TIMEOUT_MS);
-      const parsed = fromText ? parseToken(fromText) : undefined;
-      // No token (or not ours): the stream starts now.
-      const from = parsed !== undefined && parsed <= deps.stream.current ? parsed : deps.stream.current;
-      const deadline = Date.now() + timeoutMs;
-      const signal = hangupSignal(reply);
-      for (;;) {
-        const w = deps.stream.current;
-        const chunk: EventRecord[] = [];
-        const byEvent = new Map<string, RoomAccess>();
-        let cut = false;
-        for (const a of await streamRooms(deps, owner, roomId)) {
-          if (a.room.latest <= from) continue;
-          const scan = await deps.timeline.scan(a.room, { after: from, upTo: w, reverse: false, want: EVENTS_LIMIT, accept: (r) => visible(a, r) });
-          cut ||= scan.more;
-          for (const e of scan.events) {
-            chunk.push(e);
-            byEvent.set(e.event_id, a);
-          }
-        }
-        chunk.sort((x, y) => x.pos - y.pos);
-        const page = chunk.slice(0, EVENTS_LIMIT);
-        const left = deadline - Date.now();
-        if (page.length > 0 || left <= 0 || signal.aborted) {
-          const events: JsonObject[] = [];
-          for (const e of page) events.push((await serialize(deps, byEvent.get(e.event_id)!, [e], formatFor(owner), { bundle: false }))[0]!);
-          const end = page.length === chunk.length && !cut ? w : page[page.length - 1]!.pos;
-          return { start: token(from), end: token(end), chunk: events };
-        }
-        if (!(await deps.notifier.wait(owner.user_id, w, left, signal))) return { start: token(from), end: token(w), chunk: [] };
-      }
-    });
-
-    app.get(`/_matrix/client/${v}/events/:eventId`, { onRequest: auth.required }, async (request) => {
-      const owner = ownerOf(request);
-      const rec = await deps.events.get(params(request).eventId!);
-      const room = rec ? deps.views.room(rec.room_id) : undefined;
-      const a = room ? accessFor(deps, room, owner.user_id) : undefined;
-      if (!rec || !a || rec.pos === 0 || rec.pos > deps.stream.current || !mayReadRoom(a, deps.stream.current) || !visible(a, rec)) {
-        throw new MatrixError(404, 'M_NOT_FOUND', 'Event not found');
-      }
-      return (await serialize(deps, a, [rec], formatFor(owner), { bundle: true }))[0];
-    });
-
-    app.get(`/_matrix/client/${v}/initialSync`, { onRequest: auth.required }, async (request) => {
-      const owner = ownerOf(request);
-      const q = query(request);
-      const limit = Math.max(0, Math.min(intParam(q, 'limit') ?? 10, 100));
-      const archived = boolParam(q, 'archived');
+  app.get('/_matrix/client/v3/events', { onRequest: auth.required }, async (request, reply) => {
+    const owner = ownerOf(request);
+    const q = query(request);
+    const roomId = single(q, 'room_id');
+    if (roomId !== undefined) roomIdParam(roomId);
+    const fromText = single(q, 'from');
+    const timeoutMs = Math.min(intParam(q, 'timeout') ?? 30_000, MAX_TIMEOUT_MS);
+    const parsed = fromText ? parseToken(fromText) : undefined;
+    // No token (or not ours): the stream starts now.
+    const from = parsed !== undefined && parsed <= deps.stream.current ? parsed : deps.stream.current;
+    const deadline = Date.now() + timeoutMs;
+    const signal = hangupSignal(reply);
+    for (;;) {
       const w = deps.stream.current;
-      const rooms: JsonObject[] = [];
-      const shared = new Set<string>([owner.user_id]);
-      for (const id of deps.views.users.get(owner.user_id)?.rooms ?? []) {
-        const room = deps.views.room(id);
-        if (!room) continue;
-        const m = at(room.local.get(owner.user_id), w)?.membership;
-        if (!m || ((m === 'leave' || m === 'ban') && !archived)) continue;
-        rooms.push(await roomInitial(deps, owner, room, limit));
-        if (m === 'join') for (const [u, hist] of room.local) if (hist[hist.length - 1]?.membership === 'join') shared.add(u);
+      const chunk: EventRecord[] = [];
+      const byEvent = new Map<string, RoomAccess>();
+      let cut = false;
+      for (const a of await streamRooms(deps, owner, roomId)) {
+        if (a.room.latest <= from) continue;
+        const scan = await deps.timeline.scan(a.room, { after: from, upTo: w, reverse: false, want: EVENTS_LIMIT, accept: (r) => visible(a, r) });
+        cut ||= scan.more;
+        for (const e of scan.events) {
+          chunk.push(e);
+          byEvent.set(e.event_id, a);
+        }
       }
-      const accountData: JsonObject[] = [];
-      for (const [k, r] of await deps.db.entries<AccountDataRecord>(keys.accountDataOf(owner.user_id))) {
-        const [, , rid, type] = decodeKey(k) as [string, string, string, string];
-        if (rid === '') accountData.push({ type, content: r.content });
+      chunk.sort((x, y) => x.pos - y.pos);
+      const page = chunk.slice(0, EVENTS_LIMIT);
+      const left = deadline - Date.now();
+      if (page.length > 0 || left <= 0 || signal.aborted) {
+        const events: JsonObject[] = [];
+        for (const e of page) events.push((await serialize(deps, byEvent.get(e.event_id)!, [e], formatFor(owner), { bundle: false }))[0]!);
+        const end = page.length === chunk.length && !cut ? w : page[page.length - 1]!.pos;
+        return { start: token(from), end: token(end), chunk: events };
       }
-      return { end: token(w), rooms, presence: await presenceOf(deps, shared), account_data: accountData };
-    });
+      if (!(await deps.notifier.wait(owner.user_id, w, left, signal))) return { start: token(from), end: token(w), chunk: [] };
+    }
+  });
 
-    app.get(`/_matrix/client/${v}/rooms/:roomId/initialSync`, { onRequest: auth.required }, async (request) => {
-      const owner = ownerOf(request);
-      const roomId = roomIdParam(params(request).roomId);
-      const a = await readableRoom(deps, roomId, owner.user_id);
-      const members = new Set<string>();
-      for (const [u, hist] of a.room.local) if (hist[hist.length - 1]?.membership === 'join') members.add(u);
-      const out = await roomInitial(deps, owner, a.room, 10);
-      out.presence = await presenceOf(deps, members);
-      return out;
-    });
-  }
+  app.get('/_matrix/client/v3/events/:eventId', { onRequest: auth.required }, async (request) => {
+    const owner = ownerOf(request);
+    const rec = await deps.events.get(params(request).eventId!);
+    const room = rec ? deps.views.room(rec.room_id) : undefined;
+    const a = room ? accessFor(deps, room, owner.user_id) : undefined;
+    if (!rec || !a || rec.pos === 0 || rec.pos > deps.stream.current || !mayReadRoom(a, deps.stream.current) || !visible(a, rec)) {
+      throw new MatrixError(404, 'M_NOT_FOUND', 'Event not found');
+    }
+    return (await serialize(deps, a, [rec], formatFor(owner), { bundle: true }))[0];
+  });
+
+  app.get('/_matrix/client/v3/initialSync', { onRequest: auth.required }, async (request) => {
+    const owner = ownerOf(request);
+    const q = query(request);
+    const limit = Math.max(0, Math.min(intParam(q, 'limit') ?? 10, 100));
+    const archived = boolParam(q, 'archived');
+    const w = deps.stream.current;
+    const rooms: JsonObject[] = [];
+    const shared = new Set<string>([owner.user_id]);
+    for (const id of deps.views.users.get(owner.user_id)?.rooms ?? []) {
+      const room = deps.views.room(id);
+      if (!room) continue;
+      const m = at(room.local.get(owner.user_id), w)?.membership;
+      if (!m || ((m === 'leave' || m === 'ban') && !archived)) continue;
+      rooms.push(await roomInitial(deps, owner, room, limit));
+      if (m === 'join') for (const [u, hist] of room.local) if (hist[hist.length - 1]?.membership === 'join') shared.add(u);
+    }
+    const accountData: JsonObject[] = [];
+    for (const [k, r] of await deps.db.entries<AccountDataRecord>(keys.accountDataOf(owner.user_id))) {
+      const [, , rid, type] = decodeKey(k) as [string, string, string, string];
+      if (rid === '') accountData.push({ type, content: r.content });
+    }
+    return { end: token(w), rooms, presence: await presenceOf(deps, shared), account_data: accountData };
+  });
+
+  app.get('/_matrix/client/v3/rooms/:roomId/initialSync', { onRequest: auth.required }, async (request) => {
+    const owner = ownerOf(request);
+    const roomId = roomIdParam(params(request).roomId);
+    const a = await readableRoom(deps, roomId, owner.user_id);
+    const members = new Set<string>();
+    for (const [u, hist] of a.room.local) if (hist[hist.length - 1]?.membership === 'join') members.add(u);
+    const out = await roomInitial(deps, owner, a.room, 10);
+    out.presence = await presenceOf(deps, members);
+    return out;
+  });
 }

@@ -141,112 +141,110 @@ function rankOf(rec: EventRecord, words: readonly string[], searched: readonly S
 }
 
 export function searchRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenAuth): void {
-  for (const v of ['v3', 'r0']) {
-    app.post(`/_matrix/client/${v}/search`, { onRequest: auth.required }, async (request) => {
-      const owner = ownerOf(request);
-      const c = criteriaOf(request.body);
-      const order: Order = c.order_by ?? 'rank';
-      const batchText = single(query(request), 'next_batch');
-      const batch = batchText === undefined || batchText === '' ? undefined : parseBatch(batchText);
-      if (batch && batch.o !== order) throw new MatrixError(400, 'M_INVALID_PARAM', `next_batch belongs to a search ordered by ${batch.o}`);
-      const searched = c.keys && c.keys.length > 0 ? [...new Set(c.keys)] : [...SEARCH_KEYS];
-      const filter = c.filter;
-      const limit = limitOf(filter, 10, MAX_LIMIT);
-      const words = [...new Set(wordsOf(c.search_term))];
-      const upTo = batch ? Math.min(batch.u, deps.stream.current) : deps.stream.current;
-      const groupKeys = [...new Set((c.groupings?.group_by ?? []).map((g) => g.key).filter((k): k is 'room_id' | 'sender' => k !== undefined))];
+  app.post('/_matrix/client/v3/search', { onRequest: auth.required }, async (request) => {
+    const owner = ownerOf(request);
+    const c = criteriaOf(request.body);
+    const order: Order = c.order_by ?? 'rank';
+    const batchText = single(query(request), 'next_batch');
+    const batch = batchText === undefined || batchText === '' ? undefined : parseBatch(batchText);
+    if (batch && batch.o !== order) throw new MatrixError(400, 'M_INVALID_PARAM', `next_batch belongs to a search ordered by ${batch.o}`);
+    const searched = c.keys && c.keys.length > 0 ? [...new Set(c.keys)] : [...SEARCH_KEYS];
+    const filter = c.filter;
+    const limit = limitOf(filter, 10, MAX_LIMIT);
+    const words = [...new Set(wordsOf(c.search_term))];
+    const upTo = batch ? Math.min(batch.u, deps.stream.current) : deps.stream.current;
+    const groupKeys = [...new Set((c.groupings?.group_by ?? []).map((g) => g.key).filter((k): k is 'room_id' | 'sender' => k !== undefined))];
 
-      // The rooms and how far into each the user may read.
-      const scopes = new Map<string, RoomScope>();
-      const roomIds = batch?.r !== undefined ? [batch.r] : [...(deps.views.users.get(owner.user_id)?.rooms ?? [])];
-      for (const roomId of roomIds) {
-        const room = deps.views.room(roomId);
-        if (!room || !roomPasses(filter, roomId)) continue;
-        const a = accessFor(deps, room, owner.user_id);
-        if (!mayReadRoom(a, upTo)) continue;
-        let upper = Math.min(readableUpTo(deps, a), upTo);
-        if (batch && order === 'recent') upper = Math.min(upper, batch.p - 1);
-        if (upper > 0) scopes.set(roomId, { a, upper });
-      }
+    // The rooms and how far into each the user may read.
+    const scopes = new Map<string, RoomScope>();
+    const roomIds = batch?.r !== undefined ? [batch.r] : [...(deps.views.users.get(owner.user_id)?.rooms ?? [])];
+    for (const roomId of roomIds) {
+      const room = deps.views.room(roomId);
+      if (!room || !roomPasses(filter, roomId)) continue;
+      const a = accessFor(deps, room, owner.user_id);
+      if (!mayReadRoom(a, upTo)) continue;
+      let upper = Math.min(readableUpTo(deps, a), upTo);
+      if (batch && order === 'recent') upper = Math.min(upper, batch.p - 1);
+      if (upper > 0) scopes.set(roomId, { a, upper });
+    }
 
-      // Candidates: positions of events holding every word, newest first.
-      const cands: { roomId: string; pos: number }[] = [];
-      if (words.length > 0) {
-        for (const [roomId, { upper }] of scopes) {
-          const positions = deps.search.ready
-            ? await deps.search.candidates(roomId, words, upper, MAX_CANDIDATES)
-            : (await deps.db.keys({ gt: keys.timelineRange(roomId).gt, lte: keys.timeline(roomId, upper), reverse: true, limit: FALLBACK_SCAN })).map((k) => Number(decodeKey(k)[2]));
-          for (const pos of positions) cands.push({ roomId, pos });
-        }
+    // Candidates: positions of events holding every word, newest first.
+    const cands: { roomId: string; pos: number }[] = [];
+    if (words.length > 0) {
+      for (const [roomId, { upper }] of scopes) {
+        const positions = deps.search.ready
+          ? await deps.search.candidates(roomId, words, upper, MAX_CANDIDATES)
+          : (await deps.db.keys({ gt: keys.timelineRange(roomId).gt, lte: keys.timeline(roomId, upper), reverse: true, limit: FALLBACK_SCAN })).map((k) => Number(decodeKey(k)[2]));
+        for (const pos of positions) cands.push({ roomId, pos });
       }
-      cands.sort((x, y) => y.pos - x.pos);
-      const window = cands.slice(0, MAX_CANDIDATES);
+    }
+    cands.sort((x, y) => y.pos - x.pos);
+    const window = cands.slice(0, MAX_CANDIDATES);
 
-      // Checked against the stored events.
-      const ids = await deps.db.getMany<string>(window.map((x) => keys.timeline(x.roomId, x.pos)));
-      const found = await deps.events.getMany(ids.map((id) => id ?? ''));
-      const matches: Match[] = [];
-      window.forEach((x, i) => {
-        const rec = ids[i] === undefined ? undefined : found[i];
-        if (!rec || rec.room_id !== x.roomId || rec.pos !== x.pos || rec.redacted_because) return;
-        if (!visible(scopes.get(x.roomId)!.a, rec) || !eventPasses(filter, rec.pdu)) return;
-        if (batch?.s !== undefined && rec.pdu.sender !== batch.s) return;
-        const rank = rankOf(rec, words, searched);
-        if (rank > 0) matches.push({ rec, pos: x.pos, rank });
-      });
-      if (order === 'rank') matches.sort((x, y) => y.rank - x.rank || y.pos - x.pos);
-      const rest = batch && order === 'rank' ? matches.filter((m) => m.rank < batch.k! || (m.rank === batch.k && m.pos < batch.p)) : matches;
-      const page = rest.slice(0, limit);
-      const total = batch?.n ?? rest.length;
-      const tokenAfter = (m: Match, group: { r?: string; s?: string }, n: number) =>
-        encodeBatch({ o: order, u: upTo, p: m.pos, ...(order === 'rank' ? { k: m.rank } : {}), ...(batch?.r !== undefined ? { r: batch.r } : {}), ...(batch?.s !== undefined ? { s: batch.s } : {}), ...group, n });
-
-      const fmt = formatFor(owner);
-      const results: JsonObject[] = [];
-      for (const m of page) {
-        const scope = scopes.get(m.rec.room_id)!;
-        const result: JsonObject = { rank: m.rank, result: (await serialize(deps, scope.a, [m.rec], fmt, { bundle: true }))[0]! };
-        if (c.event_context) result.context = await contextOf(deps, scope, m.rec, c.event_context, fmt);
-        results.push(result);
-      }
-
-      const out: JsonObject = { count: total, highlights: words, results };
-      const last = page[page.length - 1];
-      if (last && rest.length > page.length) out.next_batch = tokenAfter(last, {}, total);
-      if (groupKeys.length > 0) {
-        const groups: JsonObject = {};
-        for (const key of groupKeys) {
-          const valueOf = (m: Match) => (key === 'room_id' ? m.rec.room_id : m.rec.pdu.sender);
-          const byValue = new Map<string, Match[]>();
-          for (const m of page) {
-            const list = byValue.get(valueOf(m));
-            if (list) list.push(m);
-            else byValue.set(valueOf(m), [m]);
-          }
-          const beyond = new Set(rest.slice(page.length).map(valueOf));
-          const g: JsonObject = {};
-          let order = 0;
-          for (const [value, list] of byValue) {
-            const entry: JsonObject = { order: ++order, results: list.map((m) => m.rec.event_id) };
-            if (beyond.has(value)) entry.next_batch = tokenAfter(list[list.length - 1]!, key === 'room_id' ? { r: value } : { s: value }, rest.filter((m) => valueOf(m) === value).length);
-            g[value] = entry;
-          }
-          groups[key] = g;
-        }
-        out.groups = groups;
-      }
-      if (c.include_state === true) {
-        const state: JsonObject = {};
-        for (const roomId of new Set(page.map((m) => m.rec.room_id))) {
-          const scope = scopes.get(roomId)!;
-          const recs = await deps.events.records([...(await deps.state.at(roomId, scope.upper)).values()]);
-          state[roomId] = await serialize(deps, scope.a, recs, fmt, { bundle: false });
-        }
-        out.state = state;
-      }
-      return { search_categories: { room_events: out } };
+    // Checked against the stored events.
+    const ids = await deps.db.getMany<string>(window.map((x) => keys.timeline(x.roomId, x.pos)));
+    const found = await deps.events.getMany(ids.map((id) => id ?? ''));
+    const matches: Match[] = [];
+    window.forEach((x, i) => {
+      const rec = ids[i] === undefined ? undefined : found[i];
+      if (!rec || rec.room_id !== x.roomId || rec.pos !== x.pos || rec.redacted_because) return;
+      if (!visible(scopes.get(x.roomId)!.a, rec) || !eventPasses(filter, rec.pdu)) return;
+      if (batch?.s !== undefined && rec.pdu.sender !== batch.s) return;
+      const rank = rankOf(rec, words, searched);
+      if (rank > 0) matches.push({ rec, pos: x.pos, rank });
     });
-  }
+    if (order === 'rank') matches.sort((x, y) => y.rank - x.rank || y.pos - x.pos);
+    const rest = batch && order === 'rank' ? matches.filter((m) => m.rank < batch.k! || (m.rank === batch.k && m.pos < batch.p)) : matches;
+    const page = rest.slice(0, limit);
+    const total = batch?.n ?? rest.length;
+    const tokenAfter = (m: Match, group: { r?: string; s?: string }, n: number) =>
+      encodeBatch({ o: order, u: upTo, p: m.pos, ...(order === 'rank' ? { k: m.rank } : {}), ...(batch?.r !== undefined ? { r: batch.r } : {}), ...(batch?.s !== undefined ? { s: batch.s } : {}), ...group, n });
+
+    const fmt = formatFor(owner);
+    const results: JsonObject[] = [];
+    for (const m of page) {
+      const scope = scopes.get(m.rec.room_id)!;
+      const result: JsonObject = { rank: m.rank, result: (await serialize(deps, scope.a, [m.rec], fmt, { bundle: true }))[0]! };
+      if (c.event_context) result.context = await contextOf(deps, scope, m.rec, c.event_context, fmt);
+      results.push(result);
+    }
+
+    const out: JsonObject = { count: total, highlights: words, results };
+    const last = page[page.length - 1];
+    if (last && rest.length > page.length) out.next_batch = tokenAfter(last, {}, total);
+    if (groupKeys.length > 0) {
+      const groups: JsonObject = {};
+      for (const key of groupKeys) {
+        const valueOf = (m: Match) => (key === 'room_id' ? m.rec.room_id : m.rec.pdu.sender);
+        const byValue = new Map<string, Match[]>();
+        for (const m of page) {
+          const list = byValue.get(valueOf(m));
+          if (list) list.push(m);
+          else byValue.set(valueOf(m), [m]);
+        }
+        const beyond = new Set(rest.slice(page.length).map(valueOf));
+        const g: JsonObject = {};
+        let order = 0;
+        for (const [value, list] of byValue) {
+          const entry: JsonObject = { order: ++order, results: list.map((m) => m.rec.event_id) };
+          if (beyond.has(value)) entry.next_batch = tokenAfter(list[list.length - 1]!, key === 'room_id' ? { r: value } : { s: value }, rest.filter((m) => valueOf(m) === value).length);
+          g[value] = entry;
+        }
+        groups[key] = g;
+      }
+      out.groups = groups;
+    }
+    if (c.include_state === true) {
+      const state: JsonObject = {};
+      for (const roomId of new Set(page.map((m) => m.rec.room_id))) {
+        const scope = scopes.get(roomId)!;
+        const recs = await deps.events.records([...(await deps.state.at(roomId, scope.upper)).values()]);
+        state[roomId] = await serialize(deps, scope.a, recs, fmt, { bundle: false });
+      }
+      out.state = state;
+    }
+    return { search_categories: { room_events: out } };
+  });
 }
 
 /** Events around a result that the user may see, the tokens around them and, when asked, their senders' profiles at the result. */

@@ -59,6 +59,5 @@ export function syncRoutes(app: FastifyInstance, deps: SyncDeps, engine: SyncEng
       signal: hangupSignal(reply),
     });
   };
-  // r0: older clients and tools still call it.
-  for (const v of ['v3', 'r0']) app.get(`/_matrix/client/${v}/sync`, { onRequest: auth.required }, handler);
+  app.get('/_matrix/client/v3/sync', { onRequest: auth.required }, handler);
 }
