@@ -1,9 +1,14 @@
 /**
  * What a user may see of a room's events, and events serialised for them:
  * history visibility from the in-memory histories, events of ignored users
- * left out, the viewer's membership and bundled aggregations added.
+ * left out, erased users' events redacted for those who were not in the
+ * room when they were sent, the viewer's membership and bundled
+ * aggregations added.
  */
 import type { JsonObject } from '../../core/canonical-json.js';
+import { redactedForViewer } from '../../core/events/erasure.js';
+import { redact } from '../../core/events/redaction.js';
+import { roomVersion } from '../../core/room-versions.js';
 import type { SyncDeps } from './deps.js';
 import { formatEvent, type FormatOptions } from './format.js';
 import type { EventRecord } from './storage.js';
@@ -16,10 +21,24 @@ export interface RoomAccess {
   /** The user's membership history in the room. */
   hist: MembershipPoint[] | undefined;
   ignored: ReadonlySet<string>;
+  /** Users deactivated with erasure. */
+  erased: ReadonlySet<string>;
 }
 
 export function accessFor(deps: SyncDeps, room: RoomView, userId: string): RoomAccess {
-  return { room, userId, hist: room.local.get(userId), ignored: deps.views.users.get(userId)?.ignored ?? new Set() };
+  return { room, userId, hist: room.local.get(userId), ignored: deps.views.users.get(userId)?.ignored ?? new Set(), erased: deps.views.erased };
+}
+
+/** Whether the viewer gets only the redacted form of an erased user's event (core/events/erasure.ts). */
+export function erasedFor(a: RoomAccess, rec: EventRecord): boolean {
+  if (a.erased.size === 0 || !a.erased.has(rec.pdu.sender) || rec.redacted_because) return false;
+  return redactedForViewer(rec.pdu, rec.pos > 0 ? at(a.hist, rec.pos)?.membership : undefined);
+}
+
+function asSeenBy(a: RoomAccess, rec: EventRecord): EventRecord {
+  if (!erasedFor(a, rec)) return rec;
+  const version = roomVersion(rec.room_version);
+  return version ? { ...rec, pdu: redact(rec.pdu, version) } : rec;
 }
 
 /** Whether the user may see the event (visibility rules; ignored users' messages are hidden). */
@@ -47,12 +66,14 @@ export function mayReadRoom(a: RoomAccess, upTo: number): boolean {
 
 /** Events as the viewer sees them, with their membership at each and bundled aggregations. */
 export async function serialize(deps: SyncDeps, a: RoomAccess, recs: EventRecord[], fmt: FormatOptions, opts: { bundle?: boolean } = {}): Promise<JsonObject[]> {
-  const see = (r: EventRecord) => r.room_id === a.room.id && visible(a, r);
+  // Bundled edits and thread summaries leave out what would be shown redacted.
+  const see = (r: EventRecord) => r.room_id === a.room.id && visible(a, r) && !erasedFor(a, r);
   return Promise.all(
     recs.map(async (rec) => {
       const membership = rec.pos > 0 ? (at(a.hist, rec.pos)?.membership ?? 'leave') : undefined;
-      const relations = opts.bundle === false ? undefined : await deps.relations.bundle(rec, fmt, see);
-      return formatEvent(rec, fmt, { membership, relations });
+      const shown = asSeenBy(a, rec);
+      const relations = opts.bundle === false || shown !== rec ? undefined : await deps.relations.bundle(rec, fmt, see);
+      return formatEvent(shown, fmt, { membership, relations });
     }),
   );
 }

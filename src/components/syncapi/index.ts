@@ -10,7 +10,7 @@ import type { ComponentContext, ComponentInstance } from '../../platform/runtime
 import { outputRoomEvents, type OutputRoomEvent } from '../roomserver/topics.js';
 import { roomserverApi } from '../roomserver/api.js';
 import { userApi } from '../userapi/api.js';
-import { accountDataChanges, deviceChanges, type AccountDataChange, type DeviceChange } from '../userapi/topics.js';
+import { accountDataChanges, deviceChanges, userChanges, type AccountDataChange, type DeviceChange, type UserChange } from '../userapi/topics.js';
 import type { SyncDeps } from './deps.js';
 import { EventStore } from './events.js';
 import { eduServerApi } from '../eduserver/api.js';
@@ -28,7 +28,7 @@ import { applyPresence, applyReceipts, applyToDevice, applyTyping } from './inge
 import { RoomEventIngest } from './ingest/room-events.js';
 import { PushCounter } from './push.js';
 import { startSyncConsumer, type ConsumerDeps } from './ingest/tx.js';
-import { applyAccountData, applyDeviceChanges, applyKeyChanges } from './ingest/user-data.js';
+import { applyAccountData, applyDeviceChanges, applyKeyChanges, applyUserChanges } from './ingest/user-data.js';
 import { keyServerApi } from '../keyserver/api.js';
 import { keyChanges, type KeyChange } from '../keyserver/topics.js';
 import { LazyMemberCache } from './lazy-members.js';
@@ -97,6 +97,7 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
     applyAccountData(views, batch, tx, (userId) => push.rulesChanged(userId)),
   );
   await startSyncConsumer<DeviceChange>(consumers, 'userapi.device_changes', deviceChanges, (batch, tx) => applyDeviceChanges(db, views, batch, tx));
+  await startSyncConsumer<UserChange>(consumers, 'userapi.user_changes', userChanges, async (batch, tx) => applyUserChanges(views, batch, tx));
   await startSyncConsumer<KeyChange>(consumers, 'keyserver.key_changes', keyChanges, (batch, tx) => applyKeyChanges(views, batch, tx));
   await startSyncConsumer<TypingRecord>(consumers, 'eduserver.typing', typingEvents, (batch, tx) => applyTyping(views, batch, tx));
   await startSyncConsumer<ReceiptRecord>(consumers, 'eduserver.receipts', receiptEvents, (batch, tx) =>

@@ -120,6 +120,9 @@ export const keys = {
   notification: (userId: string, pos: number) => encodeKey('nt', userId, pos),
   notificationsOf: (userId: string) => prefixRange('nt', userId),
   allNotifications: () => prefixRange('nt'),
+  /** Users whose accounts were deactivated with erasure: ('er', user) → true. */
+  erased: (userId: string) => encodeKey('er', userId),
+  allErased: () => prefixRange('er'),
 };
 
 export interface RoomRecord {

@@ -104,6 +104,8 @@ export class SyncViews {
   presencePos = 0;
   /** Every user's latest presence. */
   readonly presence = new Map<string, PresenceRecord>();
+  /** Users deactivated with erasure (access.ts serves their events redacted to later joiners). */
+  readonly erased = new Set<string>();
 
   constructor(readonly serverName: string) {}
 
@@ -187,6 +189,7 @@ export class SyncViews {
       v.presence.set(String(decodeKey(k)[1]), r);
       v.presencePos = Math.max(v.presencePos, r.pos);
     }
+    for (const k of await db.keys(keys.allErased())) v.erased.add(String(decodeKey(k)[1]));
     const [dl] = await db.keys({ ...keys.deviceLists(), reverse: true, limit: 1 });
     if (dl) v.deviceListPos = Number(decodeKey(dl)[1]);
     return v;

@@ -218,7 +218,7 @@ export class Accounts {
       if (!account) throw new MatrixError(404, 'M_NOT_FOUND', 'Unknown user');
       if (account.deactivated) return;
       const { displayname: _d, avatar_url: _a, fields: _f, ...kept } = account;
-      const next: AccountRecord = erase ? { ...kept, deactivated: true } : { ...account, deactivated: true };
+      const next: AccountRecord = erase ? { ...kept, deactivated: true, erased: true } : { ...account, deactivated: true };
       const devices = await this.sessions.prepareDeleteDevices(userId, 'all');
       const ops: WriteOp[] = [put(keys.account(account.localpart), next), ...devices.ops];
       await extra(ops);
@@ -227,7 +227,7 @@ export class Accounts {
         for (const k of await this.svc.storage.filterKeys(userId)) ops.push(del(k));
         ops.push(del(keys.pushRules(userId)));
       }
-      const records: Append[] = [...devices.records, { topic: userChanges, record: { kind: 'deactivated', user_id: userId } }];
+      const records: Append[] = [...devices.records, { topic: userChanges, record: { kind: 'deactivated', user_id: userId, ...(erase ? { erased: true as const } : {}) } }];
       await this.sessions.commit({ value: undefined, ops, records, revoked: devices.revoked });
     });
     this.sessions.forgetAll();

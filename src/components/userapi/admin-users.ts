@@ -36,6 +36,7 @@ export class AdminUsers {
       admin: account.admin === true,
       guest: account.guest === true,
       deactivated: account.deactivated === true,
+      erased: account.erased === true,
       locked: account.locked === true,
       suspended: account.suspended === true,
       created_ts: account.created_ts,

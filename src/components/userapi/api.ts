@@ -141,6 +141,8 @@ export interface UserSummary {
   admin: boolean;
   guest: boolean;
   deactivated: boolean;
+  /** Deactivated with `erase` (client-server API /account/deactivate). */
+  erased: boolean;
   locked: boolean;
   suspended: boolean;
   /** Epoch milliseconds. */

@@ -30,6 +30,12 @@ export interface AccountRecord {
   admin?: boolean;
   guest?: boolean;
   deactivated?: boolean;
+  /**
+   * Deactivated with `erase`: the profile, account data, filters and push
+   * rules are gone, and the SyncAPI serves this user's events redacted to
+   * anyone who was not in the room when they were sent.
+   */
+  erased?: boolean;
   /** Locked by an admin: every request but logout answers 401 M_USER_LOCKED (spec "Account locking"). */
   locked?: boolean;
   /** Suspended by an admin: reads go on, joining, inviting, sending and profile changes are refused. */

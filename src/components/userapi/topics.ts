@@ -20,10 +20,14 @@ export interface DeviceChange {
   display_name?: string;
 }
 
-/** A profile changed (join events in the user's rooms follow it), or an account was deactivated (it leaves its rooms). */
+/**
+ * A profile changed (join events in the user's rooms follow it), or an
+ * account was deactivated (it leaves its rooms; `erased`: the SyncAPI
+ * redacts its events for later joiners).
+ */
 export type UserChange =
   | { kind: 'profile'; user_id: string; displayname?: string; avatar_url?: string }
-  | { kind: 'deactivated'; user_id: string };
+  | { kind: 'deactivated'; user_id: string; erased?: true };
 
 export const accountDataChanges = defineTopic<AccountDataChange>('userapi', 'account_data');
 export const deviceChanges = defineTopic<DeviceChange>('userapi', 'device_changes');

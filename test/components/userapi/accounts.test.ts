@@ -189,6 +189,8 @@ t.test('deactivation: no login, no token, the id is never given out again', asyn
   await ua.deactivateAccount({ user_id: gina, erase: true });
   t.same(await ua.queryProfile({ user_id: gina }), {}, 'erase: the profile goes');
   t.equal(await ua.queryAccountData({ user_id: gina, type: 'org.example.x' }), null, 'erase: account data goes');
+  t.match(await ua.queryUser({ user_id: gina }), { deactivated: true, erased: true }, 'erase is remembered (the SyncAPI redacts for later joiners)');
+  t.match(await ua.queryUser({ user_id: login.user_id }), { deactivated: true, erased: false }, 'a plain deactivation is not an erasure');
 });
 
 t.test('tokens are stored hashed; accounts, devices and tokens survive a restart', async (t) => {

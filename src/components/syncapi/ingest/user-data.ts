@@ -1,12 +1,12 @@
 /**
  * Applies the UserAPI's and KeyServer's logs: account data (global and per
  * room, push rules included), deleted devices (their to-device messages go
- * too) and key changes (device lists).
+ * too), erased accounts and key changes (device lists).
  */
 import type { Database } from '../../../platform/storage/database.js';
 import type { LogRecord } from '../../../platform/log/topic.js';
 import type { KeyChange } from '../../keyserver/topics.js';
-import type { AccountDataChange, DeviceChange } from '../../userapi/topics.js';
+import type { AccountDataChange, DeviceChange, UserChange } from '../../userapi/topics.js';
 import { keys, type AccountDataRecord, type DeviceListRecord } from '../storage.js';
 import { ignoredUsers, type SyncViews } from '../views.js';
 import type { Tx } from './tx.js';
@@ -50,6 +50,19 @@ export async function applyDeviceChanges(db: Database, views: SyncViews, batch: 
       u?.toDevice.delete(record.device_id);
       u?.toDeviceLowest.delete(record.device_id);
     });
+  }
+}
+
+/**
+ * An account deactivated with erasure: remembered, so that its events are
+ * served redacted from now on to users who were not in the room when they
+ * were sent. Nothing is woken: no client's view changes until it asks again.
+ */
+export function applyUserChanges(views: SyncViews, batch: LogRecord<UserChange>[], tx: Tx): void {
+  for (const { record } of batch) {
+    if (record.kind !== 'deactivated' || record.erased !== true) continue;
+    tx.put(keys.erased(record.user_id), true);
+    tx.after(() => views.erased.add(record.user_id));
   }
 }
 

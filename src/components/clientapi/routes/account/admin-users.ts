@@ -29,14 +29,14 @@ function synapseUser(u: UserSummary) {
     deactivated: u.deactivated,
     user_type: null,
     shadow_banned: false,
-    locked: false,
+    locked: u.locked,
     creation_ts: u.created_ts,
   };
 }
 
 /** One account as Synapse's GET and PUT answer: `creation_ts` in seconds there, as Synapse stores it. */
 function synapseAccount(u: UserSummary) {
-  return { ...synapseUser(u), creation_ts: Math.floor(u.created_ts / 1000), threepids: [], external_ids: [] };
+  return { ...synapseUser(u), erased: u.erased, creation_ts: Math.floor(u.created_ts / 1000), threepids: [], external_ids: [] };
 }
 
 function flag(q: Record<string, unknown>, name: string): boolean | undefined {

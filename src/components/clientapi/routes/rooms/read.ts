@@ -3,14 +3,17 @@
  * history visibility rules, its members and joined members.
  */
 import type { FastifyRequest } from 'fastify';
+import { redactedForViewer } from '../../../../core/events/erasure.js';
+import { redact } from '../../../../core/events/redaction.js';
 import { MatrixError } from '../../../../core/errors.js';
+import { roomVersion } from '../../../../core/room-versions.js';
 import { parseEventId } from '../../../../core/identifiers.js';
 import type { RoomEvent } from '../../../roomserver/api.js';
 import { ownerOf, type ClientApiContext } from '../../context.js';
 import type { ClientRoutes } from '../types.js';
 import { eventAccess, readState, stateView, type StateView } from './access.js';
 import { clientEvent } from './client-event.js';
-import { fullUser, params, query, roomIdParam, V3 } from './common.js';
+import { fullUser, isLocal, params, query, roomIdParam, V3 } from './common.js';
 
 const MEMBERSHIPS = ['join', 'invite', 'knock', 'leave', 'ban'];
 
@@ -42,6 +45,14 @@ async function viewAt(cctx: ClientApiContext, roomId: string, at: string, allowe
     if (left && ev.pdu.depth > left.pdu.depth) return allowed;
   }
   return { kind: 'at', event_id: eventId };
+}
+
+/** An erased local user's event, redacted for a viewer who was not joined when it was sent (core/events/erasure.ts). */
+async function asSeenBy(cctx: ClientApiContext, ev: RoomEvent, membership: string): Promise<RoomEvent> {
+  if (ev.redacted_because || !redactedForViewer(ev.pdu, membership) || !isLocal(cctx, ev.pdu.sender)) return ev;
+  if (!(await cctx.userapi.queryUser({ user_id: ev.pdu.sender }))?.erased) return ev;
+  const version = roomVersion(ev.room_version);
+  return version ? { ...ev, pdu: redact(ev.pdu, version) } : ev;
 }
 
 export const readRoutes: ClientRoutes = (app, cctx) => {
@@ -79,7 +90,7 @@ export const readRoutes: ClientRoutes = (app, cctx) => {
     // Not allowed looks like absent, so events cannot be probed for.
     if (!access.visible) throw notFound();
     const ownTxn = ev.txn && ev.pdu.sender === owner.user_id && ev.txn.device_id === owner.device_id ? ev.txn.txn_id : undefined;
-    return clientEvent(ev, {
+    return clientEvent(await asSeenBy(cctx, ev, access.membership), {
       membership: access.membership,
       ...(ownTxn !== undefined ? { transaction_id: ownTxn } : {}),
       ...(access.replaced ? { replaces_state: access.replaced.event_id, prev_content: access.replaced.pdu.content } : {}),
