@@ -211,7 +211,10 @@ t.test('whois: devices with where and when they were last seen, for admins and t
     const [conn] = r.body.devices[alice.device_id].sessions[0].connections;
     t.equal(conn.ip, '127.0.0.1', 'last seen from loopback');
     t.ok(typeof conn.last_seen === 'number' && conn.last_seen > Date.now() - 600_000, 'recently');
+    t.equal(conn.user_agent, 'node', "with the user agent it sent (fetch's)");
   }
+  const listed = (await call('GET', '/_matrix/client/v3/devices', { token: alice.access_token })).body.devices;
+  t.ok(listed.every((d: any) => d.last_seen_user_agent === undefined && Object.keys(d).every((k) => ['device_id', 'display_name', 'last_seen_ip', 'last_seen_ts'].includes(k))), '/devices gives the spec fields only');
   t.equal((await call('GET', `/_matrix/client/v3/admin/whois/${enc(alice.user_id)}`, { token: alice.access_token })).status, 200, 'a user may look themselves up');
   refused(t, await call('GET', `/_matrix/client/v3/admin/whois/${enc(alice.user_id)}`, { token: bob.access_token }), 403, 'M_FORBIDDEN', 'another user');
   refused(t, await call('GET', `/_matrix/client/v3/admin/whois/${enc(me('nobody'))}`, admin), 404, 'M_NOT_FOUND', 'no such user');

@@ -94,12 +94,13 @@ export interface RegistrationTokenChanges {
   expiry_time?: number | null;
 }
 
-/** A device as the client-server API shows it (`GET /devices`). */
+/** A device as the client-server API shows it (`GET /devices`), and the user agent it was last seen with (for whois). */
 export interface DeviceInfo {
   device_id: string;
   display_name?: string;
   last_seen_ip?: string;
   last_seen_ts?: number;
+  last_seen_user_agent?: string;
 }
 
 export type { PushRule, PushRuleKind } from '../../core/push/types.js';

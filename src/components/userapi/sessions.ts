@@ -316,6 +316,7 @@ function deviceInfo(d: DeviceRecord, seen: LastSeen | undefined): DeviceInfo {
     ...(d.display_name !== undefined ? { display_name: d.display_name } : {}),
     ...(seen?.ip !== undefined ? { last_seen_ip: seen.ip } : {}),
     ...(seen ? { last_seen_ts: seen.ts } : {}),
+    ...(seen?.user_agent !== undefined ? { last_seen_user_agent: seen.user_agent } : {}),
   };
 }
 

@@ -4,6 +4,7 @@
  */
 import { MatrixError } from '../../../../core/errors.js';
 import { specBody } from '../../../../platform/http/validate.js';
+import type { DeviceInfo } from '../../../userapi/api.js';
 import { ownerOf } from '../../context.js';
 import type { ClientRoutes } from '../types.js';
 import { bodyOf, fullUser, paramsOf, specBodyOrEmpty, V3 } from './common.js';
@@ -11,15 +12,20 @@ import { interactiveAuth } from './uia.js';
 
 const PASSWORD_FLOWS = [['m.login.password']];
 
+/** The spec's `Device`: the user agent is for admins (whois), not the device list. */
+function clientDevice({ last_seen_user_agent: _ua, ...device }: DeviceInfo): Omit<DeviceInfo, 'last_seen_user_agent'> {
+  return device;
+}
+
 export const deviceRoutes: ClientRoutes = (app, cctx) => {
   const auth = { preHandler: cctx.auth.required };
 
-  app.get(`${V3}/devices`, auth, async (request) => cctx.userapi.queryDevices({ user_id: ownerOf(request).user_id }));
+  app.get(`${V3}/devices`, auth, async (request) => ({ devices: (await cctx.userapi.queryDevices({ user_id: ownerOf(request).user_id })).devices.map(clientDevice) }));
 
   app.get(`${V3}/devices/:deviceId`, auth, async (request) => {
     const device = await cctx.userapi.queryDevice({ user_id: ownerOf(request).user_id, device_id: paramsOf(request).deviceId! });
     if (!device) throw new MatrixError(404, 'M_NOT_FOUND', 'Unknown device');
-    return device;
+    return clientDevice(device);
   });
 
   app.put(`${V3}/devices/:deviceId`, { ...auth, preValidation: specBody('client-server', 'PUT /devices/{deviceId}') }, async (request) => {

@@ -1,9 +1,9 @@
 /**
  * GET /admin/whois/{userId} (client-server API "Server administration"),
  * and Synapse's /_synapse/admin/v1/whois/{userId} that admin tools call:
- * a user's devices with the address and time each was last seen. For the
- * user themselves or a server admin. The user agent is not kept, so the
- * connections carry none.
+ * a user's devices with the address, time and user agent each was last
+ * seen with (the latest only: one connection per device). For the user
+ * themselves or a server admin.
  */
 import type { FastifyRequest } from 'fastify';
 import { MatrixError } from '../../../../core/errors.js';
@@ -24,7 +24,22 @@ export const whoisRoutes: ClientRoutes = (app, cctx) => {
       devices: Object.fromEntries(
         devices.map((d) => [
           d.device_id,
-          { sessions: [{ connections: d.last_seen_ts === undefined ? [] : [{ ...(d.last_seen_ip !== undefined ? { ip: d.last_seen_ip } : {}), last_seen: d.last_seen_ts }] }] },
+          {
+            sessions: [
+              {
+                connections:
+                  d.last_seen_ts === undefined
+                    ? []
+                    : [
+                        {
+                          ...(d.last_seen_ip !== undefined ? { ip: d.last_seen_ip } : {}),
+                          last_seen: d.last_seen_ts,
+                          ...(d.last_seen_user_agent !== undefined ? { user_agent: d.last_seen_user_agent } : {}),
+                        },
+                      ],
+              },
+            ],
+          },
         ]),
       ),
     };
