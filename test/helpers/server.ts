@@ -158,11 +158,11 @@ export async function versionsAnswer(port: number): Promise<boolean | undefined>
 }
 
 /** Starts `neurite start` and waits until the client port answers /versions (unless unconfigured). */
-export async function startServer(dataDir: string, opts: { clientPort?: number; args?: string[] } = {}): Promise<RunningServer> {
+export async function startServer(dataDir: string, opts: { clientPort?: number; args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<RunningServer> {
   const proc = spawn(process.execPath, [NEURITE, 'start', '--data-dir', dataDir, ...(opts.args ?? [])], {
     // The server stops when this pipe closes, so a test process that dies (a tap timeout) leaves no server behind.
     stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, NEURITE_LOG_LEVEL: 'warn', NEURITE_STOP_ON_STDIN_CLOSE: '1' },
+    env: { ...process.env, NEURITE_LOG_LEVEL: 'warn', NEURITE_STOP_ON_STDIN_CLOSE: '1', ...opts.env },
   });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));

@@ -15,7 +15,10 @@ import { parse } from 'yaml';
 
 const SPEC = resolve(import.meta.dirname, '../../spec/matrix-v1.19/api');
 
-type Operation = { responses?: Record<string, { content?: Record<string, { schema?: object }> }> };
+type Operation = {
+  requestBody?: { content?: Record<string, { schema?: object }> };
+  responses?: Record<string, { content?: Record<string, { schema?: object }> }>;
+};
 type Doc = { paths?: Record<string, Record<string, Operation>> };
 
 const ajv = new Ajv2020({ strict: false, allErrors: true });
@@ -74,4 +77,16 @@ export async function specResponse(api: 'client-server' | 'server-server', opera
     return (body) => (validate(body) ? undefined : ajv.errorsText(validate.errors, { dataVar: 'body' }));
   }
   throw new Error(`the spec has no ${status} response schema for ${api} ${operation}`);
+}
+
+/** The spec's schema of an operation's request body: what a server sends to another (a push gateway). */
+export async function specRequest(api: 'push-gateway' | 'application-service', operation: string): Promise<ResponseCheck> {
+  const [method, path] = operation.split(' ') as [string, string];
+  for (const doc of await load(api)) {
+    const schema = doc.paths?.[path]?.[method.toLowerCase()]?.requestBody?.content?.['application/json']?.schema;
+    if (!schema) continue;
+    const validate = ajv.compile(schema);
+    return (body) => (validate(body) ? undefined : ajv.errorsText(validate.errors, { dataVar: 'body' }));
+  }
+  throw new Error(`the spec has no request schema for ${api} ${operation}`);
 }

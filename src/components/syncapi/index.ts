@@ -42,6 +42,7 @@ import { keys } from './storage.js';
 import { parseToken } from './tokens.js';
 import { StateReader } from './state.js';
 import { PresenceRelay } from './presence-relay.js';
+import { PushDelivery } from './pushgateway/delivery.js';
 import { TimelineReader } from './timeline.js';
 import { SyncViews } from './views.js';
 
@@ -90,18 +91,27 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   ctx.onStop(() => notifier.stop());
   ctx.onStop(() => search.stop());
 
+  // Notifications go to the users' push gateways once committed; a restart resumes what was not sent.
+  const pushing = new PushDelivery({ db, events, unreadTotal: (userId) => push.unreadTotal(userId), userapi, logger: ctx.logger });
+  push.onNotified = (userId, pos) => pushing.notified(userId, pos);
+  const pushersChanged = (userId: string) => pushing.pushersChanged(userId);
+  ctx.onStop(() => pushing.stop());
+
   const consumers: ConsumerDeps = { ctx, db, stream, notifier };
   const rooms = new RoomEventIngest({ serverName: deps.serverName, views, events, relations, push, roomserver: deps.roomserver });
   const roomEvents = await startSyncConsumer<OutputRoomEvent>(consumers, 'roomserver.output_room_events', outputRoomEvents, (batch, tx) => rooms.apply(batch, tx));
   await startSyncConsumer<AccountDataChange>(consumers, 'userapi.account_data', accountDataChanges, (batch, tx) =>
     applyAccountData(views, batch, tx, (userId) => push.rulesChanged(userId)),
   );
-  await startSyncConsumer<DeviceChange>(consumers, 'userapi.device_changes', deviceChanges, (batch, tx) => applyDeviceChanges(db, views, batch, tx));
-  await startSyncConsumer<UserChange>(consumers, 'userapi.user_changes', userChanges, async (batch, tx) => applyUserChanges(views, batch, tx));
+  await startSyncConsumer<DeviceChange>(consumers, 'userapi.device_changes', deviceChanges, (batch, tx) => applyDeviceChanges(db, views, batch, tx, pushersChanged));
+  await startSyncConsumer<UserChange>(consumers, 'userapi.user_changes', userChanges, async (batch, tx) => applyUserChanges(views, batch, tx, pushersChanged));
   await startSyncConsumer<KeyChange>(consumers, 'keyserver.key_changes', keyChanges, (batch, tx) => applyKeyChanges(views, batch, tx));
   await startSyncConsumer<TypingRecord>(consumers, 'eduserver.typing', typingEvents, (batch, tx) => applyTyping(views, batch, tx));
   await startSyncConsumer<ReceiptRecord>(consumers, 'eduserver.receipts', receiptEvents, (batch, tx) =>
-    applyReceipts(views, events, batch, tx, (userId, roomId, thread, eventPos) => push.receiptMoved(userId, roomId, thread, eventPos)),
+    applyReceipts(views, events, batch, tx, (userId, roomId, thread, eventPos) => {
+      push.receiptMoved(userId, roomId, thread, eventPos);
+      pushing.readChanged(userId);
+    }),
   );
   const presence = await startSyncConsumer<PresenceRecord>(consumers, 'eduserver.presence', presenceEvents, (batch, tx) =>
     applyPresence(views, batch, tx, (userId) => presenceRelay.changed(userId)),
@@ -122,6 +132,8 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
       return { valid: true, event_id: row ? row[1] : null };
     },
   });
+
+  await pushing.resume();
 
   // A database from before the search indexes: indexed in the background (readers walk timelines meanwhile).
   search.startRebuild((err) => ctx.logger.error({ err }, 'search index rebuild failed'));

@@ -46,6 +46,9 @@ export class PushCounter implements CountSource {
   private readonly stateCache = new Map<string, EventRecord | null>();
   private readonly generation = new Map<string, number>();
 
+  /** Called once a notification for a user committed (push gateway delivery). */
+  onNotified: (userId: string, pos: number) => void = () => {};
+
   constructor(
     private readonly db: Database,
     private readonly views: SyncViews,
@@ -161,7 +164,10 @@ export class PushCounter implements CountSource {
       const n: NotificationRecord = { room_id: rec.room_id, event_id: rec.event_id, actions: result.actions, highlight: result.highlight, ts: pdu.origin_server_ts, thread_id: thread };
       tx.put(keys.notification(userId, rec.pos), n);
       tx.put(countKey(userId, rec.room_id, rec.pos), { highlight: result.highlight, thread } satisfies CountEntry);
-      tx.after(() => this.added(userId, rec.room_id, { pos: rec.pos, highlight: result.highlight, thread }));
+      tx.after(() => {
+        this.added(userId, rec.room_id, { pos: rec.pos, highlight: result.highlight, thread });
+        this.onNotified(userId, rec.pos);
+      });
     }
   }
 
@@ -214,6 +220,17 @@ export class PushCounter implements CountSource {
       this.unread.delete(oldest);
     }
     return u;
+  }
+
+  /** Unread notifications across the rooms the user is joined to: the badge a push gateway shows. */
+  async unreadTotal(userId: string): Promise<number> {
+    let n = 0;
+    for (const roomId of this.views.users.get(userId)?.rooms ?? []) {
+      const hist = this.views.room(roomId)?.local.get(userId);
+      if (hist?.[hist.length - 1]?.membership !== 'join') continue;
+      n += (await this.counts(userId, roomId, Infinity, false)).room.notification_count;
+    }
+    return n;
   }
 
   async counts(userId: string, roomId: string, upTo: number, perThread: boolean): Promise<RoomCounts> {

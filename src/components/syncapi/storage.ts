@@ -120,6 +120,9 @@ export const keys = {
   notification: (userId: string, pos: number) => encodeKey('nt', userId, pos),
   notificationsOf: (userId: string) => prefixRange('nt', userId),
   allNotifications: () => prefixRange('nt'),
+  /** The position each pusher was last sent up to: ('pp', user, app id, pushkey) → position. */
+  pushed: (userId: string, appId: string, pushkey: string) => encodeKey('pp', userId, appId, pushkey),
+  pushedRange: () => prefixRange('pp'),
   /** Users whose accounts were deactivated with erasure: ('er', user) → true. */
   erased: (userId: string) => encodeKey('er', userId),
   allErased: () => prefixRange('er'),

@@ -1,13 +1,16 @@
 /**
- * Pushers (POST /pushers/set, GET /pushers). They are stored and listed;
- * sending to push gateways arrives with the push issue. A pusher belongs
- * to the device that set it and goes when the device goes.
+ * Pushers (POST /pushers/set, GET /pushers), stored here; the SyncAPI sends
+ * the notifications to their push gateways and learns of changes from the
+ * `user_changes` log. A pusher belongs to the device that set it and goes
+ * when the device goes.
  */
 import { MatrixError } from '../../core/errors.js';
 import type { WriteOp } from '../../platform/storage/database.js';
+import { decodeKey } from '../../platform/storage/keys.js';
 import type { Pusher, PusherChange } from './api.js';
 import type { UserServices } from './services.js';
 import { del, keys, put, type StoredPusher } from './storage.js';
+import { userChanges } from './topics.js';
 
 const MAX_PUSHKEY_BYTES = 512;
 const MAX_APP_ID_LENGTH = 64;
@@ -53,7 +56,9 @@ export class Pushers {
           }
         }
       }
-      await this.svc.storage.db.write(ops, { durable: true });
+      const users = new Set([userId, ...ops.map((op) => String(decodeKey(op.key)[1]))]);
+      const records = [...users].map((user_id) => ({ topic: userChanges, record: { kind: 'pushers' as const, user_id } }));
+      await this.svc.producer.write(ops, records, { durable: true });
     });
   }
 

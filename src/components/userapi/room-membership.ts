@@ -34,7 +34,7 @@ export async function applyUserChanges(roomserver: () => Client<RoomserverAPI>, 
         if (content.displayname === current.displayname && content.avatar_url === current.avatar_url) continue;
         await send(rs, logger, room_id, record.user_id, content, `profile-${offset}`);
       }
-    } else {
+    } else if (record.kind === 'deactivated') {
       const { rooms } = await rs.queryRoomsForUser({ user_id: record.user_id });
       for (const { room_id, membership } of rooms) {
         if (membership !== 'join' && membership !== 'invite' && membership !== 'knock') continue;

@@ -21,13 +21,15 @@ export interface DeviceChange {
 }
 
 /**
- * A profile changed (join events in the user's rooms follow it), or an
+ * A profile changed (join events in the user's rooms follow it), an
  * account was deactivated (it leaves its rooms; `erased`: the SyncAPI
- * redacts its events for later joiners).
+ * redacts its events for later joiners), or the user's pushers changed
+ * (the SyncAPI, which sends to push gateways, reads them again).
  */
 export type UserChange =
   | { kind: 'profile'; user_id: string; displayname?: string; avatar_url?: string }
-  | { kind: 'deactivated'; user_id: string; erased?: true };
+  | { kind: 'deactivated'; user_id: string; erased?: true }
+  | { kind: 'pushers'; user_id: string };
 
 export const accountDataChanges = defineTopic<AccountDataChange>('userapi', 'account_data');
 export const deviceChanges = defineTopic<DeviceChange>('userapi', 'device_changes');

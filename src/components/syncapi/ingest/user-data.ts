@@ -40,8 +40,8 @@ export function usersSharingRoomWith(views: SyncViews, userId: string): Set<stri
   return out;
 }
 
-/** A deleted device's pending to-device messages go with it. */
-export async function applyDeviceChanges(db: Database, views: SyncViews, batch: LogRecord<DeviceChange>[], tx: Tx): Promise<void> {
+/** A deleted device's pending to-device messages go with it (and its pushers: `pushersChanged`). */
+export async function applyDeviceChanges(db: Database, views: SyncViews, batch: LogRecord<DeviceChange>[], tx: Tx, pushersChanged: (userId: string) => void): Promise<void> {
   for (const { record } of batch) {
     if (record.change !== 'deleted') continue;
     for (const k of await db.keys(keys.toDeviceOf(record.user_id, record.device_id))) tx.del(k);
@@ -49,17 +49,21 @@ export async function applyDeviceChanges(db: Database, views: SyncViews, batch: 
       const u = views.users.get(record.user_id);
       u?.toDevice.delete(record.device_id);
       u?.toDeviceLowest.delete(record.device_id);
+      pushersChanged(record.user_id);
     });
   }
 }
 
 /**
- * An account deactivated with erasure: remembered, so that its events are
- * served redacted from now on to users who were not in the room when they
- * were sent. Nothing is woken: no client's view changes until it asks again.
+ * Pushers that changed (or went with a deactivated account) are read again
+ * when next needed. An account deactivated with erasure is remembered, so
+ * that its events are served redacted from now on to users who were not in
+ * the room when they were sent; nothing is woken: no client's view changes
+ * until it asks again.
  */
-export function applyUserChanges(views: SyncViews, batch: LogRecord<UserChange>[], tx: Tx): void {
+export function applyUserChanges(views: SyncViews, batch: LogRecord<UserChange>[], tx: Tx, pushersChanged: (userId: string) => void): void {
   for (const { record } of batch) {
+    if (record.kind === 'pushers' || record.kind === 'deactivated') tx.after(() => pushersChanged(record.user_id));
     if (record.kind !== 'deactivated' || record.erased !== true) continue;
     tx.put(keys.erased(record.user_id), true);
     tx.after(() => views.erased.add(record.user_id));

@@ -1,4 +1,4 @@
-/** Pushers: GET /pushers and POST /pushers/set (stored and listed; sending comes with the push issue). */
+/** Pushers: GET /pushers and POST /pushers/set (stored by the UserAPI; the SyncAPI sends to their push gateways). */
 import { specBody } from '../../../../platform/http/validate.js';
 import type { PusherChange } from '../../../userapi/api.js';
 import type { ClientRoutes } from '../types.js';
