@@ -51,13 +51,17 @@ async function gateway(): Promise<{ server: Server; url: string; caFile: string;
 
 const C = '/_matrix/client/v3';
 
-async function journey(t: Test, mode: 'monolith' | 'split') {
+async function harness(t: Test, mode: 'monolith' | 'split') {
   const gw = await gateway();
-  const fits = await specRequest('push-gateway', 'POST /notify');
   const { dataDir, ports } = await initServer({ mode, tls: 'off', extra: ['--registration', 'open'] });
-  const server = await startServer(dataDir, { clientPort: ports.client, env: { NODE_EXTRA_CA_CERTS: gw.caFile } });
+  const start = () => startServer(dataDir, { clientPort: ports.client, env: { NODE_EXTRA_CA_CERTS: gw.caFile } });
+  const h = { server: await start(), restart: async () => {} };
+  h.restart = async () => {
+    t.equal((await h.server.stop()).code, 0, 'clean stop');
+    h.server = await start();
+  };
   t.teardown(async () => {
-    await server.stop();
+    await h.server.stop();
     gw.server.close();
     removeDataDir(dataDir);
   });
@@ -83,7 +87,12 @@ async function journey(t: Test, mode: 'monolith' | 'split') {
   });
   const toKey = (pushkey: string) => gw.received.filter((r) => r.body.notification?.devices?.[0]?.pushkey === pushkey);
   const arrives = (what: string, pushkey: string, n: number) => waitFor(what, async () => (toKey(pushkey).length >= n ? toKey(pushkey)[n - 1]!.body.notification : undefined), 20_000);
+  return { h, gw, call, register, pusher, toKey, arrives };
+}
 
+async function journey(t: Test, mode: 'monolith' | 'split') {
+  const fits = await specRequest('push-gateway', 'POST /notify');
+  const { h, gw, call, register, pusher, toKey, arrives } = await harness(t, mode);
   const alice = await register('alice');
   const bob = await register('bob');
   const carol = await register('carol');
@@ -158,8 +167,26 @@ async function journey(t: Test, mode: 'monolith' | 'split') {
   t.equal(toKey('bob-key').length, before, 'nothing more for the removed pusher');
 
   for (const r of gw.received) t.equal(fits(r.body), undefined, `the request about ${r.body.notification.event_id ?? 'the badge'} fits the spec`);
-  t.ok(!server.output().includes('"level":50'), 'no errors logged');
+  t.ok(!h.server.output().includes('"level":50'), 'no errors logged');
 }
+
+t.test('after a restart, what the gateway did not take is sent', async (t) => {
+  const { h, gw, call, register, pusher, toKey, arrives } = await harness(t, 'monolith');
+  const alice = await register('alice');
+  const bob = await register('bob');
+  await call('POST', `${C}/pushers/set`, bob.access_token, pusher('bob-key'));
+  const { room_id: roomId } = await call('POST', `${C}/createRoom`, alice.access_token, { invite: [bob.user_id] });
+  await arrives('the invite', 'bob-key', 1);
+  const room = encodeURIComponent(roomId);
+  await call('POST', `${C}/join/${room}`, bob.access_token, {});
+  gw.answer = () => ({ status: 503 });
+  const { event_id: pending } = await call('PUT', `${C}/rooms/${room}/send/m.room.message/1`, alice.access_token, { msgtype: 'm.text', body: 'while the gateway is down' });
+  await arrives('a first attempt', 'bob-key', 2);
+  await h.restart();
+  gw.answer = () => ({ status: 200 });
+  const delivered = await waitFor('the pending notification after the restart', async () => toKey('bob-key').find((r) => r.answered === 200 && r.body.notification.event_id === pending));
+  t.equal(delivered.body.notification.content.body, 'while the gateway is down', 'delivered once the server is back');
+});
 
 t.test('monolith', (t) => journey(t, 'monolith'));
 t.test('split', (t) => journey(t, 'split'));
