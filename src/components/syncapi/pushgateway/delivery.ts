@@ -50,6 +50,8 @@ export class PushDelivery {
   private readonly running = new Set<string>();
   /** `${user}\0${app}\0${pushkey}` → position last sent. */
   private readonly sent = new Map<string, number>();
+  /** How many pusher changes each user has had (a read that overlapped one is not kept). */
+  private readonly changes = new Map<string, number>();
   /** The badge last sent to each user's pushers. */
   private readonly badges = new Map<string, number>();
   private readonly sleepers = new Set<() => void>();
@@ -79,6 +81,7 @@ export class PushDelivery {
   /** The user's pushers changed (or their devices or account went): read them again when next needed. */
   pushersChanged(userId: string): void {
     this.pushers.delete(userId);
+    this.changes.set(userId, (this.changes.get(userId) ?? 0) + 1);
   }
 
   /** At start: what each pusher was not sent yet, from the last hour. */
@@ -168,9 +171,11 @@ export class PushDelivery {
   private async pushersOf(userId: string): Promise<Pusher[]> {
     const known = this.pushers.get(userId);
     if (known) return known;
+    const seen = this.changes.get(userId);
     const { pushers } = await this.deps.userapi().queryPushers({ user_id: userId }, { timeoutMs: 5000 });
     const http = pushers.filter((p) => p.kind === 'http' && typeof p.data.url === 'string');
-    this.pushers.set(userId, http);
+    // A change that arrived while this was asked may not be in the answer: use it, keep nothing.
+    if (this.changes.get(userId) === seen) this.pushers.set(userId, http);
     return http;
   }
 
