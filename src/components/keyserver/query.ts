@@ -69,7 +69,8 @@ export class KeyQueries {
       const dk = await this.devices.deviceKeys(userId, d.device_id);
       if (!dk) continue;
       const signatures = await this.crossSigning.visibleSignatures(userId, d.device_id, false, requester, dk.signatures);
-      shown[d.device_id] = { ...dk, signatures, ...(d.display_name !== undefined ? { unsigned: { device_display_name: d.display_name } } : {}) };
+      // Always an `unsigned` object (spec: "with the addition of an unsigned property"), its name when there is one.
+      shown[d.device_id] = { ...dk, signatures, unsigned: d.display_name !== undefined ? { device_display_name: d.display_name } : {} };
     }
     // A local user is always listed, with no devices when they have none with keys (or do not exist).
     out.device_keys[userId] = shown;

@@ -65,6 +65,19 @@ t.test('send: a transaction id sent again gives the same event; per device', asy
   t.same(await stateIds(roomId), s);
 });
 
+t.test('send with POST and no transaction id (the form before transactions): each call is a new event', async (t) => {
+  const roomId = await createRoom({ preset: 'public_chat' });
+  const one = await h.call(alice, 'POST', `${room(roomId)}/send/m.room.message`, { msgtype: 'm.text', body: 'posted' });
+  const two = await h.call(alice, 'POST', `${room(roomId)}/send/m.room.message`, { msgtype: 'm.text', body: 'posted' });
+  t.equal(one.status, 200);
+  t.not(one.body.event_id, two.body.event_id, 'no transaction: two events');
+  const ev = await getEvent(alice, roomId, one.body.event_id);
+  t.match(ev.body, { type: 'm.room.message', content: { body: 'posted' } });
+  t.notOk('transaction_id' in ev.body.unsigned, 'and no transaction id on them');
+  expectError(t, await h.call(alice, 'POST', `${room(roomId)}/send/m.room.message`, '{"n": 1.5}'), 400, 'M_BAD_JSON', 'the same checks as PUT');
+  expectError(t, await h.call(eve, 'POST', `${room(roomId)}/send/m.room.message`, { msgtype: 'm.text', body: 'x' }), 403, 'M_FORBIDDEN', 'and the same rules');
+});
+
 t.test('state: put and get, empty state keys, format=event', async (t) => {
   const roomId = await createRoom({ preset: 'public_chat' });
   await post(bob, `/rooms/${enc(roomId)}/join`);

@@ -164,6 +164,11 @@ t.test('ignored users: their messages and invites are not shown', async (t) => {
   await stream.untilEvent(roomId, fromBob);
   const counts = (await ops.sync(alice)).body.rooms.join[roomId].unread_notifications;
   t.equal(counts.notification_count, 1, "bob's message counts as unread, eve's (never shown) does not");
+  const before = (await ops.sync(alice)).body.next_batch;
+  await ops.send(eve, roomId, { msgtype: 'm.text', body: 'ignored once more' });
+  const quiet = (await ops.sync(alice, { since: before, timeout: 0 })).body;
+  t.not(quiet.next_batch, before, "the incremental sync is past eve's message");
+  t.notOk(quiet.rooms?.join?.[roomId], 'and the room, where nothing shown changed, is not in it');
   await s.call(alice, 'PUT', `${V3}/user/${enc(alice.user_id)}/account_data/m.ignored_user_list`, { ignored_users: {} });
 });
 

@@ -155,6 +155,12 @@ t.test('pagination with next_batch until the end', async (t) => {
       t.equal(ranks[0], 3);
     }
   }
+  // A page that is exactly full carries a token (as Synapse's do); the page after it is empty and has none.
+  const full = await search(bob, { search_term: 'pager', order_by: 'recent', filter: { limit: pagers.length } });
+  t.equal(ids(full).length, pagers.length);
+  t.ok(cat(full).next_batch, 'a full page has a next_batch');
+  const after = await search(bob, { search_term: 'pager', order_by: 'recent', filter: { limit: pagers.length } }, cat(full).next_batch);
+  t.same([ids(after), cat(after).count, cat(after).next_batch], [[], pagers.length, undefined], 'then an empty page, still counting all, with no next_batch');
   // A new match after the first page does not shift the pages.
   const first = await search(bob, { search_term: 'pager', order_by: 'rank', filter: { limit: 5 } });
   const late = await ops.send(bob, roomA, { msgtype: 'm.text', body: 'pager pager pager pager late' });

@@ -213,7 +213,8 @@ export function searchRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenAu
 
     const out: JsonObject = { count: total, highlights: words, results };
     const last = page[page.length - 1];
-    if (last && rest.length > page.length) out.next_batch = tokenAfter(last, {}, total);
+    // A full page always carries a token, as Synapse's do (Complement checks it); the next page may then be empty.
+    if (last && (rest.length > page.length || page.length === limit)) out.next_batch = tokenAfter(last, {}, total);
     if (groupKeys.length > 0) {
       const groups: JsonObject = {};
       for (const key of groupKeys) {

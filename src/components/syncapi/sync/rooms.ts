@@ -8,7 +8,7 @@
  * between `since` and the start of the timeline. With `use_state_after`,
  * `state_after` is the same at the end of the timeline instead.
  */
-import type { JsonObject } from '../../../core/canonical-json.js';
+import type { JsonObject, JsonValue } from '../../../core/canonical-json.js';
 import { accessFor, serialize, visible, type RoomAccess } from '../access.js';
 import type { SyncDeps } from '../deps.js';
 import { eventPasses, limitOf, roomPasses, type RoomEventFilter, type SyncFilter } from '../filter.js';
@@ -214,6 +214,8 @@ export class RoomSections {
     }
     out.ephemeral = { events: await this.ephemeral(req, room, since) };
     out.account_data = { events: this.roomAccountData(req, room.id, accountData) };
+    // What changed was all filtered out (an ignored user's message, a type the filter leaves out): no entry, as Synapse does.
+    if (!full && nothingIn(out)) return undefined;
     const perThread = req.filter.room?.timeline?.unread_thread_notifications === true;
     const counts = await this.deps.counts.counts(a.userId, room.id, req.to, perThread);
     out.unread_notifications = counts.room as unknown as JsonObject;
@@ -259,3 +261,10 @@ export class RoomSections {
 }
 
 export { splitStateKey };
+
+/** An incremental room entry that carries nothing: no events in any section and a timeline that was not cut. */
+function nothingIn(out: JsonObject): boolean {
+  const empty = (section: JsonValue | undefined) => ((section as { events?: unknown[] } | undefined)?.events?.length ?? 0) === 0;
+  const timeline = out.timeline as { limited?: boolean };
+  return empty(out.timeline) && timeline.limited !== true && empty(out.state) && empty(out.state_after) && empty(out.ephemeral) && empty(out.account_data);
+}

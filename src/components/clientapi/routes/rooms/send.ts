@@ -88,9 +88,9 @@ async function refuseSuspendedSend(cctx: ClientApiContext, owner: TokenOwner, re
 }
 
 export const sendRoutes: ClientRoutes = (app, cctx) => {
-  app.put(`${V3}/rooms/:roomId/send/:eventType/:txnId`, eventRoute(cctx, 'PUT /rooms/{roomId}/send/{eventType}/{txnId}'), async (request) => {
+  const sendMessage = async (request: FastifyRequest, txnId: string | undefined) => {
     const owner = ownerOf(request);
-    const { eventType, txnId } = params(request);
+    const { eventType } = params(request);
     const roomId = roomIdParam(params(request).roomId);
     cctx.limit('send', owner.user_id);
     const content = body(request);
@@ -104,10 +104,13 @@ export const sendRoutes: ClientRoutes = (app, cctx) => {
       type: eventType!,
       content,
       ...(redacts ? { redacts } : {}),
-      txn: { device_id: owner.device_id, txn_id: txnId! },
+      ...(txnId !== undefined ? { txn: { device_id: owner.device_id, txn_id: txnId } } : {}),
     });
     return { event_id };
-  });
+  };
+  app.put(`${V3}/rooms/:roomId/send/:eventType/:txnId`, eventRoute(cctx, 'PUT /rooms/{roomId}/send/{eventType}/{txnId}'), (request) => sendMessage(request, params(request).txnId!));
+  // The form before transaction ids, which Synapse still serves and old scripts and SyTest use: each call sends anew.
+  app.post(`${V3}/rooms/:roomId/send/:eventType`, eventRoute(cctx, 'PUT /rooms/{roomId}/send/{eventType}/{txnId}'), (request) => sendMessage(request, undefined));
 
   const putState = async (request: FastifyRequest, stateKey: string) => {
     const owner = ownerOf(request);
