@@ -40,6 +40,14 @@ t.test('initial sync: the room, its state and timeline, the summary', async (t) 
   // State is the state at the start of the timeline: nothing in both.
   const stateIds = new Set(room.state.events.map((e: any) => e.event_id));
   t.notOk(room.timeline.events.some((e: any) => stateIds.has(e.event_id)), 'no event in both state and timeline');
+  // The whole room fits in the timeline: prev_batch is the answer's own position (as Synapse gives),
+  // so paging back from it finds the room's events and /members at it finds its members.
+  t.equal(room.timeline.limited, false);
+  t.equal(room.timeline.prev_batch, r.body.next_batch, 'prev_batch of a whole history is the answer position');
+  const back = await s.call(bob, 'GET', `${V3}/rooms/${enc(roomId)}/messages?dir=b&from=${room.timeline.prev_batch}`);
+  t.equal(back.body.chunk[0]?.event_id, msg, 'paging back from it starts at the latest message');
+  const members = await s.call(bob, 'GET', `${V3}/rooms/${enc(roomId)}/members?at=${room.timeline.prev_batch}`);
+  t.same(members.body.chunk.map((e: any) => e.state_key).sort(), [alice.user_id, bob.user_id].sort(), '/members at it: the members now');
 });
 
 t.test('incremental: only what is new, long-poll wakes for a message', async (t) => {

@@ -61,7 +61,10 @@ export class RoomSections {
     });
     const events = scan.events.reverse();
     const first = events[0];
-    return { events, limited: scan.more, prevBatch: first ? first.pos - 1 : after > 0 ? after : upTo };
+    // A whole room's history in one timeline gets the answer's own position, as Synapse gives
+    // (SyTest and Complement page back, or read /members, from it); otherwise just before its first event.
+    const whole = after === 0 && !scan.more;
+    return { events, limited: scan.more, prevBatch: first && !whole ? first.pos - 1 : after > 0 ? after : upTo };
   }
 
   /** Whether the room has a non-empty name or canonical alias now. */
