@@ -78,6 +78,18 @@ t.test('send with POST and no transaction id (the form before transactions): eac
   expectError(t, await h.call(eve, 'POST', `${room(roomId)}/send/m.room.message`, { msgtype: 'm.text', body: 'x' }), 403, 'M_FORBIDDEN', 'and the same rules');
 });
 
+t.test('power levels no one could set are a malformed request (400), not a refusal', async (t) => {
+  const v12 = await createRoom({ preset: 'public_chat', room_version: '12' });
+  await post(bob, `/rooms/${enc(v12)}/join`);
+  const before = await stateIds(v12);
+  expectError(t, await putState(alice, v12, 'm.room.power_levels', '', { users: { [alice.user_id]: 100 } }), 400, 'M_BAD_JSON', 'v12: the creator listed in users');
+  expectError(t, await putState(alice, v12, 'm.room.power_levels', '', { users: { [bob.user_id]: 50 }, ban: 50.5 }), 400, 'M_BAD_JSON', 'a level that is not an integer');
+  expectError(t, await putState(bob, v12, 'm.room.power_levels', '', { users: { [bob.user_id]: 100 } }), 403, 'M_FORBIDDEN', 'well formed but beyond the sender: 403 still');
+  expectError(t, await putState(eve, v12, 'm.room.power_levels', '', { users: { [alice.user_id]: 100 } }), 403, 'M_FORBIDDEN', 'someone outside the room: 403, nothing learnt');
+  t.same(await stateIds(v12), before, 'nothing changed');
+  t.equal((await putState(alice, v12, 'm.room.power_levels', '', { users: { [bob.user_id]: 50 } })).status, 200, 'a valid change goes through');
+});
+
 t.test('state: put and get, empty state keys, format=event', async (t) => {
   const roomId = await createRoom({ preset: 'public_chat' });
   await post(bob, `/rooms/${enc(roomId)}/join`);

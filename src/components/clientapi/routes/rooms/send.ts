@@ -4,6 +4,8 @@
  * keeps transactions; these routes check what the client-server API adds.
  */
 import type { FastifyRequest } from 'fastify';
+import { powerLevelsContentProblem } from '../../../../core/auth/power-level-rules.js';
+import { roomCreators } from '../../../../core/auth/power-levels.js';
 import { canonicalJson, type JsonObject } from '../../../../core/canonical-json.js';
 import { MatrixError } from '../../../../core/errors.js';
 import { parseEventId, parseRoomAlias } from '../../../../core/identifiers.js';
@@ -16,6 +18,7 @@ import { body, eventRoute, fullUser, isLocal, params, reasonOf, roomIdParam, use
 import { carryOverRoomSettings } from './predecessor-settings.js';
 
 const CANONICAL = 'm.room.canonical_alias';
+const POWER_LEVELS = 'm.room.power_levels';
 
 function eventIdParam(value: unknown): string {
   if (typeof value !== 'string' || !parseEventId(value).ok) throw new MatrixError(400, 'M_INVALID_PARAM', `${String(value)} is not a valid event id`);
@@ -76,6 +79,22 @@ async function showGuestsOut(cctx: ClientApiContext, request: FastifyRequest, ro
   }
 }
 
+/**
+ * Power levels that no sender could ever set (a level that is not an
+ * integer where the room version wants one, a v12 creator listed in
+ * `users`) are a malformed request, 400 as Synapse answers (Complement
+ * checks it), not the 403 the auth rules would give.
+ */
+async function checkPowerLevelsShape(cctx: ClientApiContext, roomId: string, sender: string, content: JsonObject): Promise<void> {
+  // Someone outside the room learns nothing of it here: the auth rules refuse them as before.
+  if ((await cctx.roomserver.queryMembership({ room_id: roomId, user_id: sender })).membership !== 'join') return;
+  const [create] = (await cctx.roomserver.queryCurrentState({ room_id: roomId, keys: [['m.room.create', '']] })).events;
+  const version = create ? roomVersion(create.room_version) : undefined;
+  if (!create || !version) return;
+  const problem = powerLevelsContentProblem(content, version, roomCreators(create.pdu, version));
+  if (problem) throw new MatrixError(400, 'M_BAD_JSON', problem);
+}
+
 /** A suspended user may redact their own events and send nothing else. */
 async function refuseSuspendedSend(cctx: ClientApiContext, owner: TokenOwner, redacts: string | undefined): Promise<void> {
   if (!owner.suspended) return;
@@ -123,6 +142,7 @@ export const sendRoutes: ClientRoutes = (app, cctx) => {
     // taken from a client, it would let anyone vouch for themselves (Synapse drops it too).
     if (eventType === 'm.room.member') delete content.join_authorised_via_users_server;
     if (eventType === CANONICAL && stateKey === '') await checkCanonicalAlias(cctx, roomId, content);
+    if (eventType === POWER_LEVELS && stateKey === '') await checkPowerLevelsShape(cctx, roomId, owner.user_id, content);
     // The same content from the same sender again changes nothing: answer with the event in place (as Synapse does).
     const [current] = (await cctx.roomserver.queryCurrentState({ room_id: roomId, keys: [[eventType!, stateKey]] })).events;
     if (current && current.pdu.sender === owner.user_id && !current.redacted_because && canonicalJson(current.pdu.content) === canonicalJson(content)) {
