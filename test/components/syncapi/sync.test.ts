@@ -50,6 +50,20 @@ t.test('initial sync: the room, its state and timeline, the summary', async (t) 
   t.same(members.body.chunk.map((e: any) => e.state_key).sort(), [alice.user_id, bob.user_id].sort(), '/members at it: the members now');
 });
 
+t.test('incremental: a room joined since the token comes limited, with the messages before the join', async (t) => {
+  const roomId = await ops.create(alice, { preset: 'public_chat' });
+  for (let i = 0; i < 3; i++) await ops.send(alice, roomId, { msgtype: 'm.text', body: `before ${i}` });
+  const since = (await ops.sync(bob)).body.next_batch;
+  await ops.join(bob, roomId);
+  const filter = JSON.stringify({ room: { timeline: { limit: 10, types: ['m.room.message'] } } });
+  const stream = new SyncStream(s, bob, { filter });
+  stream.since = since;
+  const body = await stream.until((b) => roomId in (b.rooms?.join ?? {}));
+  const tl = body.rooms.join[roomId].timeline;
+  t.same(tl.events.map((e: any) => e.content.body), ['before 0', 'before 1', 'before 2'], 'every message fits');
+  t.equal(tl.limited, true, 'limited all the same (as Synapse marks a newly joined room)');
+});
+
 t.test('incremental: only what is new, long-poll wakes for a message', async (t) => {
   const roomId = await ops.create(alice, { preset: 'public_chat' });
   await ops.join(bob, roomId);

@@ -209,7 +209,8 @@ export class RoomSections {
     }
     out.timeline = {
       events: await serialize(this.deps, a, tl.events, req.fmt, { bundle: true }),
-      limited: tl.limited,
+      // A room joined since the token is always limited, as Synapse marks it (Complement checks): the client has none of it yet.
+      limited: tl.limited || (newly && req.since !== undefined),
       prev_batch: token(tl.prevBatch),
     };
     if (summaryNeeded) {
