@@ -52,12 +52,13 @@ export class RoomSections {
   private async timeline(req: SyncRequest, a: RoomAccess, after: number, upTo: number): Promise<Timeline> {
     const tf = req.filter.room?.timeline;
     const limit = limitOf(tf, DEFAULT_TIMELINE_LIMIT, MAX_TIMELINE_LIMIT);
+    const shown = await this.currentStateIds(a, after, upTo);
     const scan = await this.deps.timeline.scan(a.room, {
       after,
       upTo,
       reverse: true,
       want: limit,
-      accept: (rec) => visible(a, rec) && eventPasses(tf, rec.pdu),
+      accept: (rec) => (visible(a, rec) || shown.has(rec.event_id)) && eventPasses(tf, rec.pdu),
     });
     const events = scan.events.reverse();
     const first = events[0];
@@ -65,6 +66,19 @@ export class RoomSections {
     // (SyTest and Complement page back, or read /members, from it); otherwise just before its first event.
     const whole = after === 0 && !scan.more;
     return { events, limited: scan.more, prevBatch: first && !whole ? first.pos - 1 : after > 0 ? after : upTo };
+  }
+
+  /**
+   * State events of (after, upTo] that are still the room's state at upTo:
+   * shown in a sync timeline even where history visibility hides their
+   * time (a join while the user was away from a `joined` room), as Synapse
+   * does. Put in `state` instead, they would be undone by an older event of
+   * the same key later in the timeline. Only rooms that were ever `joined`
+   * or `invited` can hide anything from a member.
+   */
+  private async currentStateIds(a: RoomAccess, after: number, upTo: number): Promise<ReadonlySet<string>> {
+    if (a.room.lastStateChange <= after || !a.room.hv.some((p) => p.vis === 'joined' || p.vis === 'invited')) return NONE;
+    return new Set((await this.deps.state.delta(a.room.id, after, upTo)).values());
   }
 
   /** Whether the room has a non-empty name or canonical alias now. */
@@ -265,6 +279,8 @@ export class RoomSections {
 }
 
 export { splitStateKey };
+
+const NONE: ReadonlySet<string> = new Set();
 
 /** An incremental room entry that carries nothing: no events in any section and a timeline that was not cut. */
 function nothingIn(out: JsonObject): boolean {
