@@ -155,6 +155,12 @@ t.test('redactions: the endpoint and /send', async (t) => {
   t.same((await getEvent(alice, roomId, other)).body.content, {}, 'applied');
   expectError(t, await send(alice, roomId, 'r4', { reason: 'no target' }, 'm.room.redaction'), 400, 'M_INVALID_PARAM', '/send of a redaction without redacts');
   expectError(t, await h.call(alice, 'PUT', `${room(roomId)}/redact/not-an-event/r5`, {}), 400, 'M_INVALID_PARAM', 'redacting something that is not an event id');
+  const elsewhere = await createRoom({ preset: 'public_chat' });
+  const there = (await send(alice, elsewhere, 'x1', { msgtype: 'm.text', body: 'over there' })).body.event_id;
+  const before = await stateIds(roomId);
+  expectError(t, await h.call(alice, 'PUT', `${room(roomId)}/redact/${enc(there)}/r6`, {}), 400, 'M_INVALID_PARAM', 'an event of another room');
+  t.equal((await getEvent(alice, elsewhere, there)).body.content.body, 'over there', 'which stays as it was');
+  t.same(await stateIds(roomId), before);
 });
 
 t.test('canonical alias: new aliases must exist and point to the room', async (t) => {

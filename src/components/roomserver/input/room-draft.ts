@@ -165,11 +165,14 @@ export class RoomDraft {
    * A local user may redact their own events, or anyone's with the redact
    * power level (client-server API "Redactions"). Returns the id of the event
    * to redact now, or undefined when it is unknown here (the redaction still
-   * goes out, as the spec allows).
+   * goes out, as the spec allows); an event of another room is a 400, as
+   * Synapse answers (SyTest).
    */
   private async checkLocalRedaction(sender: string, redacts: string, authState: AuthStateWithIds): Promise<string | undefined> {
     const target = await this.svc.events.get(redacts);
-    if (!target || target.room_id !== this.room?.room_id) return undefined;
+    if (!target) return undefined;
+    // A redaction names an event of its own room; one of another room is a mistake, not a redaction to send.
+    if (target.room_id !== this.room?.room_id) throw new MatrixError(400, 'M_INVALID_PARAM', 'The event to redact is in another room');
     if (target.pdu.sender === sender) return redacts;
     const powers = roomPowers(authState.get('m.room.create', ''), authState.get('m.room.power_levels', ''), this.version);
     if (powers.userLevel(sender) < powers.level('redact')) {
