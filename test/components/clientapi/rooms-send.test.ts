@@ -196,8 +196,11 @@ t.test('canonical alias: new aliases must exist and point to the room', async (t
 });
 
 t.test('upgrade: a new room, aliases and directory entry moved', async (t) => {
-  const roomId = await createRoom({ preset: 'public_chat', room_alias_name: 'club', visibility: 'public', name: 'Club', room_version: '10' });
+  const roomId = await createRoom({ preset: 'public_chat', room_alias_name: 'club', visibility: 'public', name: 'Club', room_version: '10', creation_content: { 'm.federate': false } });
   await post(bob, `/rooms/${enc(roomId)}/join`);
+  await post(eve, `/rooms/${enc(roomId)}/join`);
+  t.equal((await post(alice, `/rooms/${enc(roomId)}/ban`, { user_id: eve.user_id, reason: 'spam' })).status, 200, 'eve is banned from the old room');
+  expectError(t, await putState(alice, roomId, 'm.room.tombstone', '', { body: 'loop', replacement_room: roomId }), 400, 'M_BAD_JSON', 'a tombstone naming its own room');
   expectError(t, await post(bob, `/rooms/${enc(roomId)}/upgrade`, { new_version: '12' }), 403, 'M_FORBIDDEN', 'upgrade without the power');
   expectError(t, await post(alice, `/rooms/${enc(roomId)}/upgrade`, { new_version: '99' }), 400, 'M_UNSUPPORTED_ROOM_VERSION', 'unknown version');
   expectError(t, await post(alice, `/rooms/${enc(roomId)}/upgrade`, {}), 400, 'M_BAD_JSON', 'no new_version');
@@ -208,6 +211,9 @@ t.test('upgrade: a new room, aliases and directory entry moved', async (t) => {
   const create = (await h.call(alice, 'GET', `${room(next)}/state/m.room.create`)).body;
   t.match(create, { room_version: '12', predecessor: { room_id: roomId }, additional_creators: [bob.user_id] });
   t.equal((await h.call(alice, 'GET', `${room(next)}/state/m.room.name`)).body.name, 'Club', 'name carried over');
+  t.equal(create['m.federate'], false, 'a room kept off federation stays off it');
+  t.match((await h.call(alice, 'GET', `${room(next)}/state/m.room.member/${enc(eve.user_id)}`)).body, { membership: 'ban', reason: 'spam' }, 'the ban carried over');
+  expectError(t, await post(eve, `/rooms/${enc(next)}/join`), 403, 'M_FORBIDDEN', 'so eve cannot join the new room');
   t.equal((await h.call(alice, 'GET', `${V3}/directory/room/${enc(`#club:${S}`)}`)).body.room_id, next, 'the alias moved');
   t.same((await h.call(alice, 'GET', `${room(next)}/state/m.room.canonical_alias`)).body, { alias: `#club:${S}` }, 'canonical alias in the new room');
   t.same((await h.call(alice, 'GET', `${room(roomId)}/state/m.room.canonical_alias`)).body, {}, 'and gone from the old one');

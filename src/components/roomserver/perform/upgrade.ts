@@ -1,8 +1,8 @@
 /**
  * Room upgrades (client-server API "Room upgrades", server behaviour): a new
  * room of the requested version that names its predecessor, the old room's
- * transferable state copied over, a tombstone in the old room, and the old
- * room's power levels raised so that nobody keeps talking there.
+ * transferable state and bans copied over, a tombstone in the old room, and
+ * the old room's power levels raised so that nobody keeps talking there.
  */
 import type { JsonObject } from '../../../core/canonical-json.js';
 import { roomPowers } from '../../../core/auth/power-levels.js';
@@ -54,6 +54,8 @@ export async function performUpgrade(deps: UpgradeDeps, req: UpgradeRequest): Pr
   const roomType = create?.pdu.content.type;
   if (typeof roomType === 'string') creation.type = roomType;
   if (newVersion.privilegedCreators && req.additional_creators?.length) creation.additional_creators = req.additional_creators;
+  // A room kept off federation stays off it (as Synapse keeps it; federation may not be undone later).
+  if (create?.pdu.content['m.federate'] === false) creation['m.federate'] = false;
 
   const carried = powerLevels ? carriedPowerLevels(powerLevels.pdu.content, req, newVersion, powers.userLevel(req.user_id)) : undefined;
   // Anyone who may send the tombstone may upgrade: one below the top level (a moderator) is lifted to it
@@ -69,6 +71,12 @@ export async function performUpgrade(deps: UpgradeDeps, req: UpgradeRequest): Pr
       .filter((e): e is RoomEvent => e !== undefined)
       .map((e) => ({ type: e.pdu.type, state_key: '', content: e.pdu.content })),
   });
+  // Whoever was banned stays banned: the upgrader sends the bans (no one is impersonated, which is why
+  // the spec leaves memberships behind), as Synapse does, before the power levels are put back.
+  for (const ban of state.filter((e) => e.pdu.type === 'm.room.member' && e.pdu.content.membership === 'ban' && typeof e.pdu.state_key === 'string')) {
+    const reason = ban.pdu.content.reason;
+    await deps.send({ room_id: replacement, sender: req.user_id, type: 'm.room.member', state_key: ban.pdu.state_key!, content: { membership: 'ban', ...(typeof reason === 'string' ? { reason } : {}) } });
+  }
   if (carried && setUp !== carried) {
     await deps.send({ room_id: replacement, sender: req.user_id, type: 'm.room.power_levels', state_key: '', content: carried });
   }

@@ -143,6 +143,7 @@ export const sendRoutes: ClientRoutes = (app, cctx) => {
     if (eventType === 'm.room.member') delete content.join_authorised_via_users_server;
     if (eventType === CANONICAL && stateKey === '') await checkCanonicalAlias(cctx, roomId, content);
     if (eventType === POWER_LEVELS && stateKey === '') await checkPowerLevelsShape(cctx, roomId, owner.user_id, content);
+    if (eventType === 'm.room.tombstone' && content.replacement_room === roomId) throw new MatrixError(400, 'M_BAD_JSON', 'A room cannot be its own replacement');
     // The same content from the same sender again changes nothing: answer with the event in place (as Synapse does).
     const [current] = (await cctx.roomserver.queryCurrentState({ room_id: roomId, keys: [[eventType!, stateKey]] })).events;
     if (current && current.pdu.sender === owner.user_id && !current.redacted_because && canonicalJson(current.pdu.content) === canonicalJson(content)) {
