@@ -6,9 +6,7 @@
  * aggregations added.
  */
 import type { JsonObject } from '../../core/canonical-json.js';
-import { redactedForViewer } from '../../core/events/erasure.js';
-import { redact } from '../../core/events/redaction.js';
-import { roomVersion } from '../../core/room-versions.js';
+import { erasedForm, redactedForViewer } from '../../core/events/erasure.js';
 import type { SyncDeps } from './deps.js';
 import { formatEvent, type FormatOptions } from './format.js';
 import type { EventRecord } from './storage.js';
@@ -36,9 +34,7 @@ export function erasedFor(a: RoomAccess, rec: EventRecord): boolean {
 }
 
 function asSeenBy(a: RoomAccess, rec: EventRecord): EventRecord {
-  if (!erasedFor(a, rec)) return rec;
-  const version = roomVersion(rec.room_version);
-  return version ? { ...rec, pdu: redact(rec.pdu, version) } : rec;
+  return erasedFor(a, rec) ? { ...rec, pdu: erasedForm(rec.pdu, rec.room_version) } : rec;
 }
 
 /** Whether the user may see the event (visibility rules; ignored users' messages are hidden). */

@@ -6,7 +6,6 @@
  */
 import { MatrixError } from '../../core/errors.js';
 import type { WriteOp } from '../../platform/storage/database.js';
-import { decodeKey } from '../../platform/storage/keys.js';
 import type { Pusher, PusherChange } from './api.js';
 import type { UserServices } from './services.js';
 import { del, keys, put, type StoredPusher } from './storage.js';
@@ -34,6 +33,8 @@ export class Pushers {
     if (change.kind !== null) checkPusher(change);
     return this.svc.locks.run('#pushers', async () => {
       const ops: WriteOp[] = [];
+      // Whose pushers change: the SyncAPI reads theirs again.
+      const changed = new Set([userId]);
       if (change.kind === null) {
         ops.push(del(keys.pusher(userId, change.app_id, change.pushkey)));
       } else {
@@ -52,12 +53,13 @@ export class Pushers {
         // Without append, the same pushkey of the same app can only notify one user (spec).
         if (!append) {
           for (const other of await this.svc.storage.pushersByKey(change.app_id, change.pushkey)) {
-            if (other.user_id !== userId) ops.push(del(keys.pusher(other.user_id, change.app_id, change.pushkey)));
+            if (other.user_id === userId) continue;
+            ops.push(del(keys.pusher(other.user_id, change.app_id, change.pushkey)));
+            changed.add(other.user_id);
           }
         }
       }
-      const users = new Set([userId, ...ops.map((op) => String(decodeKey(op.key)[1]))]);
-      const records = [...users].map((user_id) => ({ topic: userChanges, record: { kind: 'pushers' as const, user_id } }));
+      const records = [...changed].map((user_id) => ({ topic: userChanges, record: { kind: 'pushers' as const, user_id } }));
       await this.svc.producer.write(ops, records, { durable: true });
     });
   }

@@ -19,7 +19,7 @@ import type { Database } from '../../../platform/storage/database.js';
 import { decodeKey } from '../../../platform/storage/keys.js';
 import type { Pusher, UserAPI } from '../../userapi/api.js';
 import type { EventStore } from '../events.js';
-import { keys, type EventRecord, type NotificationRecord, type StateEntry } from '../storage.js';
+import { keys, type NotificationRecord, type StateEntry } from '../storage.js';
 import { GatewayError, notifyGateway } from './client.js';
 import { countsNotification, eventNotification, type NotifiedEvent } from './payload.js';
 
@@ -32,9 +32,6 @@ export interface DeliveryDeps {
   unreadTotal: (userId: string) => Promise<number>;
   userapi: () => Client<UserAPI>;
   logger: Logger;
-  /** Sends one request; notifyGateway unless a test says otherwise. */
-  send?: typeof notifyGateway;
-  now?: () => number;
 }
 
 const MAX_ATTEMPTS = 12;
@@ -55,15 +52,9 @@ export class PushDelivery {
   /** The badge last sent to each user's pushers. */
   private readonly badges = new Map<string, number>();
   private readonly sleepers = new Set<() => void>();
-  private readonly idleWaiters = new Set<() => void>();
   private stopped = false;
-  private readonly send: typeof notifyGateway;
-  private readonly now: () => number;
 
-  constructor(private readonly deps: DeliveryDeps) {
-    this.send = deps.send ?? notifyGateway;
-    this.now = deps.now ?? Date.now;
-  }
+  constructor(private readonly deps: DeliveryDeps) {}
 
   /** A notification for the user committed at this position. */
   notified(userId: string, pos: number): void {
@@ -92,7 +83,7 @@ export class PushDelivery {
       this.sent.set(sentKey(userId, appId, pushkey), pos);
       from.set(userId, Math.min(from.get(userId) ?? Infinity, pos));
     }
-    const since = this.now() - RESUME_WINDOW_MS;
+    const since = Date.now() - RESUME_WINDOW_MS;
     for (const [userId, pos] of from) {
       const range = keys.notificationsOf(userId);
       const rows = await this.deps.db.entries<NotificationRecord>({ gt: keys.notification(userId, pos), lt: range.lt, limit: RESUME_LIMIT });
@@ -103,12 +94,6 @@ export class PushDelivery {
   stop(): void {
     this.stopped = true;
     for (const wake of this.sleepers) wake();
-  }
-
-  /** Resolves once no user has anything queued (tests, and a clean stop's last look). */
-  idle(): Promise<void> {
-    if (this.running.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.add(resolve));
   }
 
   private enqueue(userId: string, item: Item): void {
@@ -146,10 +131,6 @@ export class PushDelivery {
     } finally {
       this.running.delete(userId);
       if (q.length === 0) this.queues.delete(userId);
-      if (this.running.size === 0) {
-        for (const done of this.idleWaiters) done();
-        this.idleWaiters.clear();
-      }
     }
   }
 
@@ -203,7 +184,7 @@ export class PushDelivery {
   }
 
   private async post(userId: string, pusher: Pusher, body: unknown): Promise<void> {
-    const { rejected } = await this.send(pusher.data.url as string, body);
+    const { rejected } = await notifyGateway(pusher.data.url as string, body);
     if (!rejected.includes(pusher.pushkey)) return;
     // The gateway says this pushkey is dead: the pusher goes (spec MUST).
     this.deps.logger.info({ user_id: userId, app_id: pusher.app_id }, 'push gateway rejected a pushkey; its pusher is removed');
@@ -217,11 +198,8 @@ export class PushDelivery {
     if (!n) return undefined;
     const rec = await this.deps.events.get(n.event_id);
     if (!rec || rec.redacted_because) return undefined;
-    const state = async (type: string, key: string): Promise<EventRecord | undefined> => {
-      const e = await this.deps.db.get<StateEntry>(keys.state(n.room_id, type, key));
-      return e ? this.deps.events.get(e.event_id) : undefined;
-    };
-    const [member, name, alias] = await Promise.all([state('m.room.member', rec.pdu.sender), state('m.room.name', ''), state('m.room.canonical_alias', '')]);
+    const entries = await this.deps.db.getMany<StateEntry>([keys.state(n.room_id, 'm.room.member', rec.pdu.sender), keys.state(n.room_id, 'm.room.name', ''), keys.state(n.room_id, 'm.room.canonical_alias', '')]);
+    const [member, name, alias] = await this.deps.events.getMany(entries.map((e) => e?.event_id ?? ''));
     const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
     const senderName = str(member?.pdu.content.displayname);
     const roomName = str(name?.pdu.content.name);

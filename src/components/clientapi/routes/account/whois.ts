@@ -8,8 +8,18 @@
 import type { FastifyRequest } from 'fastify';
 import { MatrixError } from '../../../../core/errors.js';
 import { isValidUserId } from '../../../../core/identifiers.js';
+import type { DeviceInfo } from '../../../userapi/api.js';
 import type { ClientRoutes } from '../types.js';
 import { fullUser, paramsOf, V3 } from './common.js';
+
+/** The device's last connection, as whois lists it. */
+function connection(d: DeviceInfo, lastSeen: number) {
+  return {
+    ...(d.last_seen_ip !== undefined ? { ip: d.last_seen_ip } : {}),
+    last_seen: lastSeen,
+    ...(d.last_seen_user_agent !== undefined ? { user_agent: d.last_seen_user_agent } : {}),
+  };
+}
 
 export const whoisRoutes: ClientRoutes = (app, cctx) => {
   const handler = async (request: FastifyRequest) => {
@@ -24,22 +34,7 @@ export const whoisRoutes: ClientRoutes = (app, cctx) => {
       devices: Object.fromEntries(
         devices.map((d) => [
           d.device_id,
-          {
-            sessions: [
-              {
-                connections:
-                  d.last_seen_ts === undefined
-                    ? []
-                    : [
-                        {
-                          ...(d.last_seen_ip !== undefined ? { ip: d.last_seen_ip } : {}),
-                          last_seen: d.last_seen_ts,
-                          ...(d.last_seen_user_agent !== undefined ? { user_agent: d.last_seen_user_agent } : {}),
-                        },
-                      ],
-              },
-            ],
-          },
+          { sessions: [{ connections: d.last_seen_ts === undefined ? [] : [connection(d, d.last_seen_ts)] }] },
         ]),
       ),
     };

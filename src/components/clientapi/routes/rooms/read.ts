@@ -3,10 +3,8 @@
  * history visibility rules, its members and joined members.
  */
 import type { FastifyRequest } from 'fastify';
-import { redactedForViewer } from '../../../../core/events/erasure.js';
-import { redact } from '../../../../core/events/redaction.js';
+import { erasedForm, redactedForViewer } from '../../../../core/events/erasure.js';
 import { MatrixError } from '../../../../core/errors.js';
-import { roomVersion } from '../../../../core/room-versions.js';
 import { parseEventId } from '../../../../core/identifiers.js';
 import type { RoomEvent } from '../../../roomserver/api.js';
 import { ownerOf, type ClientApiContext } from '../../context.js';
@@ -51,8 +49,7 @@ async function viewAt(cctx: ClientApiContext, roomId: string, at: string, allowe
 async function asSeenBy(cctx: ClientApiContext, ev: RoomEvent, membership: string): Promise<RoomEvent> {
   if (ev.redacted_because || !redactedForViewer(ev.pdu, membership) || !isLocal(cctx, ev.pdu.sender)) return ev;
   if (!(await cctx.userapi.queryUser({ user_id: ev.pdu.sender }))?.erased) return ev;
-  const version = roomVersion(ev.room_version);
-  return version ? { ...ev, pdu: redact(ev.pdu, version) } : ev;
+  return { ...ev, pdu: erasedForm(ev.pdu, ev.room_version) };
 }
 
 export const readRoutes: ClientRoutes = (app, cctx) => {

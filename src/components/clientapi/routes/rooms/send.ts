@@ -19,6 +19,8 @@ import { carryOverRoomSettings } from './predecessor-settings.js';
 
 const CANONICAL = 'm.room.canonical_alias';
 const POWER_LEVELS = 'm.room.power_levels';
+const GUEST_ACCESS = 'm.room.guest_access';
+const TOMBSTONE = 'm.room.tombstone';
 
 function eventIdParam(value: unknown): string {
   if (typeof value !== 'string' || !parseEventId(value).ok) throw new MatrixError(400, 'M_INVALID_PARAM', `${String(value)} is not a valid event id`);
@@ -57,8 +59,6 @@ async function checkCanonicalAlias(cctx: ClientApiContext, roomId: string, conte
     if (found?.room_id !== roomId) throw new MatrixError(400, 'M_BAD_ALIAS', `The alias ${alias} does not point to this room`);
   }
 }
-
-const GUEST_ACCESS = 'm.room.guest_access';
 
 /**
  * Guest access withdrawn: guests in the room leave it (spec, guest access:
@@ -143,7 +143,7 @@ export const sendRoutes: ClientRoutes = (app, cctx) => {
     if (eventType === 'm.room.member') delete content.join_authorised_via_users_server;
     if (eventType === CANONICAL && stateKey === '') await checkCanonicalAlias(cctx, roomId, content);
     if (eventType === POWER_LEVELS && stateKey === '') await checkPowerLevelsShape(cctx, roomId, owner.user_id, content);
-    if (eventType === 'm.room.tombstone' && content.replacement_room === roomId) throw new MatrixError(400, 'M_BAD_JSON', 'A room cannot be its own replacement');
+    if (eventType === TOMBSTONE && content.replacement_room === roomId) throw new MatrixError(400, 'M_BAD_JSON', 'A room cannot be its own replacement');
     // The same content from the same sender again changes nothing: answer with the event in place (as Synapse does).
     const [current] = (await cctx.roomserver.queryCurrentState({ room_id: roomId, keys: [[eventType!, stateKey]] })).events;
     if (current && current.pdu.sender === owner.user_id && !current.redacted_because && canonicalJson(current.pdu.content) === canonicalJson(content)) {
