@@ -139,8 +139,16 @@ async function journey(t: Test, mode: 'monolith' | 'split') {
   t.same(slim.devices[0].data, { format: 'event_id_only' });
 
   // A gateway that fails is tried again.
-  let failures = 1;
-  gw.answer = () => (failures-- > 0 ? { status: 503 } : { status: 200 });
+  // Only the notification under test is refused: others still arriving (carol's message reaching bob) must not use up the failure.
+  const refuseOnce = (body: string, status: number) => {
+    let refused = false;
+    gw.answer = (b) => {
+      if (refused || b.notification.content?.body !== body || b.notification.devices[0].pushkey !== 'bob-key') return { status: 200 };
+      refused = true;
+      return { status };
+    };
+  };
+  refuseOnce('again', 503);
   const { event_id: retried } = await call('PUT', `${C}/rooms/${room}/send/m.room.message/5`, alice.access_token, { msgtype: 'm.text', body: 'again' });
   const tries = await waitFor('a retry after the 503', async () => {
     const got = toKey('bob-key').filter((r) => r.body.notification.event_id === retried);
@@ -149,8 +157,7 @@ async function journey(t: Test, mode: 'monolith' | 'split') {
   t.same(tries.map((r) => r.answered), [503, 200], 'sent again after a 503, with the same event id');
 
   // A 4xx is not retried: the next notification goes on.
-  gw.answer = (body) => (body.notification.event_id !== undefined && toKey('bob-key').every((r) => r.body.notification.event_id !== body.notification.event_id) && failures-- === 0 ? { status: 400 } : { status: 200 });
-  failures = 0;
+  refuseOnce('refused', 400);
   const { event_id: refused } = await call('PUT', `${C}/rooms/${room}/send/m.room.message/5b`, alice.access_token, { msgtype: 'm.text', body: 'refused' });
   const { event_id: next } = await call('PUT', `${C}/rooms/${room}/send/m.room.message/5c`, alice.access_token, { msgtype: 'm.text', body: 'next' });
   await waitFor('the message after the refused one', async () => (toKey('bob-key').some((r) => r.body.notification.event_id === next) ? true : undefined));
