@@ -40,14 +40,27 @@ function displayNameIn(event: PushEvent, ctx: PushContext): boolean {
   return containsWords(name, body);
 }
 
-/** `is`: a count, optionally after ==, <, >, >= or <=. */
+/** `is`: a count, optionally after ==, <, >, >= or <=; parsed once per distinct value. */
+const counts = new Map<string, { op: string; n: number } | null>();
+
+function parseCount(is: string): { op: string; n: number } | null {
+  let parsed = counts.get(is);
+  if (parsed !== undefined) return parsed;
+  const m = /^(==|<=|>=|<|>)?([0-9]+)$/.exec(is);
+  parsed = m ? { op: m[1] ?? '==', n: Number(m[2]) } : null;
+  // Rules hold few distinct values; the bound only guards against odd rule sets.
+  if (counts.size >= 1000) counts.clear();
+  counts.set(is, parsed);
+  return parsed;
+}
+
 function memberCount(c: Record<string, unknown>, ctx: PushContext): boolean {
   if (typeof c.is !== 'string') return false;
-  const m = /^(==|<=|>=|<|>)?([0-9]+)$/.exec(c.is);
-  if (!m) return false;
-  const n = Number(m[2]);
+  const parsed = parseCount(c.is);
+  if (!parsed) return false;
+  const { op, n } = parsed;
   const count = ctx.member_count;
-  switch (m[1]) {
+  switch (op) {
     case '<':
       return count < n;
     case '>':

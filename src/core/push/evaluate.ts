@@ -16,9 +16,12 @@ function ruleMatches(kind: PushRuleKind, rule: PushRule, event: PushEvent, ctx: 
   if (!rule.enabled) return false;
   switch (kind) {
     case 'override':
-    case 'underride':
+    case 'underride': {
       // No conditions: the rule always matches.
-      return (rule.conditions ?? []).every((c) => conditionHolds(c, event, ctx));
+      const conditions = rule.conditions ?? [];
+      for (let i = 0; i < conditions.length; i++) if (!conditionHolds(conditions[i], event, ctx)) return false;
+      return true;
+    }
     case 'content': {
       const body = event.content?.body;
       return typeof rule.pattern === 'string' && typeof body === 'string' && globMatchesWords(rule.pattern, body);
@@ -43,6 +46,24 @@ export function normaliseActions(actions: unknown[]): PushAction[] {
   return out;
 }
 
+/**
+ * What a rule does, worked out once per rule object: a user's ruleset is
+ * kept while it is unchanged, and evaluation runs for every recipient of
+ * every event. Shared, so frozen.
+ */
+const outcomes = new WeakMap<PushRule, PushEvaluation>();
+
+function outcomeOf(kind: PushRuleKind, rule: PushRule): PushEvaluation {
+  let o = outcomes.get(rule);
+  if (!o) {
+    o = outcome(normaliseActions(rule.actions), `${kind}/${rule.rule_id}`);
+    Object.freeze(o.actions);
+    Object.freeze(o.tweaks);
+    outcomes.set(rule, Object.freeze(o));
+  }
+  return o;
+}
+
 function outcome(actions: PushAction[], rule: string): PushEvaluation {
   const notify = actions.includes('notify');
   const tweaks: Record<string, unknown> = {};
@@ -64,8 +85,9 @@ function outcome(actions: PushAction[], rule: string): PushEvaluation {
 export function evaluatePushRules(ruleset: PushRuleset, event: PushEvent, ctx: PushContext): PushEvaluation {
   if (event.sender === ctx.user_id) return NOTHING;
   for (const kind of PUSH_RULE_KINDS) {
-    for (const rule of ruleset[kind] ?? []) {
-      if (ruleMatches(kind, rule, event, ctx)) return outcome(normaliseActions(rule.actions), `${kind}/${rule.rule_id}`);
+    const rules = ruleset[kind] ?? [];
+    for (let i = 0; i < rules.length; i++) {
+      if (ruleMatches(kind, rules[i]!, event, ctx)) return outcomeOf(kind, rules[i]!);
     }
   }
   return NOTHING;

@@ -7,37 +7,43 @@
  */
 
 const WORD = 'A-Za-z0-9_';
-const cache = new Map<string, RegExp>();
 const MAX_CACHED = 2000;
+/**
+ * Compiled patterns, one map per way of matching: keyed by the pattern
+ * alone, so that a lookup (once per rule, recipient and event) builds no
+ * string.
+ */
+const caches = { whole: new Map<string, RegExp>(), words: new Map<string, RegExp>(), literal: new Map<string, RegExp>() };
+type Mode = keyof typeof caches;
 
 /** Escapes what is syntax in a `u` regular expression (where escaping anything else is an error). */
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
-function compile(pattern: string, words: boolean, literal: boolean): RegExp {
-  const key = `${words ? 'w' : 'v'}${literal ? 'l' : 'g'}${pattern}`;
-  let re = cache.get(key);
+function compile(pattern: string, mode: Mode): RegExp {
+  const cache = caches[mode];
+  let re = cache.get(pattern);
   if (re) return re;
-  const body = literal ? escape(pattern) : [...pattern].map((c) => (c === '*' ? '.*' : c === '?' ? '.' : escape(c))).join('');
+  const body = mode === 'literal' ? escape(pattern) : [...pattern].map((c) => (c === '*' ? '.*' : c === '?' ? '.' : escape(c))).join('');
   // `u`: `?` is one character, not one UTF-16 unit; `s`: `*` crosses line breaks.
-  re = words ? new RegExp(`(?<![${WORD}])${body}(?![${WORD}])`, 'isu') : new RegExp(`^${body}$`, 'isu');
+  re = mode === 'whole' ? new RegExp(`^${body}$`, 'isu') : new RegExp(`(?<![${WORD}])${body}(?![${WORD}])`, 'isu');
   if (cache.size >= MAX_CACHED) cache.clear();
-  cache.set(key, re);
+  cache.set(pattern, re);
   return re;
 }
 
 /** The whole value matches the glob. */
 export function globMatches(pattern: string, value: string): boolean {
-  return compile(pattern, false, false).test(value);
+  return compile(pattern, 'whole').test(value);
 }
 
 /** Some substring between word boundaries matches the glob. */
 export function globMatchesWords(pattern: string, value: string): boolean {
-  return compile(pattern, true, false).test(value);
+  return compile(pattern, 'words').test(value);
 }
 
 /** The text itself (no glob) occurs between word boundaries. */
 export function containsWords(text: string, value: string): boolean {
-  return compile(text, true, true).test(value);
+  return compile(text, 'literal').test(value);
 }

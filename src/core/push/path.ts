@@ -33,7 +33,9 @@ export function splitPath(path: string): string[] {
 /** The value at `path` in `obj`, or undefined when some step is missing or not an object. */
 export function valueAt(obj: unknown, path: string): unknown {
   let current: unknown = obj;
-  for (const part of splitPath(path)) {
+  const parts = splitPath(path);
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]!;
     if (typeof current !== 'object' || current === null || Array.isArray(current)) return undefined;
     if (!Object.hasOwn(current, part)) return undefined;
     current = (current as Record<string, unknown>)[part];
