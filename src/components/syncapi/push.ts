@@ -66,13 +66,15 @@ export class PushCounter implements CountSource {
     this.rules.delete(userId);
   }
 
-  private async rulesOf(userId: string): Promise<PushRuleset> {
-    let r = this.rules.get(userId);
-    if (!r) {
-      r = (await this.userapi().queryPushRules({ user_id: userId })) as PushRuleset;
-      this.rules.set(userId, r);
-      if (this.rules.size > 5000) this.rules.delete(this.rules.keys().next().value!);
-    }
+  /** The user's ruleset: from memory once fetched (no promise on that path: it runs per recipient and event). */
+  private rulesOf(userId: string): PushRuleset | Promise<PushRuleset> {
+    return this.rules.get(userId) ?? this.fetchRules(userId);
+  }
+
+  private async fetchRules(userId: string): Promise<PushRuleset> {
+    const r = (await this.userapi().queryPushRules({ user_id: userId })) as PushRuleset;
+    this.rules.set(userId, r);
+    if (this.rules.size > 5000) this.rules.delete(this.rules.keys().next().value!);
     return r;
   }
 
@@ -123,52 +125,61 @@ export class PushCounter implements CountSource {
     recipients.delete(sender);
     if (recipients.size === 0) return;
     const version = roomVersion(rec.room_version);
-    const stateEvent = async (type: string, key: string): Promise<EventRecord | undefined> => {
+    const stateEvent = (type: string, key: string): EventRecord | undefined | Promise<EventRecord | undefined> => {
       const csKey = keys.state(rec.room_id, type, key);
       const cached = tx.wrote(csKey) ? undefined : this.stateCache.get(csKey);
       if (cached !== undefined) return cached ?? undefined;
-      const e = await tx.get<StateEntry>(csKey);
-      const ev = e ? ((await tx.get<EventRecord>(keys.event(e.event_id))) ?? (await this.events.get(e.event_id))) : undefined;
-      if (!tx.wrote(csKey)) {
-        this.stateCache.set(csKey, ev ?? null);
-        if (this.stateCache.size > 20_000) this.stateCache.delete(this.stateCache.keys().next().value!);
-      }
-      return ev;
+      return this.readState(tx, csKey);
     };
     const [create, power] = await Promise.all([stateEvent('m.room.create', ''), stateEvent('m.room.power_levels', '')]);
     const powers = version ? roomPowers(create?.pdu, power?.pdu, version) : undefined;
     const thread = await threadOf(pdu, async (id) => (await tx.get<EventRecord>(keys.event(id)))?.pdu ?? (await this.events.get(id))?.pdu);
     const event = { ...pdu, room_id: rec.room_id, event_id: rec.event_id };
     const isState = typeof pdu.state_key === 'string';
+    const notified: { userId: string; highlight: boolean }[] = [];
     for (const userId of recipients) {
       // A message of someone the recipient ignores is never shown to them: it does not count either.
       if (!isState && this.views.users.get(userId)?.ignored.has(sender)) continue;
       let ruleset: PushRuleset;
       try {
-        ruleset = await this.rulesOf(userId);
+        // Awaited only when not in memory: an await costs a turn of the microtask queue per recipient.
+        const r = this.rulesOf(userId);
+        ruleset = r instanceof Promise ? await r : r;
       } catch {
         // The UserAPI is away: this event does not count for this user rather than holding up everyone's sync.
         continue;
       }
-      const member = await stateEvent('m.room.member', userId);
+      const m = stateEvent('m.room.member', userId);
+      const member = m instanceof Promise ? await m : m;
       const displayName = member?.pdu.content.displayname;
-      const ctx: PushContext = {
-        user_id: userId,
-        room_id: rec.room_id,
-        member_count: room?.joined ?? 0,
-        ...(typeof displayName === 'string' ? { display_name: displayName } : {}),
-        ...(powers ? { powers } : {}),
-      };
+      const ctx: PushContext = { user_id: userId, room_id: rec.room_id, member_count: room?.joined ?? 0 };
+      if (typeof displayName === 'string') ctx.display_name = displayName;
+      if (powers) ctx.powers = powers;
       const result = evaluatePushRules(ruleset, event, ctx);
       if (!result.notify) continue;
       const n: NotificationRecord = { room_id: rec.room_id, event_id: rec.event_id, actions: result.actions, highlight: result.highlight, ts: pdu.origin_server_ts, thread_id: thread };
       tx.put(keys.notification(userId, rec.pos), n);
       tx.put(countKey(userId, rec.room_id, rec.pos), { highlight: result.highlight, thread } satisfies CountEntry);
-      tx.after(() => {
-        this.added(userId, rec.room_id, { pos: rec.pos, highlight: result.highlight, thread });
-        this.onNotified(userId, rec.pos);
-      });
+      notified.push({ userId, highlight: result.highlight });
     }
+    if (notified.length === 0) return;
+    tx.after(() => {
+      for (const { userId, highlight } of notified) {
+        this.added(userId, rec.room_id, { pos: rec.pos, highlight, thread });
+        this.onNotified(userId, rec.pos);
+      }
+    });
+  }
+
+  /** A state entry as this batch sees it, cached when the batch did not write it. */
+  private async readState(tx: Tx, csKey: string): Promise<EventRecord | undefined> {
+    const e = await tx.get<StateEntry>(csKey);
+    const ev = e ? ((await tx.get<EventRecord>(keys.event(e.event_id))) ?? (await this.events.get(e.event_id))) : undefined;
+    if (!tx.wrote(csKey)) {
+      this.stateCache.set(csKey, ev ?? null);
+      if (this.stateCache.size > 20_000) this.stateCache.delete(this.stateCache.keys().next().value!);
+    }
+    return ev;
   }
 
   private isLocal(userId: string): boolean {
