@@ -21,6 +21,7 @@ import { validateConfig, type NeuriteConfig } from '../platform/config/schema.js
 import { ApiDirectory } from '../platform/ipc/directory.js';
 import { NEURITE_VERSION } from '../version.js';
 import { LogTail } from './log-tail.js';
+import { childNodeFlags } from './node-flags.js';
 import { readJsonBody, replyJson } from './control-http.js';
 import { processMemory, type ProcessMemory } from './memory.js';
 import { handOverDataDir, type RunAs } from './privileges.js';
@@ -258,8 +259,7 @@ export class Supervisor {
     this.children.set(group.name, child);
     const setup: ChildSetup = { dataDir: this.paths.dataDir, configured: this.configured, config: this.config, layout: this.layout, group: group.name };
     const proc = fork(this.opts.entry, [CHILD_COMMAND, group.name], {
-      // A small young generation keeps each idle child small; see DESIGN.md budgets.
-      execArgv: [...process.execArgv, '--max-semi-space-size=1'],
+      execArgv: [...process.execArgv, ...childNodeFlags(group, this.layout)],
       // glibc's default of eight malloc arenas per core costs each idle child megabytes.
       // Fixed mmap and trim thresholds: glibc otherwise raises its mmap threshold as
       // blocks are freed, and LevelDB's and Node's larger buffers then fragment the heap,

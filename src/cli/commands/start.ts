@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { flushLogs, rootLogger } from '../../platform/logging/index.js';
 import { runAsFromEnv, type RunAs } from '../../supervisor/privileges.js';
+import { useInterpreterOnly } from '../../supervisor/node-flags.js';
 import { Supervisor } from '../../supervisor/supervisor.js';
 import { superviseUpdates } from '../../supervisor/update/supervise.js';
 import { parseCommandArgs, portOption, requireString } from '../args.js';
@@ -15,6 +16,7 @@ export async function startCommand(args: string[], entry: string): Promise<numbe
     bind: { type: 'string' },
   });
   const dataDir = requireString(values['data-dir'], '--data-dir');
+  useInterpreterOnly();
   const setupPort = portOption(values['setup-port'], '--setup-port');
   const logger = rootLogger();
   let runAs: RunAs | undefined;
