@@ -16,18 +16,14 @@ export const BUSY_COMPONENTS: ReadonlySet<ComponentName> = new Set<ComponentName
 const ALWAYS = ['--max-semi-space-size=1'];
 
 /**
- * A process of several: V8 favours size over speed where it has the choice
- * (about 1.5–4 MB less per busy process in split, no measurable cost per
- * message; the single monolith process gains nothing from it).
- */
-const SHARED_MACHINE = ['--optimize-for-size'];
-
-/**
- * A process with no busy component runs on the interpreter alone, which
- * saves about 2–3 MB of compiled code and feedback per process. Not
- * `--jitless`: that also turns off WebAssembly, which fetch (undici) needs.
+ * A process with no busy component runs on the interpreter alone, and V8
+ * favours size over speed where it has the choice: about 4–5 MB less per
+ * process. Not `--jitless`: that also turns off WebAssembly, which fetch
+ * (undici) needs. `--optimize-for-size` is not for the busy ones: in split
+ * it made each send cost clientapi about 50 % more CPU.
  */
 const INTERPRETER_ONLY = ['--no-opt', '--no-maglev', '--no-sparkplug'];
+const BACKGROUND = ['--optimize-for-size', ...INTERPRETER_ONLY];
 
 /**
  * The supervisor is never on a request's path either. Its own flags cannot
@@ -44,8 +40,7 @@ export function isBackground(group: ProcessGroup, layout: readonly ProcessGroup[
 }
 
 export function childNodeFlags(group: ProcessGroup, layout: readonly ProcessGroup[]): string[] {
-  if (layout.length <= 1) return [...ALWAYS];
-  return isBackground(group, layout) ? [...ALWAYS, ...SHARED_MACHINE, ...INTERPRETER_ONLY] : [...ALWAYS, ...SHARED_MACHINE];
+  return isBackground(group, layout) ? [...ALWAYS, ...BACKGROUND] : [...ALWAYS];
 }
 
 /**

@@ -7,8 +7,8 @@ t.test('split: busy components keep the optimising compilers, the others run on 
   for (const group of layout) {
     const flags = childNodeFlags(group, layout);
     t.ok(flags.includes('--max-semi-space-size=1'), `${group.name}: small young generation`);
-    t.ok(flags.includes('--optimize-for-size'), `${group.name}: sized for a shared machine`);
     const busy = group.components.some((c) => BUSY_COMPONENTS.has(c));
+    t.equal(flags.includes('--optimize-for-size'), !busy, `${group.name}: ${busy ? 'sized for speed' : 'sized for memory'}`);
     t.equal(flags.includes('--no-opt') && flags.includes('--no-maglev') && flags.includes('--no-sparkplug'), !busy, `${group.name}: ${busy ? 'compiled' : 'interpreted'}`);
     t.notOk(flags.includes('--jitless') || flags.includes('--lite-mode'), `${group.name}: WebAssembly (fetch) still works`);
     t.equal(childNiceness(group, layout), busy ? 0 : BACKGROUND_NICENESS, `${group.name}: ${busy ? 'normal' : 'background'} CPU priority`);
