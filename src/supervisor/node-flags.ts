@@ -1,9 +1,14 @@
 /**
- * How each child process runs: its V8 flags and its CPU priority. Idle
- * memory is the split arrangement's tightest budget, and most components
- * wait for a request that comes a few times a day; only the ones on the
- * path of every message and sync need V8's optimising compilers, and they
- * come first for the CPU.
+ * The V8 flags each child process starts with. Idle memory is the split
+ * arrangement's tightest budget, and most components wait for a request
+ * that comes a few times a day; only the ones on the path of every message
+ * and sync need V8's optimising compilers.
+ *
+ * Not done: a lower CPU priority (nice +10) for the others. It made
+ * /versions answer sooner after start (split 2.5–2.9 → 1.8 s) only because
+ * the background processes were still starting: a request for media or the
+ * key document right after got 503, and under load a quick stop found
+ * children not yet ready.
  */
 import { setFlagsFromString } from 'node:v8';
 import type { ComponentName } from '../platform/config/components.js';
@@ -41,16 +46,4 @@ export function isBackground(group: ProcessGroup, layout: readonly ProcessGroup[
 
 export function childNodeFlags(group: ProcessGroup, layout: readonly ProcessGroup[]): string[] {
   return isBackground(group, layout) ? [...ALWAYS, ...BACKGROUND] : [...ALWAYS];
-}
-
-/**
- * Background processes run at a lower CPU priority (nice 10): on two
- * cores, thirteen processes starting at once made /versions wait for all
- * of them (split start 2.9 → 1.9 s), and later a thumbnail or a federation
- * backlog should not delay anyone's messages.
- */
-export const BACKGROUND_NICENESS = 10;
-
-export function childNiceness(group: ProcessGroup, layout: readonly ProcessGroup[]): number {
-  return isBackground(group, layout) ? BACKGROUND_NICENESS : 0;
 }

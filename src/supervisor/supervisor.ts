@@ -9,7 +9,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { getPriority, setPriority } from 'node:os';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { ensureCode, forgetCode } from '../components/setup/code.js';
@@ -22,7 +21,7 @@ import { validateConfig, type NeuriteConfig } from '../platform/config/schema.js
 import { ApiDirectory } from '../platform/ipc/directory.js';
 import { NEURITE_VERSION } from '../version.js';
 import { LogTail } from './log-tail.js';
-import { childNiceness, childNodeFlags } from './node-flags.js';
+import { childNodeFlags } from './node-flags.js';
 import { readJsonBody, replyJson } from './control-http.js';
 import { processMemory, type ProcessMemory } from './memory.js';
 import { handOverDataDir, type RunAs } from './privileges.js';
@@ -274,7 +273,6 @@ export class Supervisor {
     child.tail.follow(proc.stdout!, process.stdout);
     child.tail.follow(proc.stderr!, process.stderr);
     child.proc = proc;
-    lowerPriority(proc, childNiceness(group, this.layout));
     child.state = 'starting';
     child.startedAt = Date.now();
 
@@ -413,16 +411,6 @@ export class Supervisor {
       this.control = undefined;
       rmSync(this.paths.controlSocket, { force: true });
     }
-  }
-}
-
-function lowerPriority(proc: ChildProcess, niceness: number): void {
-  if (niceness === 0 || proc.pid === undefined) return;
-  try {
-    // Relative to the supervisor's own, which the child inherited.
-    setPriority(proc.pid, Math.min(19, getPriority(proc.pid) + niceness));
-  } catch {
-    // Gone already (its exit is handled elsewhere); a lower priority is an optimisation only.
   }
 }
 

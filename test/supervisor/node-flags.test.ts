@@ -1,6 +1,6 @@
 import t from 'tap';
 import { processLayout } from '../../src/platform/config/layout.js';
-import { BACKGROUND_NICENESS, BUSY_COMPONENTS, childNiceness, childNodeFlags } from '../../src/supervisor/node-flags.js';
+import { BUSY_COMPONENTS, childNodeFlags } from '../../src/supervisor/node-flags.js';
 
 t.test('split: busy components keep the optimising compilers, the others run on the interpreter', async (t) => {
   const layout = processLayout('split');
@@ -11,7 +11,6 @@ t.test('split: busy components keep the optimising compilers, the others run on 
     t.equal(flags.includes('--optimize-for-size'), !busy, `${group.name}: ${busy ? 'sized for speed' : 'sized for memory'}`);
     t.equal(flags.includes('--no-opt') && flags.includes('--no-maglev') && flags.includes('--no-sparkplug'), !busy, `${group.name}: ${busy ? 'compiled' : 'interpreted'}`);
     t.notOk(flags.includes('--jitless') || flags.includes('--lite-mode'), `${group.name}: WebAssembly (fetch) still works`);
-    t.equal(childNiceness(group, layout), busy ? 0 : BACKGROUND_NICENESS, `${group.name}: ${busy ? 'normal' : 'background'} CPU priority`);
   }
   t.same(
     layout.filter((g) => !childNodeFlags(g, layout).includes('--no-opt')).map((g) => g.name).sort(),
@@ -22,7 +21,6 @@ t.test('split: busy components keep the optimising compilers, the others run on 
 t.test('monolith: the one process runs with V8 defaults but the young generation', async (t) => {
   const layout = processLayout('monolith');
   t.same(childNodeFlags(layout[0]!, layout), ['--max-semi-space-size=1']);
-  t.equal(childNiceness(layout[0]!, layout), 0);
 });
 
 t.test('a custom grouping: a group with one busy component is compiled', async (t) => {
