@@ -3,15 +3,21 @@
  * with a JSON body, answered with `{"r": result}` or `{"error": WireError}`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { methodPath, type ApiDescriptor, type ApiMethod, type ApiShape, type CallContext } from './define.js';
+import { methodPath, type ApiDescriptor, type ApiMethod, type ApiShape, type CallContext, type MethodSpec } from './define.js';
 import { DEADLINE_HEADER, toWireError, type WireError } from './wire.js';
 
 const MAX_BODY = 64 * 1024 * 1024;
 
 export type InternalErrorReporter = (err: unknown, path: string) => void;
 
+interface Handler {
+  run: ApiMethod;
+  /** Safe to retry: the caller needs no word that the call is about to run. */
+  idempotent: boolean;
+}
+
 export class IpcServer {
-  private readonly handlers = new Map<string, ApiMethod>();
+  private readonly handlers = new Map<string, Handler>();
 
   constructor(private readonly onInternalError: InternalErrorReporter = () => {}) {}
 
@@ -19,7 +25,8 @@ export class IpcServer {
     for (const name of Object.keys(desc.methods)) {
       const fn = (impl as Record<string, unknown>)[name];
       if (typeof fn !== 'function') throw new Error(`${desc.component} does not implement ${name}`);
-      this.handlers.set(methodPath(desc, name), (fn as ApiMethod).bind(impl));
+      const spec = desc.methods[name as keyof typeof desc.methods] as MethodSpec;
+      this.handlers.set(methodPath(desc, name), { run: (fn as ApiMethod).bind(impl), idempotent: spec.idempotent === true });
     }
   }
 
@@ -61,12 +68,14 @@ export class IpcServer {
       });
       const ctx: CallContext = { signal: controller.signal, deadline };
       // 102 tells the caller the call is about to run: from now on a broken
-      // connection may mean it ran, so a non-idempotent call must not be retried.
-      res.writeProcessing();
+      // connection may mean it ran, so a non-idempotent call must not be
+      // retried. An idempotent one is retried either way, and the interim
+      // answer would cost both sides a write and a read per call.
+      if (!handler.idempotent) res.writeProcessing();
       // Through a promise, so that a method throwing before its first await
       // answers with an error instead of taking the process down.
       Promise.resolve()
-        .then(() => handler(arg, ctx))
+        .then(() => handler.run(arg, ctx))
         .then(
           (r: unknown) => send(res, 200, r === undefined ? {} : { r }),
           (e: unknown) => {
