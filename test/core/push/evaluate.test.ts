@@ -207,3 +207,26 @@ t.test('rule edits, made as the UserAPI makes them', async (t) => {
   const highlightOnly = edit(actions('override', '.m.rule.is_user_mention', [{ set_tweak: 'highlight' }]));
   t.equal(summary(mention, undefined, highlightOnly), 'override/.m.rule.is_user_mention notify=false highlight=false', 'no notify: no highlight counted either');
 });
+
+t.test('evaluated again and again (the SyncAPI does, per recipient): the same answers, and the shared ones cannot be changed', async (t) => {
+  const mention = () => msg('hello', { 'm.mentions': { user_ids: [ME] } });
+  const first = run(mention());
+  const second = run(mention());
+  t.same(second, first, 'the same outcome');
+  t.ok(first.highlight, 'a mention highlights');
+  t.ok(Object.isFrozen(first) && Object.isFrozen(first.actions) && Object.isFrozen(first.tweaks), 'shared between evaluations, so frozen');
+  t.throws(() => (first.actions as unknown[]).push('notify'), 'a caller cannot change what the next evaluation returns');
+  t.same(run(mention()).actions, second.actions);
+  t.notOk(run(msg('hello')).highlight, 'and the next event gets its own rule');
+  // Parsed once per value: the cached parse answers the same, for valid and invalid values.
+  for (let i = 0; i < 3; i++) {
+    t.notOk(conditionHolds({ kind: 'room_member_count', is: '=2' }, msg('hi'), ctx({ member_count: 2 })), `an unknown prefix, time ${i + 1}`);
+    t.ok(conditionHolds({ kind: 'room_member_count', is: '<3' }, msg('hi'), ctx({ member_count: 2 })), `<3 with 2 members, time ${i + 1}`);
+    t.notOk(conditionHolds({ kind: 'room_member_count', is: '<3' }, msg('hi'), ctx({ member_count: 3 })), `<3 with 3 members, time ${i + 1}`);
+  }
+  // A pattern compiled for whole-value matching is not reused for word matching, nor the other way round.
+  t.ok(globMatches('cake', 'cake'));
+  t.notOk(globMatchesWords('cake', 'cheesecake'), 'words: not inside a word');
+  t.notOk(globMatches('cake', 'lie cake'), 'whole value: not a word of it');
+  t.ok(globMatchesWords('cake', 'lie cake'));
+});
