@@ -8,6 +8,7 @@ import { flushLogs, rootLogger } from '../platform/logging/index.js';
 import { dataPaths } from '../platform/config/paths.js';
 import { runProcessGroup, type RunningGroup } from '../platform/runtime/host.js';
 import type { ComponentLoader } from '../platform/runtime/component.js';
+import { applyRuntimeFlags, childRuntimeFlags } from './node-flags.js';
 import { CHILD_ENV, type ChildMessage, type ChildSetup, type SupervisorMessage } from './protocol.js';
 
 function send(m: ChildMessage): void {
@@ -26,6 +27,8 @@ export async function runChild(loader: ComponentLoader): Promise<void> {
     send({ type: 'fatal', message: `unknown process group ${setup.group}` });
     process.exit(1);
   }
+  // Before the components load, after Node's own modules have (see node-flags.ts).
+  applyRuntimeFlags(childRuntimeFlags(group, setup.layout));
   // Ctrl-C reaches the whole foreground process group; the supervisor decides the order of stopping.
   process.on('SIGINT', () => {});
 

@@ -1,14 +1,22 @@
 /**
- * The V8 flags each child process starts with. Idle memory is the split
+ * The V8 flags each child process runs with. Idle memory is the split
  * arrangement's tightest budget, and most components wait for a request
  * that comes a few times a day; only the ones on the path of every message
  * and sync need V8's optimising compilers.
  *
- * Not done: a lower CPU priority (nice +10) for the others. It made
- * /versions answer sooner after start (split 2.5–2.9 → 1.8 s) only because
- * the background processes were still starting: a request for media or the
- * key document right after got 503, and under load a quick stop found
- * children not yet ready.
+ * In split the flags are set at run time, by the child before its
+ * components load, not on its command line: Node's built-in modules ship
+ * with a code cache that V8 accepts only under the flags it was made with,
+ * so with any flag on the command line every child compiled `node:http`,
+ * `node:net` and the rest from source (split start 2.45–2.85 s; about
+ * 2.25 s this way, idle 241 MB instead of 244). Each flag used here is read
+ * when V8 needs it, so setting it late holds.
+ *
+ * Not done: a lower CPU priority (nice +10) for the background processes.
+ * It made /versions answer sooner after start (split 2.5–2.9 → 1.8 s) only
+ * because they were still starting: a request for media or the key
+ * document right after got 503, and under load a quick stop found children
+ * not yet ready.
  */
 import { setFlagsFromString } from 'node:v8';
 import type { ComponentName } from '../platform/config/components.js';
@@ -17,8 +25,13 @@ import type { ProcessGroup } from '../platform/config/layout.js';
 /** On the path of every message, sync, typing notice or receipt: they keep the optimising compilers. */
 export const BUSY_COMPONENTS: ReadonlySet<ComponentName> = new Set<ComponentName>(['gateway', 'clientapi', 'syncapi', 'roomserver', 'userapi', 'eduserver']);
 
-/** Every child: a 1 MB young generation (8 MB sends 5–15 % faster but costs the monolith its idle budget). */
-const ALWAYS = ['--max-semi-space-size=1'];
+/**
+ * A small young generation (a 1 MB semi-space; 8 MB sends 5–15 % faster but
+ * costs the monolith its idle budget). The monolith's one process caps it
+ * from the start; a split child stops it growing before its components load.
+ */
+const SMALL_YOUNG_GENERATION = '--max-semi-space-size=1';
+const NO_YOUNG_GROWTH = '--semi-space-growth-factor=1';
 
 /**
  * A process with no busy component runs on the interpreter alone, and V8
@@ -30,20 +43,30 @@ const ALWAYS = ['--max-semi-space-size=1'];
 const INTERPRETER_ONLY = ['--no-opt', '--no-maglev', '--no-sparkplug'];
 const BACKGROUND = ['--optimize-for-size', ...INTERPRETER_ONLY];
 
-/**
- * The supervisor is never on a request's path either. Its own flags cannot
- * be chosen before it starts, but the compiler tiers are consulted whenever
- * a function gets hot, so turning them off at run time holds (about 1.7 MB).
- */
-export function useInterpreterOnly(): void {
-  setFlagsFromString(INTERPRETER_ONLY.join(' '));
-}
-
 /** A process of several whose components are all off the message path. */
 export function isBackground(group: ProcessGroup, layout: readonly ProcessGroup[]): boolean {
   return layout.length > 1 && !group.components.some((c) => BUSY_COMPONENTS.has(c));
 }
 
+/** Flags on the child's command line: only the monolith's one process has any. */
 export function childNodeFlags(group: ProcessGroup, layout: readonly ProcessGroup[]): string[] {
-  return isBackground(group, layout) ? [...ALWAYS, ...BACKGROUND] : [...ALWAYS];
+  return layout.length <= 1 ? [SMALL_YOUNG_GENERATION] : [];
+}
+
+/** Flags a child sets on itself before its components load (every child of a split arrangement). */
+export function childRuntimeFlags(group: ProcessGroup, layout: readonly ProcessGroup[]): string[] {
+  if (layout.length <= 1) return [];
+  return isBackground(group, layout) ? [NO_YOUNG_GROWTH, ...BACKGROUND] : [NO_YOUNG_GROWTH];
+}
+
+export function applyRuntimeFlags(flags: readonly string[]): void {
+  if (flags.length > 0) setFlagsFromString(flags.join(' '));
+}
+
+/**
+ * The supervisor is never on a request's path either: its optimising tiers
+ * go off at run time (about 1.7 MB).
+ */
+export function useInterpreterOnly(): void {
+  applyRuntimeFlags(INTERPRETER_ONLY);
 }
