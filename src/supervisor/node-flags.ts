@@ -44,12 +44,12 @@ const INTERPRETER_ONLY = ['--no-opt', '--no-maglev', '--no-sparkplug'];
 const BACKGROUND = ['--optimize-for-size', ...INTERPRETER_ONLY];
 
 /** A process of several whose components are all off the message path. */
-export function isBackground(group: ProcessGroup, layout: readonly ProcessGroup[]): boolean {
+function isBackground(group: ProcessGroup, layout: readonly ProcessGroup[]): boolean {
   return layout.length > 1 && !group.components.some((c) => BUSY_COMPONENTS.has(c));
 }
 
 /** Flags on the child's command line: only the monolith's one process has any. */
-export function childNodeFlags(group: ProcessGroup, layout: readonly ProcessGroup[]): string[] {
+export function childNodeFlags(layout: readonly ProcessGroup[]): string[] {
   return layout.length <= 1 ? [SMALL_YOUNG_GENERATION] : [];
 }
 

@@ -259,7 +259,7 @@ export class Supervisor {
     this.children.set(group.name, child);
     const setup: ChildSetup = { dataDir: this.paths.dataDir, configured: this.configured, config: this.config, layout: this.layout, group: group.name };
     const proc = fork(this.opts.entry, [CHILD_COMMAND, group.name], {
-      execArgv: [...process.execArgv, ...childNodeFlags(group, this.layout)],
+      execArgv: [...process.execArgv, ...childNodeFlags(this.layout)],
       // glibc's default of eight malloc arenas per core costs each idle child megabytes.
       // Fixed mmap and trim thresholds: glibc otherwise raises its mmap threshold as
       // blocks are freed, and LevelDB's and Node's larger buffers then fragment the heap,

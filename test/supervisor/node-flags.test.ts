@@ -6,7 +6,7 @@ import { applyRuntimeFlags, BUSY_COMPONENTS, childNodeFlags, childRuntimeFlags }
 t.test('split: nothing on the command line; busy components keep the optimising compilers, the others run on the interpreter', async (t) => {
   const layout = processLayout('split');
   for (const group of layout) {
-    t.same(childNodeFlags(group, layout), [], `${group.name}: no V8 flag on the command line (Node's built-in code cache stays valid)`);
+    t.same(childNodeFlags(layout), [], `${group.name}: no V8 flag on the command line (Node's built-in code cache stays valid)`);
     const flags = childRuntimeFlags(group, layout);
     t.ok(flags.includes('--semi-space-growth-factor=1'), `${group.name}: the young generation grows no further`);
     const busy = group.components.some((c) => BUSY_COMPONENTS.has(c));
@@ -22,7 +22,7 @@ t.test('split: nothing on the command line; busy components keep the optimising 
 
 t.test('monolith: the one process caps its young generation from the start and keeps V8 defaults otherwise', async (t) => {
   const layout = processLayout('monolith');
-  t.same(childNodeFlags(layout[0]!, layout), ['--max-semi-space-size=1']);
+  t.same(childNodeFlags(layout), ['--max-semi-space-size=1']);
   t.same(childRuntimeFlags(layout[0]!, layout), []);
 });
 

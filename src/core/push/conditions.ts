@@ -4,6 +4,7 @@
  * matches (which disables its rule, as the spec requires).
  */
 import { containsWords, globMatches, globMatchesWords } from './glob.js';
+import { memoized } from './memo.js';
 import { valueAt } from './path.js';
 import type { PushContext, PushEvent } from './types.js';
 
@@ -40,19 +41,11 @@ function displayNameIn(event: PushEvent, ctx: PushContext): boolean {
   return containsWords(name, body);
 }
 
-/** `is`: a count, optionally after ==, <, >, >= or <=; parsed once per distinct value. */
-const counts = new Map<string, { op: string; n: number } | null>();
-
-function parseCount(is: string): { op: string; n: number } | null {
-  let parsed = counts.get(is);
-  if (parsed !== undefined) return parsed;
+/** `is`: a count, optionally after ==, <, >, >= or <=. */
+const parseCount = memoized(1000, (is: string): { op: string; n: number } | null => {
   const m = /^(==|<=|>=|<|>)?([0-9]+)$/.exec(is);
-  parsed = m ? { op: m[1] ?? '==', n: Number(m[2]) } : null;
-  // Rules hold few distinct values; the bound only guards against odd rule sets.
-  if (counts.size >= 1000) counts.clear();
-  counts.set(is, parsed);
-  return parsed;
-}
+  return m ? { op: m[1] ?? '==', n: Number(m[2]) } : null;
+});
 
 function memberCount(c: Record<string, unknown>, ctx: PushContext): boolean {
   if (typeof c.is !== 'string') return false;

@@ -3,13 +3,9 @@
  * names `m.relates_to` inside `content`. `\.` is a literal dot, `\\` a
  * literal backslash; any other backslash stays as it is.
  */
+import { memoized } from './memo.js';
 
-const splitCache = new Map<string, string[]>();
-const MAX_CACHED = 1000;
-
-export function splitPath(path: string): string[] {
-  const cached = splitCache.get(path);
-  if (cached) return cached;
+export const splitPath = memoized(1000, (path: string): string[] => {
   const parts: string[] = [];
   let current = '';
   for (let i = 0; i < path.length; i++) {
@@ -24,11 +20,8 @@ export function splitPath(path: string): string[] {
     }
   }
   parts.push(current);
-  // Rules name few distinct keys; the bound only guards against odd rule sets.
-  if (splitCache.size >= MAX_CACHED) splitCache.clear();
-  splitCache.set(path, parts);
   return parts;
-}
+});
 
 /** The value at `path` in `obj`, or undefined when some step is missing or not an object. */
 export function valueAt(obj: unknown, path: string): unknown {
