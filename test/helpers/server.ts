@@ -199,7 +199,8 @@ export async function startServer(dataDir: string, opts: { clientPort?: number; 
 }
 
 export function removeDataDir(dataDir: string): void {
-  rmSync(resolve(dataDir, '..'), { recursive: true, force: true });
+  // Retries: a process that has just exited may leave a LevelDB folder being emptied (ENOTEMPTY) for a moment.
+  rmSync(resolve(dataDir, '..'), { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
 }
 
 export function makeRunAvailable(): boolean {
