@@ -25,6 +25,27 @@ const unusedStub = {
   },
 };
 
+// fastify requires node:http2, node:https and node:dns at load time, for
+// servers Neurite does not make (HTTP/2, fastify's own TLS) and for listening
+// on a host name. Loading them costs every process that serves routes about
+// 4 MB (http2 alone about 3.8 MB); here each is loaded on first use instead.
+const LAZY_BUILTINS = { 'fastify/lib/server.js': ['https', 'http2', 'dns'] };
+const lazyBuiltins = {
+  name: 'neurite-lazy-builtins',
+  transform(code, id) {
+    const file = Object.keys(LAZY_BUILTINS).find((f) => id.replaceAll('\\', '/').endsWith(`/node_modules/${f}`));
+    if (!file) return null;
+    let out = code;
+    for (const mod of LAZY_BUILTINS[file]) {
+      const line = new RegExp(`^const (\\w+) = require\\('node:${mod}'\\)$`, 'm');
+      if (!line.test(out)) this.error(`${file} no longer requires node:${mod} as expected: update LAZY_BUILTINS`);
+      // process.getBuiltinModule, unlike require, is not hoisted by the CommonJS plugin.
+      out = out.replace(line, (_, name) => `const ${name} = new Proxy({}, { get: (_, key) => process.getBuiltinModule('node:${mod}')[key] })`);
+    }
+    return { code: out, map: null };
+  },
+};
+
 // The bundle is CommonJS: Node's ES-module view of a builtin such as
 // node:http reads every export, which loads the bundled undici (about 6 MB
 // per process); require() does not. dist/package.json says so to Node.
@@ -72,6 +93,7 @@ const server = {
   },
   plugins: [
     unusedStub,
+    lazyBuiltins,
     nodeResolve({ preferBuiltins: true, exportConditions: ['node'] }),
     commonjs({ ignoreDynamicRequires: true }),
     json(),
