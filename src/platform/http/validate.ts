@@ -6,8 +6,7 @@
  */
 import type { preValidationAsyncHookHandler } from 'fastify';
 import { MatrixError } from '../../core/errors.js';
-import * as generated from '../../generated/validators.js';
-import type { ValidationError, Validator } from '../../generated/validators.js';
+import { operations, validator, type ValidationError, type Validator } from '../../generated/validators.js';
 
 export type SpecApi = 'client-server' | 'server-server';
 
@@ -21,10 +20,12 @@ function describe(e: ValidationError): string {
 
 /** The spec's validator of an operation's request body, e.g. ("client-server", "POST /createRoom"). */
 export function specValidator(api: SpecApi, operation: string): (body: unknown) => void {
-  const name = generated.operations[`${api} ${operation}`];
-  if (!name) throw new Error(`the spec has no request body schema for ${api} ${operation}`);
-  const validate = (generated as unknown as Record<string, Validator>)[name]!;
+  const id = operations[`${api} ${operation}`];
+  if (!id) throw new Error(`the spec has no request body schema for ${api} ${operation}`);
+  // Built at the first request, not at start: most routes of a process are never called on a small board.
+  let validate: Validator | undefined;
   return (body) => {
+    validate ??= validator(id);
     if (!validate(body)) throw new MatrixError(400, 'M_BAD_JSON', describe(validate.errors![0]!));
   };
 }
