@@ -56,6 +56,19 @@ const commonJsPackage = {
   },
 };
 
+// V8 keeps a script's source in memory, as one byte per character only if
+// every character is Latin-1: one "·" or "→" in a template doubles the size
+// of its whole chunk (systeminformation's 430 KB chunk, the setup pages).
+// A \\u escape means the same in strings, templates (cooked), regular
+// expressions and identifiers, and no bundled code reads a template's raw text.
+const latin1Only = {
+  name: 'neurite-latin1-only',
+  renderChunk(code) {
+    if (!/[^\0-\xff]/.test(code)) return null;
+    return { code: code.replace(/[^\0-\xff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`), map: null };
+  },
+};
+
 // Added after minification, which would not parse it.
 const shebang = {
   name: 'neurite-shebang',
@@ -98,6 +111,7 @@ const server = {
     commonjs({ ignoreDynamicRequires: true }),
     json(),
     esbuild({ target: 'node22', minifyWhitespace: true, minifySyntax: true, legalComments: 'none' }),
+    latin1Only,
     shebang,
     commonJsPackage,
     dropStaleChunks,
