@@ -34,6 +34,18 @@ const SMALL_YOUNG_GENERATION = '--max-semi-space-size=1';
 const NO_YOUNG_GROWTH = '--semi-space-growth-factor=1';
 
 /**
+ * V8 drops the bytecode of a function that has not run since the previous
+ * full GC, instead of after six. A process's start-up code (module bodies,
+ * configuration, route registration) runs once, and an idle process sees
+ * few full GCs (the memory reducer runs two), so with the default its
+ * bytecode stayed for good: split idle about 223 → 214 MB, monolith about
+ * 72 → 68 MB, with no measurable change in what a send costs (a function on
+ * a request's path runs between any two GCs; one that does not is compiled
+ * again when next called).
+ */
+const FLUSH_IDLE_BYTECODE = '--bytecode-old-age=1';
+
+/**
  * A process with no busy component runs on the interpreter alone, and V8
  * favours size over speed where it has the choice: about 4–5 MB less per
  * process. Not `--jitless`: that also turns off WebAssembly, which fetch
@@ -53,10 +65,10 @@ export function childNodeFlags(layout: readonly ProcessGroup[]): string[] {
   return layout.length <= 1 ? [SMALL_YOUNG_GENERATION] : [];
 }
 
-/** Flags a child sets on itself before its components load (every child of a split arrangement). */
+/** Flags a child sets on itself before its components load. */
 export function childRuntimeFlags(group: ProcessGroup, layout: readonly ProcessGroup[]): string[] {
-  if (layout.length <= 1) return [];
-  return isBackground(group, layout) ? [NO_YOUNG_GROWTH, ...BACKGROUND] : [NO_YOUNG_GROWTH];
+  if (layout.length <= 1) return [FLUSH_IDLE_BYTECODE];
+  return isBackground(group, layout) ? [NO_YOUNG_GROWTH, FLUSH_IDLE_BYTECODE, ...BACKGROUND] : [NO_YOUNG_GROWTH, FLUSH_IDLE_BYTECODE];
 }
 
 export function applyRuntimeFlags(flags: readonly string[]): void {
@@ -65,8 +77,8 @@ export function applyRuntimeFlags(flags: readonly string[]): void {
 
 /**
  * The supervisor is never on a request's path either: its optimising tiers
- * go off at run time (about 1.7 MB).
+ * go off at run time (about 1.7 MB), and its start-up bytecode goes too.
  */
 export function useInterpreterOnly(): void {
-  applyRuntimeFlags(INTERPRETER_ONLY);
+  applyRuntimeFlags([...INTERPRETER_ONLY, FLUSH_IDLE_BYTECODE]);
 }

@@ -1,4 +1,8 @@
 import t from 'tap';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { processLayout } from '../../src/platform/config/layout.js';
 import { applyRuntimeFlags, BUSY_COMPONENTS, childNodeFlags, childRuntimeFlags } from '../../src/supervisor/node-flags.js';
@@ -9,6 +13,7 @@ t.test('split: nothing on the command line; busy components keep the optimising 
     t.same(childNodeFlags(layout), [], `${group.name}: no V8 flag on the command line (Node's built-in code cache stays valid)`);
     const flags = childRuntimeFlags(group, layout);
     t.ok(flags.includes('--semi-space-growth-factor=1'), `${group.name}: the young generation grows no further`);
+    t.ok(flags.includes('--bytecode-old-age=1'), `${group.name}: start-up bytecode is dropped once idle`);
     const busy = group.components.some((c) => BUSY_COMPONENTS.has(c));
     t.equal(flags.includes('--optimize-for-size'), !busy, `${group.name}: ${busy ? 'sized for speed' : 'sized for memory'}`);
     t.equal(flags.includes('--no-opt') && flags.includes('--no-maglev') && flags.includes('--no-sparkplug'), !busy, `${group.name}: ${busy ? 'compiled' : 'interpreted'}`);
@@ -20,10 +25,10 @@ t.test('split: nothing on the command line; busy components keep the optimising 
   );
 });
 
-t.test('monolith: the one process caps its young generation from the start and keeps V8 defaults otherwise', async (t) => {
+t.test('monolith: the one process caps its young generation from the start, drops idle bytecode, and keeps V8 defaults otherwise', async (t) => {
   const layout = processLayout('monolith');
   t.same(childNodeFlags(layout), ['--max-semi-space-size=1']);
-  t.same(childRuntimeFlags(layout[0]!, layout), []);
+  t.same(childRuntimeFlags(layout[0]!, layout), ['--bytecode-old-age=1']);
 });
 
 t.test('a custom grouping: a group with one busy component is compiled', async (t) => {
@@ -45,4 +50,58 @@ t.test('set at run time, the growth flag holds: the young generation stays small
     if (keep.length > 50_000) keep.splice(0, 25_000);
   }
   t.ok(newSpace() <= before, `new space ${(newSpace() / 2 ** 20).toFixed(1)} MB, was ${(before / 2 ** 20).toFixed(1)} MB`);
+});
+
+/**
+ * Runs in a fresh process (this one's heap moves with tap's own work): loads
+ * a function whose bytecode is about 2.8 MB, runs it once, lets V8 run full
+ * GCs of its own (a forced gc() never flushes), and prints how far the heap
+ * ends above where it was before the function compiled.
+ */
+const FLUSH_PROBE = `
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { createRequire } from 'node:module';
+import { applyRuntimeFlags } from ${JSON.stringify(new URL('../../src/supervisor/node-flags.ts', import.meta.url).href)};
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc');
+const used = () => getHeapSpaceStatistics().filter((s) => s.space_name !== 'new_space').reduce((a, s) => a + s.space_used_size, 0);
+const flags = process.argv.slice(2);
+if (flags.length) applyRuntimeFlags(flags);
+const { once } = createRequire(import.meta.url)(process.env.ONCE_FILE);
+gc();
+const before = used();
+if (once(1) !== 4999950000) throw new Error('wrong result');
+gc();
+const compiled = used() - before;
+for (let round = 0; round < 8; round++) {
+  let keep = [];
+  for (let i = 0; i < 300000; i++) keep.push({ i, s: 'x' + i });
+  keep = undefined;
+  await new Promise((r) => setImmediate(r));
+}
+gc();
+const left = used() - before;
+if (once(2) !== 9999900000) throw new Error('wrong result after the GCs');
+console.log(JSON.stringify({ compiled, left }));
+`;
+
+t.test('set at run time, the flush flag holds: bytecode of code that ran once is gone after a few full GCs', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'nt-flush-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const onceFile = join(dir, 'once.cjs');
+  writeFileSync(onceFile, `exports.once = function once(y) { let x = 0;\n${Array.from({ length: 100_000 }, (_, i) => `x += ${i} * y;`).join('\n')}\nreturn x; };\n`);
+  const probeFile = join(dir, 'probe.mjs');
+  writeFileSync(probeFile, FLUSH_PROBE);
+  const probe = (flags: string[]) => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', probeFile, ...flags], { env: { ...process.env, ONCE_FILE: onceFile }, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(r.stderr);
+    return JSON.parse(r.stdout) as { compiled: number; left: number };
+  };
+  const kb = (n: number) => `${(n / 1024).toFixed(0)} KB`;
+  const flushed = probe(['--bytecode-old-age=1']);
+  const kept = probe([]);
+  t.ok(flushed.compiled > 1_000_000, `the function compiled to ${kb(flushed.compiled)}`);
+  t.ok(kept.left > 1_000_000, `with V8's default (six GCs) most of it stays: ${kb(kept.left)}`);
+  t.ok(flushed.left < 0, `with the flag set at run time it goes, and start-up bytecode with it: ${kb(flushed.left)}`);
 });
