@@ -10,7 +10,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { randomBytes } from 'node:crypto';
 import { MatrixError } from '../../core/errors.js';
 import { resolveDataPath } from '../../platform/config/paths.js';
-import { CLIENT_IP_HEADER, REQUEST_ID_HEADER } from '../../platform/http/app.js';
+import { CLIENT_IP_HEADER, REQUEST_ID_HEADER } from '../../platform/http/headers.js';
 import { CORS_HEADERS } from '../../platform/http/cors.js';
 import { sendMatrixError, toMatrixError } from '../../platform/http/errors.js';
 import { lingerAfterRefusal } from '../../platform/http/linger.js';

@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import { MatrixError } from '../../core/errors.js';
 import { toMatrixError } from './errors.js';
 import { lingerAfterRefusal } from './linger.js';
+import { CLIENT_IP_HEADER, REQUEST_ID_HEADER } from './headers.js';
 import { DEFAULT_MAX_DEPTH, parseJsonBody } from './json-body.js';
 
 declare module 'fastify' {
@@ -24,8 +25,7 @@ declare module 'fastify' {
   }
 }
 
-export const REQUEST_ID_HEADER = 'x-request-id';
-export const CLIENT_IP_HEADER = 'x-neurite-client-ip';
+export { CLIENT_IP_HEADER, REQUEST_ID_HEADER };
 /** Bodies of event-building routes are limited to an event's size (spec: 65 536 bytes). */
 export const EVENT_BODY_LIMIT = 65_536;
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
