@@ -13,7 +13,7 @@ import { Level } from 'level';
 import { decodeBase64 } from '../../src/core/base64.js';
 import { verifyJsonSignature } from '../../src/core/signing.js';
 import { COMPONENTS } from '../../src/platform/config/components.js';
-import { childrenOf, commandLine, isAlive, parentOf } from '../helpers/proc.js';
+import { childrenOf, commandLine, isAlive, parentOf, threadNames } from '../helpers/proc.js';
 import { cli, initServer, startServer, tempDir, versionsAnswer, waitFor, freePort, type RunningServer } from '../helpers/server.js';
 
 function httpsJson(port: number, path: string, ca: Buffer): Promise<{ status: number; body: any }> {
@@ -136,7 +136,12 @@ t.test('split: one process per component under the supervisor', async (t) => {
     t.ok(commandLine(p.pid).includes(p.name), `${p.name}'s command line names its group`);
     t.ok(p.memory.pss_kb > 0, `${p.name} reports its memory`);
     // V8 flags are set at run time in split: one on the command line makes Node compile its built-ins from source.
-    t.notMatch(commandLine(p.pid), / --(max-semi-space-size|no-opt|optimize-for-size)/, `${p.name}: no V8 flag on its command line`);
+    const cmd = commandLine(p.pid);
+    t.notOk(cmd.some((a) => /^--(max-semi-space-size|semi-space|no-opt|optimize-for-size|bytecode-old-age)/.test(a)), `${p.name}: no V8 flag on its command line (${cmd.join(' ')})`);
+    t.ok(cmd.includes('--v8-pool-size=1'), `${p.name}: one V8 worker thread`);
+    // Node names its threads "node" (the main one, V8's workers and others of its own): with Node's default pool of four there are six.
+    const nodeThreads = threadNames(p.pid).filter((n) => n === 'node').length;
+    t.ok(nodeThreads <= 4, `${p.name}: ${nodeThreads} "node" threads`);
   }
   const text = cli(['status', '--data-dir', dataDir]);
   t.match(text.stdout, /clientapi\s+running/, 'human-readable status');
@@ -179,8 +184,8 @@ t.test('monolith: every component in one process', async (t) => {
   t.equal(st.processes.length, 1);
   t.same([...st.processes[0].components].sort(), [...COMPONENTS].sort());
   t.equal(childrenOf(server.proc.pid!).length, 1, 'one child process');
-  t.notMatch(commandLine(st.processes[0].pid), /--no-opt|--optimize-for-size/, 'the one process keeps every compiler and V8 defaults for speed');
-  t.match(commandLine(st.processes[0].pid), /--max-semi-space-size=1/, 'but a small young generation from the start (the idle budget)');
+  t.notMatch(commandLine(st.processes[0].pid).join(' '), /--no-opt|--optimize-for-size|--v8-pool-size/, "the one process keeps every compiler, V8 defaults and Node's worker pool for speed");
+  t.match(commandLine(st.processes[0].pid).join(' '), /--max-semi-space-size=1/, 'but a small young generation from the start (the idle budget)');
   const stopped = await server.stop();
   t.equal(stopped.code, 0);
   t.ok(stopped.ms < 5000, `stopped in ${stopped.ms} ms`);

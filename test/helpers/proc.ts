@@ -27,6 +27,21 @@ export function commandLine(pid: number): string[] {
   }
 }
 
+/** The name of each of a process's threads (/proc/PID/task/TID/comm). */
+export function threadNames(pid: number): string[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).map((tid) => {
+      try {
+        return readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      } catch {
+        return '';
+      }
+    });
+  } catch {
+    return [];
+  }
+}
+
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

@@ -7,10 +7,10 @@ import { getHeapSpaceStatistics } from 'node:v8';
 import { processLayout } from '../../src/platform/config/layout.js';
 import { applyRuntimeFlags, BUSY_COMPONENTS, childNodeFlags, childRuntimeFlags } from '../../src/supervisor/node-flags.js';
 
-t.test('split: nothing on the command line; busy components keep the optimising compilers, the others run on the interpreter', async (t) => {
+t.test('split: no V8 flag on the command line; busy components keep the optimising compilers, the others run on the interpreter', async (t) => {
   const layout = processLayout('split');
   for (const group of layout) {
-    t.same(childNodeFlags(layout), [], `${group.name}: no V8 flag on the command line (Node's built-in code cache stays valid)`);
+    t.same(childNodeFlags(layout), ['--v8-pool-size=1'], `${group.name}: one V8 worker thread, and no V8 flag on the command line (Node's built-in code cache stays valid)`);
     const flags = childRuntimeFlags(group, layout);
     t.ok(flags.includes('--semi-space-growth-factor=1'), `${group.name}: the young generation grows no further`);
     t.ok(flags.includes('--bytecode-old-age=1'), `${group.name}: start-up bytecode is dropped once idle`);
