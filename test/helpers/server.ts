@@ -76,8 +76,23 @@ export async function freePort(): Promise<number> {
   throw new Error('no free test port');
 }
 
+const tempDirs: string[] = [];
+
+/** A fresh folder under the system's temporary directory, removed when this test process exits. */
 export function tempDir(prefix = 'nt-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  if (tempDirs.push(dir) === 1) process.once('exit', removeTempDirs);
+  return dir;
+}
+
+function removeTempDirs(): void {
+  for (const dir of tempDirs) {
+    try {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 3, retryDelay: 50 });
+    } catch {
+      // A process still writing there (a test's server killed outright): left behind, not a failure.
+    }
+  }
 }
 
 export interface CliResult {
