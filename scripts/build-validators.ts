@@ -111,16 +111,10 @@ ${imports}
 const factories = {
 ${factories.join(',\n')}
 };
-const built = new Map();
-export function validator(id) {
-  let v = built.get(id);
-  if (!v) {
-    const make = factories[id];
-    if (!make) throw new Error(\`no validator \${id}\`);
-    v = make();
-    built.set(id, v);
-  }
-  return v;
+export function buildValidator(id) {
+  const make = factories[id];
+  if (!make) throw new Error(\`no validator \${id}\`);
+  return make();
 }
 export const operations = ${JSON.stringify(table, null, 1)};
 `,
@@ -132,8 +126,8 @@ export interface ValidationError { instancePath: string; keyword: string; params
 export type Validator = ((data: unknown) => boolean) & { errors?: ValidationError[] | null };
 /** "client-server POST /createRoom" → the id of its validator. */
 export declare const operations: Record<string, string>;
-/** The validator of an id from \`operations\`, built on first use. */
-export declare function validator(id: string): Validator;
+/** Builds the validator of an id from \`operations\` (its caller keeps it). */
+export declare function buildValidator(id: string): Validator;
 `,
 );
 console.log(`build-validators: ${n} request schemas from ${APIS.join(', ')}`);

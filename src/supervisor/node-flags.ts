@@ -78,7 +78,8 @@ export function childNodeFlags(layout: readonly ProcessGroup[]): string[] {
 /** Flags a child sets on itself before its components load. */
 export function childRuntimeFlags(group: ProcessGroup, layout: readonly ProcessGroup[]): string[] {
   if (layout.length <= 1) return [FLUSH_IDLE_BYTECODE];
-  return isBackground(group, layout) ? [NO_YOUNG_GROWTH, FLUSH_IDLE_BYTECODE, ...BACKGROUND] : [NO_YOUNG_GROWTH, FLUSH_IDLE_BYTECODE];
+  const every = [NO_YOUNG_GROWTH, FLUSH_IDLE_BYTECODE];
+  return isBackground(group, layout) ? [...every, ...BACKGROUND] : every;
 }
 
 export function applyRuntimeFlags(flags: readonly string[]): void {

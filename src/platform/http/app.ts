@@ -25,7 +25,6 @@ declare module 'fastify' {
   }
 }
 
-export { CLIENT_IP_HEADER, REQUEST_ID_HEADER };
 /** Bodies of event-building routes are limited to an event's size (spec: 65 536 bytes). */
 export const EVENT_BODY_LIMIT = 65_536;
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;

@@ -6,7 +6,7 @@
  */
 import type { preValidationAsyncHookHandler } from 'fastify';
 import { MatrixError } from '../../core/errors.js';
-import { operations, validator, type ValidationError, type Validator } from '../../generated/validators.js';
+import { buildValidator, operations, type ValidationError, type Validator } from '../../generated/validators.js';
 
 export type SpecApi = 'client-server' | 'server-server';
 
@@ -25,7 +25,7 @@ export function specValidator(api: SpecApi, operation: string): (body: unknown) 
   // Built at the first request, not at start: most routes of a process are never called on a small board.
   let validate: Validator | undefined;
   return (body) => {
-    validate ??= validator(id);
+    validate ??= buildValidator(id);
     if (!validate(body)) throw new MatrixError(400, 'M_BAD_JSON', describe(validate.errors![0]!));
   };
 }
