@@ -1,5 +1,5 @@
 /**
- * The account endpoints of the built server over HTTP (monolith, open
+ * The account endpoints of the built server over HTTP (split, so that every revocation crosses from the UserAPI to the ClientAPI, which keeps token answers for a moment; open
  * registration, guests on, a shared secret): every success checked against
  * the spec's response schema, every refusal with its exact status and
  * errcode, and after each refusal a check that nothing changed.
@@ -11,7 +11,7 @@ import { cli, initServer, removeDataDir, startServer } from '../helpers/server.j
 
 const SECRET = 'a-shared-secret-for-tests';
 const { dataDir, ports, serverName } = await initServer({
-  mode: 'monolith',
+  mode: 'split',
   tls: 'off',
   extra: ['--registration', 'open', '--guest-access', 'on', '--registration-shared-secret', SECRET],
 });

@@ -1,5 +1,5 @@
 /**
- * Users and admins on the built server (monolith): Synapse's user admin
+ * Users and admins on the built server (split: a change made on the dashboard, in the setup process, reaches the ClientAPI's token answers before it is answered): Synapse's user admin
  * endpoints (GET /v2/users, GET and PUT /v2/users/{userId}) and the
  * dashboard's users page and "make admin" / "remove admin" on the setup
  * port. Every refusal with its exact status and errcode, and a check that
@@ -10,7 +10,7 @@ import t, { type Test } from 'tap';
 import { cli, initServer, removeDataDir, startServer } from '../helpers/server.js';
 import { SetupClient } from '../helpers/setup.js';
 
-const { dataDir, ports, serverName } = await initServer({ mode: 'monolith', tls: 'off', extra: ['--registration', 'open', '--guest-access', 'on'] });
+const { dataDir, ports, serverName } = await initServer({ mode: 'split', tls: 'off', extra: ['--registration', 'open', '--guest-access', 'on'] });
 t.equal(cli(['user', 'add', 'root', '--password', 'root-password', '--admin', '--data-dir', dataDir]).status, 0, 'an admin made while the server is stopped');
 const server = await startServer(dataDir, { clientPort: ports.client });
 t.teardown(async () => {

@@ -15,6 +15,7 @@ import type { KeyServerAPI } from '../keyserver/api.js';
 import type { RoomserverAPI } from '../roomserver/api.js';
 import type { SyncAPIInternal } from '../syncapi/api.js';
 import type { TokenOwner, UserAPI } from '../userapi/api.js';
+import type { TokenCache } from './token-cache.js';
 
 export interface ClientApiContext {
   serverName: string;
@@ -68,6 +69,8 @@ export function createClientApiContext(opts: {
   /** Absent where a test mounts only route groups that never call them. */
   keyserver?: Client<KeyServerAPI>;
   syncapi?: Client<SyncAPIInternal>;
+  /** Where token answers are kept for a moment, when the UserAPI runs in another process. */
+  tokens?: TokenCache;
 }): ClientApiContext {
   const limiters = new Map<LimitKind, RateLimiter>();
   const limit = (kind: LimitKind, key: string) => {
@@ -79,11 +82,12 @@ export function createClientApiContext(opts: {
     }
     l.check(key);
   };
+  const { tokens, ...apis } = opts;
   return {
-    ...opts,
+    ...apis,
     keyserver: opts.keyserver ?? notRunning<KeyServerAPI>('the KeyServer'),
     syncapi: opts.syncapi ?? notRunning<SyncAPIInternal>('the SyncAPI'),
-    auth: tokenAuth((req) => opts.userapi.queryAccessToken(req)),
+    auth: tokenAuth((req) => (tokens ?? opts.userapi).queryAccessToken(req)),
     limit,
   };
 }

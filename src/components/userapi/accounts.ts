@@ -135,7 +135,7 @@ export class Accounts {
       const ops: WriteOp[] = [put(keys.account(account.localpart), { ...upgraded, password_hash: passwordHash, ...(req.displayname !== undefined ? { displayname: req.displayname } : {}) })];
       const result = await this.commitWithLogin(userId, ops, req.login, extra);
       // Cached owners of the guest's tokens still say is_guest.
-      this.sessions.forgetAll();
+      await this.sessions.forgetAll();
       return result;
     });
   }
@@ -230,7 +230,7 @@ export class Accounts {
       const records: Append[] = [...devices.records, { topic: userChanges, record: { kind: 'deactivated', user_id: userId, ...(erase ? { erased: true as const } : {}) } }];
       await this.sessions.commit({ value: undefined, ops, records, revoked: devices.revoked });
     });
-    this.sessions.forgetAll();
+    await this.sessions.forgetAll();
   }
 
   async profileFields(userId: string): Promise<Record<string, unknown> | null> {

@@ -91,7 +91,7 @@ export class AdminUsers {
         const next: AccountRecord = admin ? { ...rest, admin: true } : rest;
         await this.sessions.commit({ value: undefined, ops: [put(keys.account(account.localpart), next)], records: [], revoked: [] });
         // Cached token owners carry is_admin: a demoted admin loses the dashboard and the admin API at once.
-        this.sessions.forgetAll();
+        await this.sessions.forgetAll();
         return this.summary(next);
       }),
     );
@@ -119,7 +119,7 @@ export class AdminUsers {
         if (userId === by) throw new MatrixError(403, 'M_FORBIDDEN', 'You cannot lock or suspend your own account');
         if (account.admin) throw new MatrixError(403, 'M_FORBIDDEN', `${userId} is an administrator: remove the administrator rights first`);
         await this.sessions.commit({ value: undefined, ops: [put(keys.account(account.localpart), next)], records: [], revoked: [] });
-        this.sessions.forgetAll();
+        await this.sessions.forgetAll();
         return this.summary(next);
       }),
     );

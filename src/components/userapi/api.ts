@@ -184,6 +184,15 @@ export interface UiaState {
   completed: string[];
 }
 
+/** What the UserAPI says of an access token. */
+export type TokenAnswer =
+  | {
+      owner: TokenOwner;
+      /** When the token stops working (epoch ms), for one that expires. */
+      expires_at?: number;
+    }
+  | { owner: null; soft_logout: boolean };
+
 export interface UserAPI {
   /**
    * The owner of a valid access token, or null for an unknown, revoked or
@@ -193,7 +202,7 @@ export interface UserAPI {
   queryAccessToken(
     req: { token: string; ip?: string; user_agent?: string },
     ctx?: CallContext,
-  ): Promise<{ owner: TokenOwner } | { owner: null; soft_logout: boolean }>;
+  ): Promise<TokenAnswer>;
   /** A local user's profile; null when the user does not exist. */
   queryProfile(req: { user_id: string }, ctx?: CallContext): Promise<Profile | null>;
 

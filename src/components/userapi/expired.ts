@@ -57,7 +57,7 @@ export class ExpiredPurge {
     if (dead.length > 0) {
       // Not durable: a deletion lost to a power cut is found again by the next sweep.
       await this.svc.storage.db.write(dead.map((d) => del(encodeKey(d.table, d.hash))));
-      this.sessions.forget(dead.filter((d) => d.table === 'at').map((d) => d.hash));
+      await this.sessions.forget(dead.filter((d) => d.table === 'at').map((d) => d.hash));
     }
     return {
       access_tokens: dead.filter((d) => d.table === 'at').length,

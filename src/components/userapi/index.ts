@@ -5,6 +5,7 @@
  */
 import { MatrixError } from '../../core/errors.js';
 import type { ComponentContext, ComponentInstance } from '../../platform/runtime/component.js';
+import { clientApiInternal } from '../clientapi/api.js';
 import { roomserverApi } from '../roomserver/api.js';
 import { AccountData } from './account-data.js';
 import { Accounts } from './accounts.js';
@@ -27,6 +28,15 @@ import { UserDirectory } from './user-directory.js';
 import { OpenIdTokens } from './openid.js';
 import { Reports } from './reports.js';
 
+/** A ClientAPI runs, in another process. */
+function clientApiElsewhere(ctx: ComponentContext): boolean {
+  try {
+    return !ctx.apis.runsHere(clientApiInternal);
+  } catch {
+    return false;
+  }
+}
+
 const uiaState = (s: UiaSession): UiaState => ({ session: s.id, flows: s.flows, params: s.params, completed: [...s.completed] });
 
 export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
@@ -35,6 +45,12 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   const producer = await ctx.openProducer(db, [accountDataChanges, deviceChanges, userChanges]);
   const svc: UserServices = { serverName: ctx.config.server_name, storage, producer, locks: new KeyedQueue(), now: Date.now };
   const sessions = new Sessions(svc);
+  if (clientApiElsewhere(ctx)) {
+    // That ClientAPI keeps token answers for a moment (clientapi/token-cache.ts): it forgets them before a revocation is answered.
+    const clientapi = ctx.apis.get(clientApiInternal);
+    sessions.onForget = () =>
+      clientapi.forgetTokens({}).catch((err: unknown) => ctx.logger.warn({ err }, 'the ClientAPI could not be told to forget token answers; it keeps them at most a second'));
+  }
   const accounts = new Accounts(svc, sessions);
   const tokens = new RegistrationTokens(svc);
   const uia = new UiaSessions(svc.now, (token) => tokens.release(token));

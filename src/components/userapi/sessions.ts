@@ -10,7 +10,7 @@
 import { MatrixError } from '../../core/errors.js';
 import type { Append } from '../../platform/log/producer.js';
 import type { WriteOp } from '../../platform/storage/database.js';
-import type { DeviceInfo, LoginResult, NewLogin, TokenOwner } from './api.js';
+import type { DeviceInfo, LoginResult, NewLogin, TokenAnswer, TokenOwner } from './api.js';
 import { localpartOf, type UserServices } from './services.js';
 import { del, keys, put, type DeviceRecord, type LastSeen, type TokenRecord } from './storage.js';
 import { newDeviceId, newToken, tokenHash } from './tokens.js';
@@ -51,23 +51,32 @@ export class Sessions {
     private readonly accessTokenLifetimeMs = DEFAULT_ACCESS_TOKEN_LIFETIME_MS,
   ) {}
 
+  /**
+   * Told of every token revocation and change of a token owner's flags,
+   * before the call that made it answers: what others keep of tokens (a
+   * ClientAPI in another process) goes too. It never throws.
+   */
+  onForget: () => Promise<void> = async () => {};
+
   /** Writes a prepared change durably (a client is told it happened) and forgets revoked tokens. */
   async commit<T>(p: Prepared<T>): Promise<T> {
     if (p.ops.length > 0 || p.records.length > 0) await this.svc.producer.write(p.ops, p.records, { durable: true });
-    this.forget(p.revoked);
+    await this.forget(p.revoked);
     return p.value;
   }
 
-  forget(hashes: string[]): void {
+  async forget(hashes: string[]): Promise<void> {
     if (hashes.length === 0) return;
     this.revocations++;
     for (const h of hashes) this.cache.delete(h);
+    await this.onForget();
   }
 
   /** Drops every cached token (an account's flags changed). */
-  forgetAll(): void {
+  async forgetAll(): Promise<void> {
     this.revocations++;
     this.cache.clear();
+    await this.onForget();
   }
 
   /**
@@ -135,7 +144,7 @@ export class Sessions {
   }
 
   /** The owner of an access token (see UserAPI.queryAccessToken). */
-  async queryAccessToken(req: { token: string; ip?: string; user_agent?: string }): Promise<{ owner: TokenOwner } | { owner: null; soft_logout: boolean }> {
+  async queryAccessToken(req: { token: string; ip?: string; user_agent?: string }): Promise<TokenAnswer> {
     const hash = tokenHash(req.token);
     let entry = this.cache.get(hash);
     if (entry) {
@@ -159,7 +168,7 @@ export class Sessions {
       await this.firstUseOfRefreshedToken(entry.owner, hash);
     }
     this.touch(entry.owner, now, req.ip, req.user_agent);
-    return { owner: entry.owner };
+    return entry.expires_at !== undefined ? { owner: entry.owner, expires_at: entry.expires_at } : { owner: entry.owner };
   }
 
   private async lookup(hash: string): Promise<CachedToken | undefined> {

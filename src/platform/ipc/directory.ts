@@ -90,6 +90,11 @@ export class ApiDirectory {
     this.server?.register(desc, impl);
   }
 
+  /** Whether calls to this API are direct calls in this process. */
+  runsHere<T extends ApiShape<T>>(desc: ApiDescriptor<T>): boolean {
+    return this.placement.socketFor(desc.component) === undefined;
+  }
+
   get<T extends ApiShape<T>>(desc: ApiDescriptor<T>): Client<T> {
     const key = `${desc.component}/${desc.namespace}`;
     let client = this.clients.get(key) as Client<T> | undefined;
