@@ -186,8 +186,15 @@ t.test('login, whoami, refresh, logout', async (t) => {
   t.same([spent.status, spent.body.errcode, spent.body.soft_logout], [401, 'M_UNKNOWN_TOKEN', false], 'a spent refresh token');
   refused(t, await call('POST', `${C}/refresh`, { body: {} }), 400, 'M_BAD_JSON', 'no refresh token');
 
+  // The SyncAPI and the MediaAPI (other processes in split) have just seen the token too: they must forget it as well.
+  const elsewhere: [string, string][] = [
+    [`${C}/sync?timeout=0`, 'the SyncAPI'],
+    ['/_matrix/client/v1/media/config', 'the MediaAPI'],
+  ];
+  for (const [path, who] of elsewhere) t.equal((await call('GET', path, { token: refreshed.access_token })).status, 200, `${who} takes the token`);
   await ok(t, await call('POST', `${C}/logout`, { token: refreshed.access_token }), 'POST /logout', 'logout');
   refused(t, await call('GET', `${C}/account/whoami`, { token: refreshed.access_token }), 401, 'M_UNKNOWN_TOKEN', 'the token is gone');
+  for (const [path, who] of elsewhere) refused(t, await call('GET', path, { token: refreshed.access_token }), 401, 'M_UNKNOWN_TOKEN', `${who} refuses it at once`);
   const others = [await login('bob', 'bob-pw'), await login('bob', 'bob-pw')].map((x) => x.body.access_token as string);
   await ok(t, await call('POST', `${C}/logout/all`, { token: others[0] }), 'POST /logout/all', 'logout all');
   for (const tok of [...others, reuse.access_token]) refused(t, await call('GET', `${C}/account/whoami`, { token: tok }), 401, 'M_UNKNOWN_TOKEN', 'every token is gone');

@@ -6,7 +6,7 @@ import type { FastifyRequest } from 'fastify';
 import { MatrixError } from '../../core/errors.js';
 import type { DataPaths } from '../../platform/config/paths.js';
 import type { NeuriteConfig } from '../../platform/config/schema.js';
-import { tokenAuth, type TokenAuth } from '../../platform/http/auth.js';
+import { tokenAuth, type TokenAuth, type TokenCheck } from '../../platform/http/auth.js';
 import { RateLimiter, type RateLimit } from '../../platform/http/rate-limit.js';
 import type { Client } from '../../platform/ipc/directory.js';
 import { IpcError } from '../../platform/ipc/errors.js';
@@ -15,7 +15,6 @@ import type { KeyServerAPI } from '../keyserver/api.js';
 import type { RoomserverAPI } from '../roomserver/api.js';
 import type { SyncAPIInternal } from '../syncapi/api.js';
 import type { TokenOwner, UserAPI } from '../userapi/api.js';
-import type { TokenCache } from './token-cache.js';
 
 export interface ClientApiContext {
   serverName: string;
@@ -69,8 +68,8 @@ export function createClientApiContext(opts: {
   /** Absent where a test mounts only route groups that never call them. */
   keyserver?: Client<KeyServerAPI>;
   syncapi?: Client<SyncAPIInternal>;
-  /** Where token answers are kept for a moment, when the UserAPI runs in another process. */
-  tokens?: TokenCache;
+  /** How tokens are checked, when not by asking the UserAPI every time (platform/http/token-cache.ts). */
+  tokenCheck?: TokenCheck;
 }): ClientApiContext {
   const limiters = new Map<LimitKind, RateLimiter>();
   const limit = (kind: LimitKind, key: string) => {
@@ -82,12 +81,12 @@ export function createClientApiContext(opts: {
     }
     l.check(key);
   };
-  const { tokens, ...apis } = opts;
+  const { tokenCheck, ...apis } = opts;
   return {
     ...apis,
     keyserver: opts.keyserver ?? notRunning<KeyServerAPI>('the KeyServer'),
     syncapi: opts.syncapi ?? notRunning<SyncAPIInternal>('the SyncAPI'),
-    auth: tokenAuth((req) => (tokens ?? opts.userapi).queryAccessToken(req)),
+    auth: tokenAuth(tokenCheck ?? ((req) => opts.userapi.queryAccessToken(req))),
     limit,
   };
 }

@@ -3,22 +3,18 @@
  * Routes validate and authenticate, then call the UserAPI, Roomserver,
  * EDUServer and KeyServer.
  */
+import { tokenCheckFor } from '../../platform/http/token-cache.js';
 import type { ComponentContext, ComponentInstance } from '../../platform/runtime/component.js';
 import { eduServerApi } from '../eduserver/api.js';
 import { keyServerApi } from '../keyserver/api.js';
 import { roomserverApi } from '../roomserver/api.js';
 import { syncApi } from '../syncapi/api.js';
 import { userApi } from '../userapi/api.js';
-import { clientApiInternal } from './api.js';
 import { createClientApiContext } from './context.js';
-import { TokenCache } from './token-cache.js';
 import { clientRoutes } from './routes/index.js';
 
 export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   const userapi = ctx.apis.get(userApi);
-  // In another process, the UserAPI's answers about tokens are kept for a moment, and it says when to forget them.
-  const tokens = ctx.apis.runsHere(userApi) ? undefined : new TokenCache(userapi);
-  if (tokens) ctx.apis.provide(clientApiInternal, { forgetTokens: async () => tokens.forgetAll() });
   const cctx = createClientApiContext({
     serverName: ctx.config.server_name,
     config: ctx.config,
@@ -28,7 +24,7 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
     eduserver: ctx.apis.get(eduServerApi),
     keyserver: ctx.apis.get(keyServerApi),
     syncapi: ctx.apis.get(syncApi),
-    ...(tokens ? { tokens } : {}),
+    tokenCheck: tokenCheckFor(ctx, (req) => userapi.queryAccessToken(req)),
   });
   return {
     routes: async (app) => {

@@ -13,6 +13,7 @@
  * then other servers' media ids answer 404 M_NOT_FOUND.
  */
 import { tokenAuth } from '../../platform/http/auth.js';
+import { tokenCheckFor } from '../../platform/http/token-cache.js';
 import type { ComponentContext, ComponentInstance } from '../../platform/runtime/component.js';
 import { userApi } from '../userapi/api.js';
 import { MediaAdmin, mediaInfo } from './admin.js';
@@ -55,7 +56,7 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   };
   ctx.apis.provide(mediaApi, api);
 
-  const auth = tokenAuth((req) => userapi().queryAccessToken(req));
+  const auth = tokenAuth(tokenCheckFor(ctx, (req) => userapi().queryAccessToken(req)));
   return {
     routes: mediaRoutes({ repo, thumbnails, auth, config, frozenSince, previewer, userapi }, admin),
     health: () => ({ url_preview: config.url_preview.enabled, unauthenticated: config.unauthenticated }),

@@ -6,6 +6,7 @@
  * deprecated event streams from them.
  */
 import { tokenAuth } from '../../platform/http/auth.js';
+import { tokenCheckFor } from '../../platform/http/token-cache.js';
 import type { ComponentContext, ComponentInstance } from '../../platform/runtime/component.js';
 import { outputRoomEvents, type OutputRoomEvent } from '../roomserver/topics.js';
 import { roomserverApi } from '../roomserver/api.js';
@@ -138,7 +139,7 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   // A database from before the search indexes: indexed in the background (readers walk timelines meanwhile).
   search.startRebuild((err) => ctx.logger.error({ err }, 'search index rebuild failed'));
 
-  const auth = tokenAuth((req) => ctx.apis.get(userApi).queryAccessToken(req));
+  const auth = tokenAuth(tokenCheckFor(ctx, (req) => ctx.apis.get(userApi).queryAccessToken(req)));
   return {
     routes: syncApiRoutes(deps, auth, (userId, roomId) => push.roomReadUpTo(userId, roomId)),
     health: () => ({ position: stream.current, allocated: stream.lastAllocated, rooms: views.rooms.size, waiting: notifier.waiting }),

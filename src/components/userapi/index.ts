@@ -4,8 +4,9 @@
  * database. The ClientAPI serves the endpoints.
  */
 import { MatrixError } from '../../core/errors.js';
+import type { ComponentName } from '../../platform/config/components.js';
+import { forgetTokensApi, TOKEN_CACHES } from '../../platform/http/token-cache.js';
 import type { ComponentContext, ComponentInstance } from '../../platform/runtime/component.js';
-import { clientApiInternal } from '../clientapi/api.js';
 import { roomserverApi } from '../roomserver/api.js';
 import { AccountData } from './account-data.js';
 import { Accounts } from './accounts.js';
@@ -28,10 +29,10 @@ import { UserDirectory } from './user-directory.js';
 import { OpenIdTokens } from './openid.js';
 import { Reports } from './reports.js';
 
-/** A ClientAPI runs, in another process. */
-function clientApiElsewhere(ctx: ComponentContext): boolean {
+/** The component runs, in another process. */
+function runsElsewhere(ctx: ComponentContext, component: ComponentName): boolean {
   try {
-    return !ctx.apis.runsHere(clientApiInternal);
+    return !ctx.apis.runsHere({ component });
   } catch {
     return false;
   }
@@ -45,11 +46,14 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   const producer = await ctx.openProducer(db, [accountDataChanges, deviceChanges, userChanges]);
   const svc: UserServices = { serverName: ctx.config.server_name, storage, producer, locks: new KeyedQueue(), now: Date.now };
   const sessions = new Sessions(svc);
-  if (clientApiElsewhere(ctx)) {
-    // That ClientAPI keeps token answers for a moment (clientapi/token-cache.ts): it forgets them before a revocation is answered.
-    const clientapi = ctx.apis.get(clientApiInternal);
-    sessions.onForget = () =>
-      clientapi.forgetTokens({}).catch((err: unknown) => ctx.logger.warn({ err }, 'the ClientAPI could not be told to forget token answers; it keeps them at most a second'));
+  const caches = TOKEN_CACHES.filter((c) => runsElsewhere(ctx, c)).map((c) => ctx.apis.get(forgetTokensApi(c)));
+  if (caches.length > 0) {
+    // They keep token answers for a moment (platform/http/token-cache.ts): they forget them before a revocation is answered.
+    sessions.onForget = async () => {
+      await Promise.all(
+        caches.map((c) => c.forgetTokens({}).catch((err: unknown) => ctx.logger.warn({ err }, 'a component could not be told to forget token answers; it keeps them at most a second'))),
+      );
+    };
   }
   const accounts = new Accounts(svc, sessions);
   const tokens = new RegistrationTokens(svc);

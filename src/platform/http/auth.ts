@@ -24,12 +24,17 @@ declare module 'fastify' {
   }
 }
 
+/** What the UserAPI says of a token. */
+export type TokenAnswer =
+  | {
+      owner: RequestOwner;
+      /** When the token stops working (epoch ms), for one that expires. */
+      expires_at?: number;
+    }
+  | { owner: null; soft_logout: boolean };
+
 /** Checks a token (the UserAPI's queryAccessToken). */
-export type TokenCheck = (req: {
-  token: string;
-  ip?: string;
-  user_agent?: string;
-}) => Promise<{ owner: RequestOwner } | { owner: null; soft_logout: boolean }>;
+export type TokenCheck = (req: { token: string; ip?: string; user_agent?: string }) => Promise<TokenAnswer>;
 
 export interface TokenAuth {
   /** 401 M_MISSING_TOKEN / M_UNKNOWN_TOKEN unless the request carries a valid token. */

@@ -91,7 +91,7 @@ export class ApiDirectory {
   }
 
   /** Whether calls to this API are direct calls in this process. */
-  runsHere<T extends ApiShape<T>>(desc: ApiDescriptor<T>): boolean {
+  runsHere(desc: { component: ComponentName }): boolean {
     return this.placement.socketFor(desc.component) === undefined;
   }
 

@@ -1,20 +1,21 @@
 /**
- * The ClientAPI's token answers (token-cache.ts), against a UserAPI whose
- * answers the test sets: kept for a moment, never past the token's expiry,
+ * Token answers kept by a component with client routes
+ * (platform/http/token-cache.ts), against a token check whose answers the
+ * test sets: kept for a moment, never past the token's expiry,
  * never for an unknown token, forgotten when told, and not kept when the
  * lookup overlapped the forgetting. The end-to-end tests (accounts,
- * admin-users, in split) check every revocation through real processes.
+ * admin-users, in split) check every revocation through real processes,
+ * and tokenCheckFor's wiring.
  */
 import t from 'tap';
-import { TokenCache } from '../../../src/components/clientapi/token-cache.js';
-import type { Client } from '../../../src/platform/ipc/directory.js';
-import type { TokenAnswer, UserAPI } from '../../../src/components/userapi/api.js';
+import type { TokenAnswer, TokenCheck } from '../../src/platform/http/auth.js';
+import { TokenCache } from '../../src/platform/http/token-cache.js';
 
 const owner = { user_id: '@alice:example.org', device_id: 'DEV', is_guest: false, is_admin: false };
 
 function userapi(answer: (token: string) => TokenAnswer | Promise<TokenAnswer>) {
   const asked: string[] = [];
-  const api = { queryAccessToken: async (req: { token: string }) => (asked.push(req.token), answer(req.token)) } as unknown as Client<UserAPI>;
+  const api: TokenCheck = async (req) => (asked.push(req.token), answer(req.token));
   return { api, asked };
 }
 
@@ -22,12 +23,12 @@ t.test('an answer is kept for the TTL, then asked for again', async (t) => {
   let now = 1_000;
   const u = userapi(() => ({ owner }));
   const cache = new TokenCache(u.api, () => now, 1000);
-  t.same(await cache.queryAccessToken({ token: 'a' }), { owner });
+  t.same(await cache.query({ token: 'a' }), { owner });
   now += 999;
-  t.same(await cache.queryAccessToken({ token: 'a' }), { owner });
+  t.same(await cache.query({ token: 'a' }), { owner });
   t.equal(u.asked.length, 1, 'the second request within the TTL did not ask');
   now += 1;
-  await cache.queryAccessToken({ token: 'a' });
+  await cache.query({ token: 'a' });
   t.equal(u.asked.length, 2, 'after the TTL it asks again');
 });
 
@@ -35,15 +36,15 @@ t.test('never past the token expiry, and unknown tokens are always asked about',
   let now = 1_000;
   const u = userapi((token) => (token === 'expiring' ? { owner, expires_at: 1_100 } : { owner: null, soft_logout: false }));
   const cache = new TokenCache(u.api, () => now, 1000);
-  await cache.queryAccessToken({ token: 'expiring' });
+  await cache.query({ token: 'expiring' });
   now = 1_099;
-  await cache.queryAccessToken({ token: 'expiring' });
+  await cache.query({ token: 'expiring' });
   t.equal(u.asked.length, 1, 'kept until just before it expires');
   now = 1_100;
-  await cache.queryAccessToken({ token: 'expiring' });
+  await cache.query({ token: 'expiring' });
   t.equal(u.asked.length, 2, 'asked again once it has expired');
-  await cache.queryAccessToken({ token: 'unknown' });
-  await cache.queryAccessToken({ token: 'unknown' });
+  await cache.query({ token: 'unknown' });
+  await cache.query({ token: 'unknown' });
   t.equal(u.asked.filter((x) => x === 'unknown').length, 2, 'an unknown token is not kept');
 });
 
@@ -52,17 +53,17 @@ t.test('forgetAll drops every answer, and a lookup that overlapped it keeps noth
   let slow = false;
   const u = userapi(() => (slow ? new Promise<TokenAnswer>((r) => (release = r)) : { owner }));
   const cache = new TokenCache(u.api, () => 1_000, 1000);
-  await cache.queryAccessToken({ token: 'a' });
+  await cache.query({ token: 'a' });
   cache.forgetAll();
-  await cache.queryAccessToken({ token: 'a' });
+  await cache.query({ token: 'a' });
   t.equal(u.asked.length, 2, 'asked again after forgetAll');
 
   slow = true;
-  const overlapping = cache.queryAccessToken({ token: 'b' });
+  const overlapping = cache.query({ token: 'b' });
   cache.forgetAll();
   release({ owner });
   t.same(await overlapping, { owner }, 'the overlapping request still gets its answer');
   slow = false;
-  await cache.queryAccessToken({ token: 'b' });
+  await cache.query({ token: 'b' });
   t.equal(u.asked.filter((x) => x === 'b').length, 2, 'but it was not kept');
 });
