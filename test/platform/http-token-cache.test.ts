@@ -9,7 +9,8 @@
  */
 import t from 'tap';
 import type { TokenAnswer, TokenCheck } from '../../src/platform/http/auth.js';
-import { TokenCache } from '../../src/platform/http/token-cache.js';
+import { forgetTokensApi, tokenCheckFor, TokenCache } from '../../src/platform/http/token-cache.js';
+import { ApiDirectory } from '../../src/platform/ipc/directory.js';
 
 const owner = { user_id: '@alice:example.org', device_id: 'DEV', is_guest: false, is_admin: false };
 
@@ -66,4 +67,27 @@ t.test('forgetAll drops every answer, and a lookup that overlapped it keeps noth
   slow = false;
   await cache.query({ token: 'b' });
   t.equal(u.asked.filter((x) => x === 'b').length, 2, 'but it was not kept');
+});
+
+t.test('tokenCheckFor: a cache only when the UserAPI runs elsewhere, offered to be forgotten', async (t) => {
+  const u = userapi(() => ({ owner }));
+  const here = new ApiDirectory({ socketFor: () => undefined });
+  t.equal(tokenCheckFor({ name: 'syncapi', apis: here }, u.api), u.api, 'the UserAPI in this process: its own check, nothing kept twice');
+  const nowhere = new ApiDirectory({
+    socketFor: (c) => {
+      throw new Error(`no process runs ${c}`);
+    },
+  });
+  t.equal(tokenCheckFor({ name: 'syncapi', apis: nowhere }, u.api), u.api, 'no UserAPI in the layout: nothing kept');
+
+  const elsewhere = new ApiDirectory({ socketFor: (c) => (c === 'userapi' ? '/nonexistent/userapi.sock' : undefined) });
+  t.teardown(() => elsewhere.close());
+  const cached = tokenCheckFor({ name: 'syncapi', apis: elsewhere }, u.api);
+  await cached({ token: 'a' });
+  await cached({ token: 'a' });
+  t.equal(u.asked.length, 1, 'the UserAPI in another process: answers kept');
+  await elsewhere.get(forgetTokensApi('syncapi')).forgetTokens({});
+  await cached({ token: 'a' });
+  t.equal(u.asked.length, 2, 'forgetTokens, served for the component, forgets them');
+  t.throws(() => tokenCheckFor({ name: 'keyserver', apis: elsewhere }, u.api), /not in TOKEN_CACHES/, 'a component the UserAPI would not tell cannot keep answers');
 });

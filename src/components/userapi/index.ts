@@ -4,8 +4,7 @@
  * database. The ClientAPI serves the endpoints.
  */
 import { MatrixError } from '../../core/errors.js';
-import type { ComponentName } from '../../platform/config/components.js';
-import { forgetTokensApi, TOKEN_CACHES } from '../../platform/http/token-cache.js';
+import { forgetTokensApi, runsHereOrNowhere, TOKEN_CACHES } from '../../platform/http/token-cache.js';
 import type { ComponentContext, ComponentInstance } from '../../platform/runtime/component.js';
 import { roomserverApi } from '../roomserver/api.js';
 import { AccountData } from './account-data.js';
@@ -29,15 +28,6 @@ import { UserDirectory } from './user-directory.js';
 import { OpenIdTokens } from './openid.js';
 import { Reports } from './reports.js';
 
-/** The component runs, in another process. */
-function runsElsewhere(ctx: ComponentContext, component: ComponentName): boolean {
-  try {
-    return !ctx.apis.runsHere({ component });
-  } catch {
-    return false;
-  }
-}
-
 const uiaState = (s: UiaSession): UiaState => ({ session: s.id, flows: s.flows, params: s.params, completed: [...s.completed] });
 
 export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
@@ -46,7 +36,7 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   const producer = await ctx.openProducer(db, [accountDataChanges, deviceChanges, userChanges]);
   const svc: UserServices = { serverName: ctx.config.server_name, storage, producer, locks: new KeyedQueue(), now: Date.now };
   const sessions = new Sessions(svc);
-  const caches = TOKEN_CACHES.filter((c) => runsElsewhere(ctx, c)).map((c) => ctx.apis.get(forgetTokensApi(c)));
+  const caches = TOKEN_CACHES.filter((c) => !runsHereOrNowhere(ctx.apis, c)).map((c) => ctx.apis.get(forgetTokensApi(c)));
   if (caches.length > 0) {
     // They keep token answers for a moment (platform/http/token-cache.ts): they forget them before a revocation is answered.
     sessions.onForget = async () => {

@@ -80,9 +80,18 @@ export class TokenCache {
  * component offers to have forgotten.
  */
 export function tokenCheckFor(ctx: { name: ComponentName; apis: ApiDirectory }, check: TokenCheck): TokenCheck {
-  if (ctx.apis.runsHere({ component: 'userapi' })) return check;
+  if (runsHereOrNowhere(ctx.apis, 'userapi')) return check;
   if (!TOKEN_CACHES.includes(ctx.name)) throw new Error(`${ctx.name} is not in TOKEN_CACHES: the UserAPI would never tell it to forget`);
   const cache = new TokenCache(check);
   ctx.apis.provide(forgetTokensApi(ctx.name), { forgetTokens: async () => cache.forgetAll() });
   return cache.query;
+}
+
+/** Whether a component runs in this process, or in no process of this layout (then nothing is kept for it). */
+export function runsHereOrNowhere(apis: ApiDirectory, component: ComponentName): boolean {
+  try {
+    return apis.runsHere({ component });
+  } catch {
+    return true;
+  }
 }
