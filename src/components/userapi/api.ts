@@ -3,19 +3,12 @@
  * data, filters, push rules and pushers, and the user directory. The
  * ClientAPI serves the endpoints; this component owns the data.
  */
+import type { RequestOwner as TokenOwner, TokenAnswer } from '../../platform/http/auth.js';
 import { defineApi, type CallContext } from '../../platform/ipc/define.js';
 import type { PushRule, PushRuleKind } from '../../core/push/types.js';
 
-/** Who an access token belongs to. */
-export interface TokenOwner {
-  user_id: string;
-  device_id: string;
-  is_guest: boolean;
-  is_admin: boolean;
-  /** Account moderation (spec v1.18): present and true only when so. */
-  locked?: boolean;
-  suspended?: boolean;
-}
+/** Who an access token belongs to, and what the UserAPI says of a token: the shapes the token check of every public component uses. */
+export type { RequestOwner as TokenOwner, TokenAnswer } from '../../platform/http/auth.js';
 
 export interface Profile {
   displayname?: string;
@@ -183,15 +176,6 @@ export interface UiaState {
   params: Record<string, unknown>;
   completed: string[];
 }
-
-/** What the UserAPI says of an access token. */
-export type TokenAnswer =
-  | {
-      owner: TokenOwner;
-      /** When the token stops working (epoch ms), for one that expires. */
-      expires_at?: number;
-    }
-  | { owner: null; soft_logout: boolean };
 
 export interface UserAPI {
   /**
