@@ -51,15 +51,18 @@ for defconfig in "$ext"/configs/*_defconfig; do
 done
 
 files=("$ext"/package/*/* "$ext"/Config.in "$ext"/external.mk "$ext"/external.desc)
-# check-package needs python-magic; a python3 that has it (the system's, when another one comes first).
-py=python3
+# check-package needs python-magic and flake8; a python3 that has both (the system's, when another one comes first).
+py=
 for candidate in python3 /usr/bin/python3; do
-	if "$candidate" -c 'import magic' 2>/dev/null; then
+	if "$candidate" -c 'import magic, flake8' 2>/dev/null; then
 		py=$candidate
 		break
 	fi
 done
-if (cd "$ext" && "$py" "$br/utils/check-package" -b "${files[@]}"); then
+if [ -z "$py" ]; then
+	echo "FAIL utils/check-package: needs python3 with the magic and flake8 modules (Debian: apt-get install python3-magic python3-flake8)"
+	status=1
+elif (cd "$ext" && "$py" "$br/utils/check-package" -b "${files[@]}"); then
 	echo "ok   utils/check-package: ${#files[@]} files clean"
 else
 	echo "FAIL utils/check-package"
