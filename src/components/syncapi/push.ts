@@ -37,6 +37,28 @@ interface Unread {
   read: Map<string, number>;
   /** Unread notifications, ascending by position. */
   entries: (CountEntry & { pos: number })[];
+  /**
+   * The counts of all of `entries`, both ways (whole room, and per thread),
+   * kept as entries arrive: a sync asks for them each time, and a user who
+   * never reads a busy room would otherwise have them all counted again on
+   * every sync. Dropped when a receipt removes entries; counted again once.
+   */
+  totals?: { flat: NotificationCounts; byThread: RoomCounts };
+}
+
+const zero = (): NotificationCounts => ({ notification_count: 0, highlight_count: 0 });
+
+/** Adds one entry to counts: to the room's, or with `perThread` to its thread's when it is in one. */
+function tally(into: RoomCounts, e: CountEntry, perThread: boolean): void {
+  const c = perThread && e.thread !== MAIN_THREAD ? (into.threads[e.thread] ??= zero()) : into.room;
+  c.notification_count++;
+  if (e.highlight) c.highlight_count++;
+}
+
+function copyCounts(c: RoomCounts): RoomCounts {
+  const threads: Record<string, NotificationCounts> = {};
+  for (const [id, n] of Object.entries(c.threads)) threads[id] = { ...n };
+  return { room: { ...c.room }, threads };
 }
 
 export class PushCounter implements CountSource {
@@ -94,6 +116,10 @@ export class PushCounter implements CountSource {
     const u = this.touch(userId, roomId);
     if (!u || entry.pos <= Math.max(u.read.get('') ?? 0, u.read.get(entry.thread) ?? 0)) return;
     u.entries.push(entry);
+    if (u.totals) {
+      tally({ room: u.totals.flat, threads: {} }, entry, false);
+      tally(u.totals.byThread, entry, true);
+    }
   }
 
   /** The user read the room (thread '') or a thread up to a position. */
@@ -102,6 +128,7 @@ export class PushCounter implements CountSource {
     if (!u || pos <= (u.read.get(thread) ?? 0)) return;
     u.read.set(thread, pos);
     u.entries = u.entries.filter((e) => e.pos > pos || (thread !== '' && e.thread !== thread));
+    u.totals = undefined;
   }
 
   /**
@@ -245,15 +272,28 @@ export class PushCounter implements CountSource {
   }
 
   async counts(userId: string, roomId: string, upTo: number, perThread: boolean): Promise<RoomCounts> {
-    const { entries } = await this.unreadOf(userId, roomId);
-    const room: NotificationCounts = { notification_count: 0, highlight_count: 0 };
-    const threads: Record<string, NotificationCounts> = {};
-    for (const e of entries) {
-      if (e.pos > upTo) break;
-      const c = perThread && e.thread !== MAIN_THREAD ? (threads[e.thread] ??= { notification_count: 0, highlight_count: 0 }) : room;
-      c.notification_count++;
-      if (e.highlight) c.highlight_count++;
+    const u = await this.unreadOf(userId, roomId);
+    const last = u.entries[u.entries.length - 1];
+    // Usually nothing unread lies past the sync's end: the kept totals answer.
+    if (last && last.pos <= upTo) {
+      u.totals ??= this.totalsOf(u.entries);
+      return copyCounts(perThread ? u.totals.byThread : { room: u.totals.flat, threads: {} });
     }
-    return { room, threads };
+    const out: RoomCounts = { room: zero(), threads: {} };
+    for (const e of u.entries) {
+      if (e.pos > upTo) break;
+      tally(out, e, perThread);
+    }
+    return out;
+  }
+
+  private totalsOf(entries: readonly CountEntry[]): NonNullable<Unread['totals']> {
+    const flat: RoomCounts = { room: zero(), threads: {} };
+    const byThread: RoomCounts = { room: zero(), threads: {} };
+    for (const e of entries) {
+      tally(flat, e, false);
+      tally(byThread, e, true);
+    }
+    return { flat: flat.room, byThread };
   }
 }
