@@ -18,7 +18,6 @@ const GENERATED_LOCK = '#generated';
 const MAX_PROFILE_BYTES = 64 * 1024;
 const MAX_DISPLAYNAME_LENGTH = 256;
 const PROFILE_FIELD = /^(avatar_url|displayname|m\.tz|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+)$/;
-const MXC_URI = /^mxc:\/\/[^/\s]+\/[A-Za-z0-9_-]+$/;
 
 /** Every profile field of an account, as GET /profile/{userId} shows them. */
 function profileFields(account: AccountRecord): Record<string, unknown> {
@@ -41,9 +40,8 @@ export function checkProfileField(field: string, value: unknown): unknown {
   }
   if (field === 'avatar_url') {
     if (typeof value !== 'string') throw new MatrixError(400, 'M_BAD_JSON', 'avatar_url must be a string');
-    if (value === '') return undefined;
-    if (!MXC_URI.test(value)) throw new MatrixError(400, 'M_INVALID_PARAM', 'avatar_url must be an mxc:// URI');
-    return value;
+    // Any string, as other servers keep it: "MUST be an MXC URI" binds the client, and clients show only mxc:// avatars.
+    return value === '' ? undefined : value;
   }
   if (field === 'm.tz' && typeof value !== 'string') throw new MatrixError(400, 'M_BAD_JSON', 'm.tz must be a string');
   return value;

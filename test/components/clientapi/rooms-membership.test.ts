@@ -52,6 +52,14 @@ t.test('join by alias and by id, with the profile in the join event', async (t) 
   expectError(t, await post(bob, `/join/${enc('not-an-id')}`), 400, 'M_INVALID_PARAM', 'neither a room id nor an alias');
   expectError(t, await post(bob, `/join/${enc('#bad')}`), 400, 'M_INVALID_PARAM', 'alias without a server');
   expectError(t, await post(bob, `${room(roomId)}/join`, { reason: 5 }), 400, 'M_BAD_JSON', 'reason not a string');
+
+  // Keys of the client's own go into the join event (as Synapse keeps them); membership is the server's to set.
+  await post(bob, `${room(roomId)}/leave`);
+  await expectOk(t, await post(bob, `/join/${enc(roomId)}`, { foo: 'bar', membership: 'leave', displayname: 'Bobby' }), 'POST /join/{roomIdOrAlias}');
+  t.same(await membershipOf(roomId, bob.user_id), { membership: 'join', displayname: 'Bobby', avatar_url: 'mxc://x/bob', foo: 'bar' }, 'extra keys kept, a display name given wins, membership stays join');
+  const again = await post(bob, `${room(roomId)}/join`, { foo: 'baz' });
+  await expectOk(t, again, 'POST /rooms/{roomId}/join');
+  t.equal((await membershipOf(roomId, bob.user_id)).foo, 'baz', 'sends a new event');
 });
 
 t.test('invite-only rooms: invite, join, leave; the refusals', async (t) => {

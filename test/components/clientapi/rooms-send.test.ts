@@ -261,6 +261,15 @@ t.test("upgrade: each user's tags, room push rule and m.direct entry follow them
   t.same((await ua.queryPushRule({ user_id: bob.user_id, kind: 'room', rule_id: next })).actions, [], 'and his room push rule');
   const plain = await createRoom({ preset: 'public_chat' });
   t.equal((await post(bob, `/rooms/${enc(plain)}/join`)).status, 200, 'a room that replaced none: nothing to carry');
+
+  // Upgraded by hand: a new room naming the old one as predecessor, made by someone with settings for the old one.
+  await ua.putPushRule({ user_id: alice.user_id, kind: 'room', rule_id: roomId, rule: { actions: ['dont_notify'] } });
+  const manual = await post(alice, '/createRoom', { preset: 'public_chat', creation_content: { predecessor: { room_id: roomId } } });
+  await expectOk(t, manual, 'POST /createRoom');
+  const manualId = manual.body.room_id as string;
+  t.same((await ua.queryPushRule({ user_id: alice.user_id, kind: 'room', rule_id: manualId })).actions, ['dont_notify'], "the creator's room push rule follows a manual upgrade");
+  t.same(await tagsOf(alice), { tags: { 'm.favourite': { order: 0.5 } } });
+  t.same((await ua.queryAccountData({ user_id: alice.user_id, room_id: manualId, type: 'm.tag' }))?.content, { tags: { 'm.favourite': { order: 0.5 } } }, 'and the tags');
 });
 
 t.test('GET /event follows history visibility at the event', async (t) => {

@@ -45,7 +45,7 @@ t.test('profile fields: displayname, avatar_url, m.tz, custom keys; limits; the 
   });
 
   const before = await ua.queryProfileFields({ user_id: alice });
-  await rejectsWith(t, ua.setProfileField({ user_id: alice, field: 'avatar_url', value: 'https://example.org/a.png' }), 400, 'M_INVALID_PARAM', 'an avatar that is not mxc');
+  await rejectsWith(t, ua.setProfileField({ user_id: alice, field: 'avatar_url', value: 42 }), 400, 'M_BAD_JSON', 'an avatar that is not a string');
   await rejectsWith(t, ua.setProfileField({ user_id: alice, field: 'displayname', value: 42 }), 400, 'M_BAD_JSON', 'a display name that is not a string');
   await rejectsWith(t, ua.setProfileField({ user_id: alice, field: 'displayname', value: 'x'.repeat(300) }), 400, 'M_INVALID_PARAM', 'an overlong display name');
   await rejectsWith(t, ua.setProfileField({ user_id: alice, field: 'Bad Key', value: 1 }), 400, 'M_INVALID_PARAM', 'a key outside the grammar');
@@ -69,6 +69,10 @@ t.test('profile fields: displayname, avatar_url, m.tz, custom keys; limits; the 
     ],
     'one record per change of name or avatar, none for other fields',
   );
+
+  // "MUST be an MXC URI" binds clients; a server keeps what it is given, as others do (Complement sets "LemurLover").
+  await ua.setProfileField({ user_id: alice, field: 'avatar_url', value: 'LemurLover' });
+  t.equal((await ua.queryProfile({ user_id: alice }))?.avatar_url, 'LemurLover', 'an avatar that is not mxc is kept as given');
 });
 
 t.test('account data: global and per room, server-managed types, the log', async (t) => {
@@ -135,8 +139,8 @@ t.test('push rules: defaults, user rules with before/after, enabled and actions,
 
   await ua.putPushRule({ user_id: bob, kind: 'content', rule_id: 'cake', rule: { pattern: 'cake*', actions: ['notify', { set_tweak: 'sound', value: 'cake.wav' }, 'dont_notify'] } });
   t.same(await ua.queryPushRule({ user_id: bob, kind: 'content', rule_id: 'cake' }), {
-    rule_id: 'cake', enabled: true, default: false, pattern: 'cake*', actions: ['notify', { set_tweak: 'sound', value: 'cake.wav' }],
-  }, 'a content rule; historical actions dropped');
+    rule_id: 'cake', enabled: true, default: false, pattern: 'cake*', actions: ['notify', { set_tweak: 'sound', value: 'cake.wav' }, 'dont_notify'],
+  }, 'a content rule; a historical action is kept as given (evaluation ignores it)');
   await ua.putPushRule({ user_id: bob, kind: 'room', rule_id: ROOM, rule: { actions: [] } });
   await ua.putPushRule({ user_id: bob, kind: 'sender', rule_id: alice, rule: { actions: [] } });
 

@@ -72,13 +72,16 @@ export function findRule(userId: string, stored: StoredPushRules, kind: PushRule
   return rule;
 }
 
-/** Actions as stored: the historical `dont_notify` and `coalesce` are dropped (spec: they mean nothing). */
+/**
+ * Actions as stored: as the client gave them. The historical `dont_notify`
+ * and `coalesce` are kept (clients and Complement read back what they set)
+ * and ignored where rules are evaluated (core/push), as the spec requires.
+ */
 export function checkActions(actions: unknown): unknown[] {
   if (!Array.isArray(actions)) throw new MatrixError(400, 'M_BAD_JSON', 'actions must be an array');
   const out: unknown[] = [];
   for (const a of actions) {
-    if (a === 'dont_notify' || a === 'coalesce') continue;
-    if (a === 'notify') out.push(a);
+    if (a === 'notify' || a === 'dont_notify' || a === 'coalesce') out.push(a);
     else if (typeof a === 'object' && a !== null && !Array.isArray(a) && typeof (a as Record<string, unknown>).set_tweak === 'string') out.push(a);
     else throw new MatrixError(400, 'M_INVALID_PARAM', `Unrecognised action ${JSON.stringify(a)}`);
   }

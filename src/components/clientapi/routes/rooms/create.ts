@@ -8,6 +8,7 @@ import type { PerformCreateRoomRequest, RoomPreset } from '../../../roomserver/a
 import { refuseIfSuspended } from '../../context.js';
 import type { ClientRoutes } from '../types.js';
 import { body, fullUser, profileContent, userIdParam, V3 } from './common.js';
+import { carryOverRoomSettings } from './predecessor-settings.js';
 
 type StateEvent = { type: string; state_key?: string; content: JsonObject };
 
@@ -56,13 +57,17 @@ export const createRoomRoutes: ClientRoutes = (app, cctx) => {
         ...(alias ? { alias } : {}),
         ...(b.visibility === 'public' ? { publish: true } : {}),
       };
+      let roomId: string;
       try {
-        return { room_id: (await cctx.roomserver.performCreateRoom(req)).room_id };
+        roomId = (await cctx.roomserver.performCreateRoom(req)).room_id;
       } catch (e) {
         // The auth rules refused one of the events the request implies: the request asked for an impossible room.
         if (e instanceof MatrixError && e.errcode === 'M_FORBIDDEN') throw new MatrixError(400, 'M_INVALID_ROOM_STATE', e.message);
         throw e;
       }
+      // A room made by hand to replace another (`predecessor` in its create event): the creator's settings follow, as on /upgrade.
+      if ((b.creation_content as JsonObject | undefined)?.predecessor !== undefined) await carryOverRoomSettings(cctx, request, owner.user_id, roomId);
+      return { room_id: roomId };
     },
   );
 };

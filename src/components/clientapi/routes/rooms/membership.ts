@@ -23,6 +23,21 @@ export async function resolveRoom(cctx: ClientApiContext, idOrAlias: string): Pr
   return roomIdParam(idOrAlias);
 }
 
+/** Request keys that are not the member event's to carry: the server sets them, or they are parameters of the request. */
+const NOT_CONTENT = new Set(['membership', 'third_party_signed', 'join_authorised_via_users_server']);
+
+/**
+ * What a join's body adds to the member event: `reason`, and any other keys
+ * the client gives (a per-room display name, or keys of its own, as Synapse
+ * keeps them); the profile fills in only what the client left out.
+ */
+function joinExtras(b: JsonObject): JsonObject {
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(b)) if (!NOT_CONTENT.has(k)) out[k] = v;
+  if ('reason' in out && typeof out.reason !== 'string') delete out.reason;
+  return out;
+}
+
 async function join(cctx: ClientApiContext, request: FastifyRequest, roomId: string): Promise<{ room_id: string }> {
   const owner = ownerOf(request);
   refuseIfSuspended(owner, 'join rooms');
@@ -31,11 +46,12 @@ async function join(cctx: ClientApiContext, request: FastifyRequest, roomId: str
     const [ga] = (await cctx.roomserver.queryCurrentState({ room_id: roomId, keys: [['m.room.guest_access', '']] })).events;
     if (ga?.pdu.content.guest_access !== 'can_join') throw new MatrixError(403, 'M_FORBIDDEN', 'Guests may not join this room');
   }
-  const content: JsonObject = { ...(await profileContent(cctx, owner.user_id)), ...reasonOf(body(request)) };
+  const extra = joinExtras(body(request));
+  const content: JsonObject = { ...(await profileContent(cctx, owner.user_id)), ...extra };
   // Joining again with the same profile changes nothing: no new event (clients call join on rooms they are in).
   const [current] = (await cctx.roomserver.queryCurrentState({ room_id: roomId, keys: [['m.room.member', owner.user_id]] })).events;
   const c = current?.pdu.content;
-  if (c?.membership === 'join' && c.displayname === content.displayname && c.avatar_url === content.avatar_url && content.reason === undefined) return { room_id: roomId };
+  if (c?.membership === 'join' && c.displayname === content.displayname && c.avatar_url === content.avatar_url && Object.keys(extra).length === 0) return { room_id: roomId };
   await cctx.roomserver.performJoin({ room_id: roomId, user_id: owner.user_id, content });
   if (c?.membership !== 'join') await carryOverRoomSettings(cctx, request, owner.user_id, roomId);
   return { room_id: roomId };
