@@ -39,6 +39,8 @@ export class RoomView {
   lastStateChange = Infinity;
   /** The room has an m.room.encryption state event (device lists follow its members). */
   encrypted = false;
+  /** Position of that event (0 when none): from there on its members share an encrypted room with each other. */
+  encryptedPos = 0;
   /** Latest position of a receipt everyone sees. */
   receiptsPos = 0;
   /** user → latest position of their private receipts (only they see them). */
@@ -154,7 +156,9 @@ export class SyncViews {
       hist.push({ pos, membership: rec.membership, event_id: rec.event_id });
     }
     for (const room of v.rooms.values()) {
-      room.encrypted = (await db.get(keys.state(room.id, 'm.room.encryption', ''))) !== undefined;
+      const encryption = await db.get<StateEntry>(keys.state(room.id, 'm.room.encryption', ''));
+      room.encrypted = encryption !== undefined;
+      room.encryptedPos = encryption?.pos ?? 0;
       for (const [, e] of await db.entries<StateEntry>(keys.stateTypeRange(room.id, 'm.room.member'))) {
         if (e.membership === 'join') room.joined++;
         else if (e.membership === 'invite') room.invited++;

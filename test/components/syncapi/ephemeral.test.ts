@@ -210,6 +210,31 @@ t.test('device lists: members of encrypted rooms come and go', async (t) => {
   t.ok(back.device_lists.changed.includes(alice.user_id), 'joining an encrypted room: its members are changed for the joiner');
 });
 
+t.test('device lists: rooms without encryption, and a room that turns it on', async (t) => {
+  const plain = await ops.create(alice, { preset: 'public_chat' });
+  const stream = new SyncStream(s, alice);
+  await stream.until((x) => plain in x.rooms.join);
+  await ops.join(bob, plain);
+  const joined = await stream.until((x) => x.device_lists.changed.includes(bob.user_id));
+  t.ok(joined.device_lists.changed.includes(bob.user_id), 'a new member of a room without encryption: changed too (a client learns of them before encryption is on)');
+  await ops.leave(bob, plain);
+  const gone = await stream.until((x) => x.device_lists.left.includes(bob.user_id));
+  t.ok(gone.device_lists.left.includes(bob.user_id), 'and left once they share no encrypted room');
+
+  // Carol shares an encrypted room with alice (the test above) and joins this one before it is encrypted.
+  await ops.join(carol, plain);
+  const cs = new SyncStream(s, carol);
+  await cs.until((x) => plain in x.rooms.join);
+  const on = await s.call(alice, 'PUT', `${R(plain)}/state/m.room.encryption/`, { algorithm: 'm.megolm.v1.aes-sha2' });
+  await expectOk(t, on, 'PUT /rooms/{roomId}/state/{eventType}/{stateKey}');
+  const encrypted = await cs.until((x) => x.device_lists.changed.includes(alice.user_id));
+  t.ok(encrypted.device_lists.changed.includes(alice.user_id), 'the room turning encryption on: its members are changed');
+  await ops.leave(carol, plain);
+  const marker = await ops.create(alice, {});
+  await stream.until((x) => marker in x.rooms.join);
+  t.notOk(stream.bodies.some((x) => x.device_lists.left.includes(carol.user_id)), 'leaving one room while sharing another encrypted one: not left');
+});
+
 t.test('unread counts: messages count, mentions highlight, receipts clear', async (t) => {
   const room = await ops.create(alice, { preset: 'public_chat', name: 'Counts' });
   await ops.join(bob, room);

@@ -297,9 +297,13 @@ export class SyncEngine {
 
   /**
    * device_lists: users whose keys changed and who share a room with the
-   * viewer; users who now share an encrypted room with the viewer
-   * (`changed`, so the client fetches their keys) and users who no longer
-   * share any (`left`).
+   * viewer; users who now share a room with the viewer, or whose shared room
+   * became encrypted (`changed`, so the client fetches their keys); users
+   * who left a room the viewer is in, or whom the viewer left, and who no
+   * longer share an encrypted room with them (`left`). `changed` follows
+   * every room, not only encrypted ones, as key changes already did: a
+   * client learns of a member before the room turns encryption on, and
+   * Synapse (which clients and Complement expect) does the same.
    */
   private async deviceLists(userId: string, since: number | undefined, to: number): Promise<JsonObject> {
     const changed = new Set<string>();
@@ -323,24 +327,34 @@ export class SyncEngine {
         if (await shares(rec.user_id, false)) changed.add(rec.user_id);
       }
     }
+    const joinedAt = async (room: RoomView, pos: number): Promise<string[]> => {
+      const members = await state.at(room.id, pos, { only: 'm.room.member' });
+      const recs = await this.deps.events.records([...members.values()]);
+      return recs.filter((r) => r.pdu.content.membership === 'join' && r.pdu.state_key !== userId).map((r) => r.pdu.state_key!);
+    };
     for (const id of user?.rooms ?? []) {
       const room = views.room(id);
-      if (!room || !room.encrypted || room.membersPos <= since) continue;
+      if (!room) continue;
+      const encryptedNow = room.encryptedPos > since && room.encryptedPos <= to;
+      if (room.membersPos <= since && !encryptedNow) continue;
       const hist = room.local.get(userId);
       const wasIn = at(hist, since)?.membership === 'join';
       const isIn = at(hist, to)?.membership === 'join';
       if (!wasIn && !isIn) continue;
       if (wasIn !== isIn) {
         // The viewer joined (everyone there is new to them) or left (everyone there may be gone).
-        const members = await state.at(room.id, isIn ? to : since, { only: 'm.room.member' });
-        const recs = await this.deps.events.records([...members.values()]);
-        for (const r of recs) if (r.pdu.content.membership === 'join' && r.pdu.state_key !== userId) (isIn ? changed : left).add(r.pdu.state_key!);
+        for (const u of await joinedAt(room, isIn ? to : since)) (isIn ? changed : left).add(u);
         continue;
       }
+      // The room became encrypted: its members now share an encrypted room with the viewer.
+      if (encryptedNow) for (const u of await joinedAt(room, to)) changed.add(u);
+      if (room.membersPos <= since) continue;
       for (const eventId of (await state.delta(room.id, since, to)).values()) {
         const r = await this.deps.events.get(eventId);
         if (!r || r.pdu.type !== 'm.room.member' || r.pdu.state_key === userId) continue;
-        (r.pdu.content.membership === 'join' ? changed : left).add(r.pdu.state_key!);
+        const m = r.pdu.content.membership;
+        if (m === 'join') changed.add(r.pdu.state_key!);
+        else if (m === 'leave' || m === 'ban') left.add(r.pdu.state_key!);
       }
     }
     for (const u of [...left]) if (changed.has(u) || (await shares(u, true))) left.delete(u);
