@@ -13,6 +13,7 @@ import { userApi, type Profile, type TokenOwner, type UserAPI } from '../../src/
 import { createClientApiContext, type ClientApiContext } from '../../src/components/clientapi/context.js';
 import { roomRoutes } from '../../src/components/clientapi/routes/rooms/index.js';
 import { versionsRoutes } from '../../src/components/clientapi/routes/versions.js';
+import type { ClientRoutes } from '../../src/components/clientapi/routes/types.js';
 import { loadConfig } from '../../src/platform/config/load.js';
 import { dataPaths } from '../../src/platform/config/paths.js';
 import type { NeuriteConfig } from '../../src/platform/config/schema.js';
@@ -71,6 +72,8 @@ export async function startRooms(
     rs?: ComponentHarness;
     /** Rate limits on a stopped clock: `burst` requests per kind and key, then M_LIMIT_EXCEEDED, however slow the machine. */
     frozenLimits?: { burst: number };
+    /** Other ClientAPI routes to mount beside the room routes (their tests' own). */
+    routes?: ClientRoutes[];
   } = {},
 ): Promise<RoomsHarness> {
   const serverName = opts.serverName ?? 'test.neurite.local';
@@ -98,7 +101,7 @@ export async function startRooms(
   }
   const app = createPublicApp({ logger: pino({ level: process.env.NEURITE_TEST_LOG ?? 'silent' }) });
   // Only the routes of this half of the ClientAPI: account routes need the real UserAPI.
-  for (const register of [versionsRoutes, ...roomRoutes]) await register(app, cctx);
+  for (const register of [versionsRoutes, ...roomRoutes, ...(opts.routes ?? [])]) await register(app, cctx);
   await app.ready();
   const h: RoomsHarness = {
     app,
@@ -114,7 +117,7 @@ export async function startRooms(
     restart: async () => {
       await app.close();
       const again = await rs.restart();
-      return startRooms({ serverName, ...(opts.config ? { config: opts.config } : {}), rs: again });
+      return startRooms({ serverName, ...(opts.config ? { config: opts.config } : {}), ...(opts.routes ? { routes: opts.routes } : {}), rs: again });
     },
   };
   return h;

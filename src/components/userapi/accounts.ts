@@ -50,13 +50,16 @@ export function checkProfileField(field: string, value: unknown): unknown {
 /**
  * The localpart a requested username becomes: lower-cased (user ids are
  * case-sensitive, people are not), then held to the strict grammar. Names of
- * digits only are kept for the ids the server generates (guests).
+ * digits only are kept for the ids the server generates (guests), names
+ * beginning with `_` for the server's own users.
  */
 export function newLocalpart(serverName: string, username: string): string {
   const localpart = username.toLowerCase();
   const problem = userLocalpartProblem(localpart, 'strict');
   if (problem) throw new MatrixError(400, 'M_INVALID_USERNAME', `Invalid username: ${problem}`);
   if (/^[0-9]+$/.test(localpart)) throw new MatrixError(400, 'M_INVALID_USERNAME', 'Invalid username: names of digits only are reserved');
+  // The server's own users (the server notices sender) begin with `_`, as on Synapse.
+  if (localpart.startsWith('_')) throw new MatrixError(400, 'M_INVALID_USERNAME', 'Invalid username: names beginning with "_" are reserved for the server');
   if (Buffer.byteLength(userIdOf(serverName, localpart), 'utf8') > MAX_ID_BYTES) {
     throw new MatrixError(400, 'M_INVALID_USERNAME', `Invalid username: a user id is at most ${MAX_ID_BYTES} bytes`);
   }

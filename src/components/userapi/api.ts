@@ -59,7 +59,11 @@ export interface CreateAccountRequest {
   login?: NewLogin;
   /** Upgrade this guest account (user id) to a full one instead of creating an account. */
   upgrade_guest?: string;
-  /** The auth session that allowed the registration: ends with it, and a registration token it holds counts as used. */
+  /**
+   * The auth session that allowed the registration: ends with it, and a
+   * registration token it holds counts as used. A session that already
+   * created an account answers with that account again (a retry).
+   */
   uia_session?: string;
 }
 
@@ -175,6 +179,8 @@ export interface UiaState {
   flows: string[][];
   params: Record<string, unknown>;
   completed: string[];
+  /** The request it authorised has succeeded: a retry gets that request's answer again. */
+  finished?: true;
 }
 
 export interface UserAPI {

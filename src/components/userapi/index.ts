@@ -28,7 +28,7 @@ import { UserDirectory } from './user-directory.js';
 import { OpenIdTokens } from './openid.js';
 import { Reports } from './reports.js';
 
-const uiaState = (s: UiaSession): UiaState => ({ session: s.id, flows: s.flows, params: s.params, completed: [...s.completed] });
+const uiaState = (s: UiaSession): UiaState => ({ session: s.id, flows: s.flows, params: s.params, completed: [...s.completed], ...(s.result !== undefined ? { finished: true as const } : {}) });
 
 export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   const db = await ctx.openDatabase();
@@ -75,9 +75,10 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
       // The session stays until the account exists: a failed attempt may be retried under it.
       const session = req.uia_session !== undefined ? uia.get(req.uia_session, 'register') : undefined;
       if (req.uia_session !== undefined && !session) throw new MatrixError(400, 'M_UNKNOWN', 'Unknown or expired auth session');
+      if (session?.result !== undefined) return session.result as Awaited<ReturnType<UserAPI['createAccount']>>;
       const token = session?.registration_token;
       const created = await accounts.create(req, token !== undefined ? (ops) => tokens.useReserved(token, ops) : undefined);
-      if (session) uia.finish(session.id);
+      if (session) uia.finish(session.id, created);
       return created;
     },
     checkUsernameAvailable: async (req) => {

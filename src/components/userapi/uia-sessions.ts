@@ -20,9 +20,17 @@ export interface UiaSession {
   expires_at: number;
   /** The registration token a completed m.login.registration_token stage reserved. */
   registration_token?: string;
+  /**
+   * The request it authorised succeeded with this answer: kept for a while
+   * so that a client retrying the same request (it lost the answer) gets the
+   * answer again, as the spec asks, instead of an error.
+   */
+  result?: unknown;
 }
 
 export const UIA_LIFETIME_MS = 30 * 60_000;
+/** How long a finished session answers retries. */
+export const UIA_REPLAY_MS = 5 * 60_000;
 const MAX_SESSIONS = 10_000;
 
 export class UiaSessions {
@@ -68,10 +76,18 @@ export class UiaSessions {
     return s.completed;
   }
 
-  /** Ends a session whose request succeeded: a reserved token was used, not released. */
-  finish(id: string): UiaSession | undefined {
+  /**
+   * Ends a session whose request succeeded: a reserved token was used, not
+   * released. With `result`, the session stays a few minutes to give that
+   * answer to a retry; it completes nothing new meanwhile.
+   */
+  finish(id: string, result?: unknown): UiaSession | undefined {
     const s = this.sessions.get(id);
     this.sessions.delete(id);
+    if (s && result !== undefined) {
+      const { registration_token: _used, ...rest } = s;
+      this.sessions.set(id, { ...rest, result, expires_at: Math.min(s.expires_at, this.now() + UIA_REPLAY_MS) });
+    }
     return s;
   }
 

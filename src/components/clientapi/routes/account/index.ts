@@ -6,6 +6,7 @@ import { sharedSecretRegisterRoutes } from './admin-register.js';
 import { adminModerationRoutes } from './admin-moderation.js';
 import { adminReportRoutes } from './admin-reports.js';
 import { registrationTokenRoutes } from './admin-registration-tokens.js';
+import { serverNoticeRoutes } from './admin-server-notices.js';
 import { adminUserRoutes } from './admin-users.js';
 import { deviceRoutes } from './devices.js';
 import { filterRoutes } from './filters.js';
@@ -38,6 +39,7 @@ export const accountRoutes: ClientRoutes[] = [
   adminUserRoutes,
   adminReportRoutes,
   adminModerationRoutes,
+  serverNoticeRoutes,
   whoisRoutes,
   sharedSecretRegisterRoutes,
 ];

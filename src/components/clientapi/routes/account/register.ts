@@ -25,6 +25,14 @@ async function guestToUpgrade(cctx: ClientApiContext, body: Body): Promise<strin
   return found.owner.user_id;
 }
 
+/** Whether `auth` names a registration session whose account already exists. */
+async function finishedRegistration(cctx: ClientApiContext, auth: unknown): Promise<boolean> {
+  const session = typeof auth === 'object' && auth !== null ? (auth as Record<string, unknown>).session : undefined;
+  if (typeof session !== 'string') return false;
+  const state = await cctx.userapi.uiaQuery({ session, bound: 'register' }).catch(() => undefined);
+  return state?.finished === true;
+}
+
 export const registerRoutes: ClientRoutes = (app, cctx) => {
   const mode = cctx.config.registration;
 
@@ -47,17 +55,20 @@ export const registerRoutes: ClientRoutes = (app, cctx) => {
     // Checks that do not depend on authentication come first (spec): a taken
     // or invalid name is refused before the client is asked to authenticate.
     const upgrade = body.guest_access_token !== undefined ? await guestToUpgrade(cctx, body) : undefined;
-    if (body.username !== undefined && !upgrade) await cctx.userapi.checkUsernameAvailable({ username: body.username as string });
+    // A retry under a session whose registration succeeded gets that answer again (spec: completed stages
+    // cannot be retried; the server answers with the result): the name it took is not "taken" for it.
+    const retry = await finishedRegistration(cctx, body.auth);
+    if (body.username !== undefined && !upgrade && !retry) await cctx.userapi.checkUsernameAvailable({ username: body.username as string });
     if (body.auth !== undefined) cctx.limit('register', ip);
     const session = await interactiveAuth(cctx, request, body.auth, {
       bound: 'register',
       flows: mode === 'open' ? [['m.login.dummy']] : [['m.login.registration_token']],
     });
-    if (typeof body.password !== 'string') throw new MatrixError(400, 'M_MISSING_PARAM', 'password is required');
+    if (typeof body.password !== 'string' && !retry) throw new MatrixError(400, 'M_MISSING_PARAM', 'password is required');
     const inhibit = body.inhibit_login === true;
     const created = await cctx.userapi.createAccount({
       ...(upgrade ? { upgrade_guest: upgrade } : body.username !== undefined ? { username: body.username as string } : {}),
-      password: body.password,
+      ...(typeof body.password === 'string' ? { password: body.password } : {}),
       uia_session: session,
       ...(inhibit ? {} : { login: newLogin(request, body) }),
     });

@@ -11,6 +11,7 @@ import { ownerOf, refuseIfSuspended, type ClientApiContext } from '../../context
 import type { ClientRoutes } from '../types.js';
 import { aliasParam, body, eventRoute, fullUser, isLocal, params, profileContent, reasonOf, roomIdParam, userIdParam, V3 } from './common.js';
 import { carryOverRoomSettings } from './predecessor-settings.js';
+import { refuseNoticeInviteRejection } from '../../server-notices.js';
 
 /** A room id, or the room a local alias points to. Remote aliases need federation, which is not here yet. */
 export async function resolveRoom(cctx: ClientApiContext, idOrAlias: string): Promise<string> {
@@ -121,6 +122,7 @@ export const membershipRoutes: ClientRoutes = (app, cctx) => {
       if (!(await cctx.roomserver.queryRoom({ room_id: roomId }))) throw new MatrixError(404, 'M_NOT_FOUND', `Unknown room ${roomId}`);
       throw new MatrixError(403, 'M_FORBIDDEN', 'You are not in this room');
     }
+    if (m === 'invite') await refuseNoticeInviteRejection(cctx, roomId, owner.user_id);
     return setMembership(cctx, request, roomId, owner.user_id, 'leave');
   });
 
