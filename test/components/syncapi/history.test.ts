@@ -50,7 +50,7 @@ t.test('/messages forwards, from/to, filters, limits', async (t) => {
   await expectOk(t, fwd, 'GET /rooms/{roomId}/messages', 'forwards from the start');
   t.equal(fwd.body.chunk[0].type, 'm.room.create', 'from the start');
   t.same(bodies(fwd.body.chunk), sent.map((_, i) => `n${i}`), 'in order');
-  t.notOk(fwd.body.end, 'everything: no end token');
+  t.ok(fwd.body.end, 'at the live edge of a room bob is in: an end token for what comes next (below)');
 
   const page1 = await s.call(bob, 'GET', `${R}/messages?dir=b&limit=3`);
   const page2 = await s.call(bob, 'GET', `${R}/messages?dir=b&limit=3&from=${page1.body.end}`);
@@ -166,4 +166,25 @@ t.test('read your writes: what a send or createRoom acknowledged is in the reads
     if (!(fresh in sync.body.rooms.join)) roomsMissed++;
   }
   t.equal(roomsMissed, 0, 'an initial sync right after each of 10 createRooms holds the room');
+});
+
+t.test('/messages forwards at the live edge: the end token brings what comes next', async (t) => {
+  const room = await ops.create(alice, { preset: 'public_chat', name: 'Edge' });
+  await ops.join(bob, room);
+  const first = await ops.send(alice, room, { msgtype: 'm.text', body: 'first' });
+  const stream = new SyncStream(s, bob);
+  await stream.untilEvent(room, first);
+  const RR = `${V3}/rooms/${enc(room)}`;
+  const edge = await s.call(bob, 'GET', `${RR}/messages?dir=f&limit=100`);
+  t.equal(edge.body.chunk.at(-1).event_id, first);
+  t.ok(edge.body.end, 'an end token at the edge');
+  const later = await ops.send(alice, room, { msgtype: 'm.text', body: 'later' });
+  await stream.untilEvent(room, later);
+  const next = await s.call(bob, 'GET', `${RR}/messages?dir=f&limit=100&from=${edge.body.end}`);
+  t.same(next.body.chunk.map((e: any) => e.event_id), [later], 'exactly the events sent since');
+  t.notOk((await s.call(bob, 'GET', `${RR}/messages?dir=f&limit=100&from=${next.body.end}`)).body.end, 'an empty page: no end (the client keeps its token)');
+  await ops.leave(bob, room);
+  await ops.send(alice, room, { msgtype: 'm.text', body: 'after bob left' });
+  const gone = await s.call(bob, 'GET', `${RR}/messages?dir=f&limit=100`);
+  t.notOk(gone.body.end, 'a room bob left: his history ends, no end token');
 });

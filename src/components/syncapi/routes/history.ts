@@ -85,6 +85,9 @@ export function historyRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenA
       chunk: await serialize(deps, a, scan.events, fmt, { bundle: true }),
     };
     if (scan.more && scan.last !== undefined) out.end = token(dir === 'b' ? scan.last - 1 : scan.last);
+    // Forwards to the live edge of a room the user still sees: later events will come, so the client keeps a
+    // token to ask for them (as Synapse answers); `end` is left out only where history ends for them.
+    else if (dir === 'f' && to === undefined && upper === deps.stream.current && scan.events.length > 0) out.end = token(upper);
     const newest = scan.events.reduce((m, e) => Math.max(m, e.pos), 0);
     const state = await lazyMemberState(deps, a, scan.events, newest, filter);
     if (state.length > 0) out.state = await serialize(deps, a, state, fmt, { bundle: false });
