@@ -93,6 +93,12 @@ export interface EduServerAPI {
     ctx?: CallContext,
   ): Promise<void>;
   /**
+   * A pro-active action elsewhere (the user sent an event): online and
+   * currently active, as typing and receipts make them. Nothing while
+   * presence is turned off.
+   */
+  markActive(req: { user_id: string }, ctx?: CallContext): Promise<void>;
+  /**
    * The presence of these users; users never seen are offline. Empty while
    * presence is turned off (`enabled: false`).
    */
@@ -113,6 +119,7 @@ export const eduServerApi = defineApi<EduServerAPI>('eduserver', {
   setReadMarkers: { idempotent: true },
   queryReceipts: { idempotent: true },
   setPresence: { idempotent: true },
+  markActive: { idempotent: true },
   queryPresence: { idempotent: true },
   // Idempotent by its transaction id.
   sendToDevice: { idempotent: true },

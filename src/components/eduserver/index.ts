@@ -41,7 +41,7 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   if (presenceOn) await presence.load();
   toDevice.startPruning();
 
-  /** Typing and receipts are pro-active actions: they keep the user online (spec, "Idle timeout"). */
+  /** Typing, receipts and sending events are pro-active actions: they keep the user online (spec, "Idle timeout"). */
   const acted = (userId: string) => (presenceOn ? presence.active(userId) : Promise.resolve());
 
   const api: EduServerAPI = {
@@ -75,6 +75,7 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
       if (req.source === 'client') await presence.setByClient(req.user_id, req.presence, req.status_msg ?? null);
       else await presence.setBySync(req.user_id, req.presence);
     },
+    markActive: (req) => acted(req.user_id),
     queryPresence: async (req) => (presenceOn ? { enabled: true, presence: req.user_ids.map((u) => presence.view(u)) } : { enabled: false, presence: [] }),
 
     sendToDevice: async (req) => {

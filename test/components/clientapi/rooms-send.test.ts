@@ -371,3 +371,20 @@ t.test('rate limits on sending', async (t) => {
   const r = await limited.call(other, 'PUT', `${V3}/rooms/${enc(roomId)}/send/m.room.message/x`, { msgtype: 'm.text', body: 'x' });
   t.equal(r.status, 200, 'another user has their own budget');
 });
+
+t.test('sending an event makes the sender online and active (presence)', async (t) => {
+  const edu = h.cctx.eduserver;
+  const carol = await h.users.add('carol');
+  const roomId = await createRoom({ preset: 'public_chat' });
+  await post(carol, `/rooms/${enc(roomId)}/join`);
+  const view = async () => (await edu.queryPresence({ user_ids: [carol.user_id] })).presence[0];
+  t.match(await view(), { presence: 'offline' }, 'never seen: offline');
+  await expectOk(t, await send(carol, roomId, 'hello-presence'), 'PUT /rooms/{roomId}/send/{eventType}/{txnId}');
+  // Told after the answer, without waiting: poll until the EDUServer has it.
+  let seen = await view();
+  for (let i = 0; i < 100 && seen?.presence !== 'online'; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    seen = await view();
+  }
+  t.match(seen, { presence: 'online', currently_active: true }, 'online and currently active after sending');
+});

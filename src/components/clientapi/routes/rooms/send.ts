@@ -107,7 +107,30 @@ async function refuseSuspendedSend(cctx: ClientApiContext, owner: TokenOwner, re
   refuseIfSuspended(owner, 'send to rooms');
 }
 
+/**
+ * Sending an event is a pro-active action for presence (spec "Last active
+ * ago": it may be): the user shows as online and active, as Synapse does.
+ * Told to the EDUServer at most once a minute per user, after the answer
+ * is decided, so a send never waits for it; presence being off costs nothing.
+ */
+const ACTIVITY_EVERY_MS = 60_000;
+
+function activityNotifier(cctx: ClientApiContext): (userId: string) => void {
+  const told = new Map<string, number>();
+  return (userId) => {
+    if (!cctx.config.presence) return;
+    const now = Date.now();
+    if (now - (told.get(userId) ?? 0) < ACTIVITY_EVERY_MS) return;
+    told.delete(userId);
+    told.set(userId, now);
+    if (told.size > 10_000) told.delete(told.keys().next().value!);
+    // Best effort: an EDUServer that is away misses this mark; the next send tries again.
+    cctx.eduserver.markActive({ user_id: userId }).catch(() => told.delete(userId));
+  };
+}
+
 export const sendRoutes: ClientRoutes = (app, cctx) => {
+  const active = activityNotifier(cctx);
   const sendMessage = async (request: FastifyRequest, txnId: string | undefined) => {
     const owner = ownerOf(request);
     const { eventType } = params(request);
@@ -126,6 +149,7 @@ export const sendRoutes: ClientRoutes = (app, cctx) => {
       ...(redacts ? { redacts } : {}),
       ...(txnId !== undefined ? { txn: { device_id: owner.device_id, txn_id: txnId } } : {}),
     });
+    active(owner.user_id);
     return { event_id };
   };
   app.put(`${V3}/rooms/:roomId/send/:eventType/:txnId`, eventRoute(cctx, 'PUT /rooms/{roomId}/send/{eventType}/{txnId}'), (request) => sendMessage(request, params(request).txnId!));
