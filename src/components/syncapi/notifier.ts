@@ -4,7 +4,12 @@
  * syncs run again. A user's last wake position is kept, so a sync that
  * computed its answer at watermark W and then starts waiting returns at once
  * when something for it was committed after W (no lost wake-up).
+ *
+ * Besides user ids, a room's own key (`roomWakeKey`) is woken by each of its
+ * timeline events: what someone peeking at a room they are not in waits on.
  */
+export const roomWakeKey = (roomId: string): string => `room\0${roomId}`;
+
 export class Notifier {
   private readonly waiters = new Map<string, Set<() => void>>();
   /** user → watermark at which it was last woken. */

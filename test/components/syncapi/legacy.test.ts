@@ -36,6 +36,19 @@ t.test('GET /events: a long-poll of room events from a token', async (t) => {
   expectError(t, await s.call(eve, 'GET', `${V3}/events/${enc(m)}`), 404, 'M_NOT_FOUND', 'an event of a room one is not in');
 });
 
+t.test('GET /events?room_id= peeking at a world-readable room: its events wake the long-poll', async (t) => {
+  const open = await ops.create(alice, { preset: 'public_chat', initial_state: [{ type: 'm.room.history_visibility', state_key: '', content: { history_visibility: 'world_readable' } }] });
+  const settled = await ops.send(alice, open, { msgtype: 'm.text', body: 'settled' });
+  await new SyncStream(s, alice).untilEvent(open, settled);
+  const start = await s.call(eve, 'GET', `${V3}/events?room_id=${enc(open)}&timeout=0`);
+  t.equal(start.status, 200);
+  // Eve is not in the room: only the room's own wake-up can end this wait before its timeout.
+  const waiting = s.call(eve, 'GET', `${V3}/events?room_id=${enc(open)}&from=${start.body.end}&timeout=20000`);
+  const m = await ops.send(alice, open, { msgtype: 'm.text', body: 'for the peeker' });
+  const r = await waiting;
+  t.same(r.body.chunk.map((e: any) => e.event_id), [m], 'the first answer holds the new event');
+});
+
 t.test('GET /initialSync and GET /rooms/{roomId}/initialSync', async (t) => {
   const r = await s.call(bob, 'GET', `${V3}/initialSync?limit=5`);
   await expectOk(t, r, 'GET /initialSync');

@@ -15,6 +15,7 @@ import type { LogRecord } from '../../../platform/log/topic.js';
 import type { RoomEvent, RoomserverAPI } from '../../roomserver/api.js';
 import type { NewInviteEvent, NewRoomEvent, OutputRoomEvent, RedactedEvent, RetireInviteEvent } from '../../roomserver/topics.js';
 import type { EventStore } from '../events.js';
+import { roomWakeKey } from '../notifier.js';
 import { strippedEvent } from '../format.js';
 import type { PushCounter } from '../push.js';
 import { relationOf, type Relations } from '../relations.js';
@@ -117,6 +118,7 @@ export class RoomEventIngest {
       const room = views.room(roomId);
       const users = new Set(room ? room.audience() : []);
       for (const u of changed) users.add(u);
+      users.add(roomWakeKey(roomId));
       return users;
     });
   }

@@ -10,6 +10,7 @@ import type { TokenAuth, RequestOwner } from '../../../platform/http/auth.js';
 import { decodeKey } from '../../../platform/storage/keys.js';
 import { accessFor, mayReadRoom, serialize, visible, type RoomAccess } from '../access.js';
 import type { SyncDeps } from '../deps.js';
+import { roomWakeKey } from '../notifier.js';
 import type { EventRecord, PresenceRecord } from '../storage.js';
 import { keys, type AccountDataRecord } from '../storage.js';
 import { MAX_TIMEOUT_MS, presenceContent } from '../sync/engine.js';
@@ -133,7 +134,9 @@ export function legacyRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenAu
         const end = page.length === chunk.length && !cut ? w : page[page.length - 1]!.pos;
         return { start: token(from), end: token(end), chunk: events };
       }
-      if (!(await deps.notifier.wait(owner.user_id, w, left, signal))) return { start: token(from), end: token(w), chunk: [] };
+      // One room (perhaps peeked at, not joined): its own events wake the wait.
+      const key = roomId !== undefined ? roomWakeKey(roomId) : owner.user_id;
+      if (!(await deps.notifier.wait(key, w, left, signal))) return { start: token(from), end: token(w), chunk: [] };
     }
   });
 
