@@ -100,8 +100,8 @@ export function roomPasses(f: { rooms?: string[]; not_rooms?: string[] } | undef
 }
 
 /** A filter's limit held to [1, max], or the default. */
-export function limitOf(f: EventFilter | undefined, dflt: number, max: number): number {
+export function limitOf(f: EventFilter | undefined, dflt: number, max: number, min = 1): number {
   const l = f?.limit;
   if (typeof l !== 'number' || !Number.isFinite(l)) return dflt;
-  return Math.max(1, Math.min(Math.floor(l), max));
+  return Math.max(min, Math.min(Math.floor(l), max));
 }

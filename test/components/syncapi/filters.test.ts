@@ -41,6 +41,14 @@ t.test('timeline limit', async (t) => {
   const body = await sync({ room: { timeline: { limit: 2 } } });
   t.same(timeline(body).map((e) => e.content.body), ['from carol', 'from dave']);
   t.equal(body.rooms.join[roomId].timeline.limited, true);
+  // 0: no backlog at all (bots), the room's state in the state section instead, and a token to page back from.
+  const none = await sync({ room: { timeline: { limit: 0 } } });
+  const room = none.rooms.join[roomId];
+  t.same(room.timeline.events, [], 'limit 0: an empty timeline');
+  t.equal(room.timeline.limited, true, 'limited: there was history');
+  t.ok(room.state.events.some((e: any) => e.type === 'm.room.create'), 'the state section holds the room');
+  const back = await s.call(alice, 'GET', `${V3}/rooms/${enc(roomId)}/messages?dir=b&limit=2&from=${room.timeline.prev_batch}`);
+  t.same(back.body.chunk.map((e: any) => e.content.body), ['from dave', 'from carol'], 'paging back from prev_batch gives the newest events');
 });
 
 t.test('types and not_types, with wildcards', async (t) => {

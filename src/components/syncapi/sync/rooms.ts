@@ -51,15 +51,18 @@ export class RoomSections {
 
   private async timeline(req: SyncRequest, a: RoomAccess, after: number, upTo: number): Promise<Timeline> {
     const tf = req.filter.room?.timeline;
-    const limit = limitOf(tf, DEFAULT_TIMELINE_LIMIT, MAX_TIMELINE_LIMIT);
+    // 0 (below the spec's minimum of 1, but what bots send to skip the backlog, and Synapse honours): no events,
+    // limited when there were some, the state section then holds the room as of the end.
+    const limit = limitOf(tf, DEFAULT_TIMELINE_LIMIT, MAX_TIMELINE_LIMIT, 0);
     const shown = await this.currentStateIds(a, after, upTo);
     const scan = await this.deps.timeline.scan(a.room, {
       after,
       upTo,
       reverse: true,
-      want: limit,
+      want: Math.max(limit, 1),
       accept: (rec) => (visible(a, rec) || shown.has(rec.event_id)) && eventPasses(tf, rec.pdu),
     });
+    if (limit === 0) return { events: [], limited: scan.events.length > 0, prevBatch: upTo };
     const events = scan.events.reverse();
     const first = events[0];
     // A whole room's history in one timeline gets the answer's own position, as Synapse gives
