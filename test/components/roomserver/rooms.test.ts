@@ -282,6 +282,11 @@ t.test('upgrading a room', async (t) => {
   const create = newState.get('m.room.create|')!.pdu.content as any;
   t.equal(create.room_version, '12');
   t.equal(create.predecessor.room_id, room_id, 'the new room names its predecessor');
+  t.notOk('event_id' in create.predecessor, 'v12: by its room id alone (event_id may be left out from v12 on)');
+  const older = await rs.createRoom({ creator: alice, room_version: '9', preset: 'public_chat' });
+  const to10 = await rs.performUpgrade({ room_id: older.room_id, user_id: alice, new_version: '10' });
+  const create10 = (await rs.queryCurrentState({ room_id: to10.replacement_room, keys: [['m.room.create', '']] })).events[0]!.pdu.content as any;
+  t.match(create10.predecessor, { room_id: older.room_id, event_id: /^\$/ }, 'before v12: with the last event known in the old room');
   t.equal(newState.get('m.room.name|')!.pdu.content.name, 'Old', 'name carried over');
   t.equal(newState.get('m.room.topic|')!.pdu.content.topic, 'Kept', 'topic carried over');
   t.equal(newState.get('m.room.join_rules|')!.pdu.content.join_rule, 'public', 'join rules carried over');

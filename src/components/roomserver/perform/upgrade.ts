@@ -49,8 +49,14 @@ export async function performUpgrade(deps: UpgradeDeps, req: UpgradeRequest): Pr
     throw new MatrixError(403, 'M_FORBIDDEN', 'You may not upgrade this room: it needs the power to send m.room.tombstone');
   }
 
-  const latest = await deps.latest(req.room_id);
-  const creation: JsonObject = { predecessor: { room_id: req.room_id, event_id: latest[latest.length - 1]! } };
+  // From v12 on the predecessor's event_id may be left out (spec 1.16) and is, as Synapse leaves it out (Complement
+  // checks): the room id alone names the old room. Before v12 it is still the last event known there.
+  const predecessor: JsonObject = { room_id: req.room_id };
+  if (!newVersion.privilegedCreators) {
+    const latest = await deps.latest(req.room_id);
+    predecessor.event_id = latest[latest.length - 1]!;
+  }
+  const creation: JsonObject = { predecessor };
   const roomType = create?.pdu.content.type;
   if (typeof roomType === 'string') creation.type = roomType;
   if (newVersion.privilegedCreators && req.additional_creators?.length) creation.additional_creators = req.additional_creators;
