@@ -11,14 +11,12 @@
  */
 import type { JsonObject } from '../../core/canonical-json.js';
 import { MatrixError } from '../../core/errors.js';
+import { noticesUserOf } from '../../core/invites.js';
 import { KeyedQueue } from '../../platform/storage/keyed-queue.js';
 import type { ClientApiContext } from './context.js';
 
-export const NOTICES_LOCALPART = '_server';
 const ROOM_NAME = 'Server Notices';
 const NOTICE_TAG = 'm.server_notice';
-
-export const noticesUserOf = (serverName: string): string => `@${NOTICES_LOCALPART}:${serverName}`;
 
 export interface Notice {
   user_id: string;

@@ -6,6 +6,7 @@
  * Loaded from the database at start, then changed only after a consumer's
  * batch commits (so memory never runs ahead of what a restart would load).
  */
+import { blocksAllInvites, INVITE_PERMISSION_TYPE, noticesUserOf } from '../../core/invites.js';
 import type { Database } from '../../platform/storage/database.js';
 import { decodeKey } from '../../platform/storage/keys.js';
 import { keys, type AccountDataRecord, type MembershipRecord, type PresenceRecord, type ReceiptRecord, type RoomRecord, type StateEntry } from './storage.js';
@@ -82,6 +83,8 @@ export class UserView {
   readonly rooms = new Set<string>();
   accountDataPos = 0;
   ignored = new Set<string>();
+  /** `m.invite_permission_config` blocks every invite: the ones the user has are not shown either. */
+  blocksInvites = false;
   /** device → latest to-device position. */
   readonly toDevice = new Map<string, number>();
   /** device → a position at or below its oldest to-device message still stored. */
@@ -115,6 +118,17 @@ export class SyncViews {
     let u = this.users.get(userId);
     if (!u) this.users.set(userId, (u = new UserView()));
     return u;
+  }
+
+  /**
+   * Whether the user's invite from `inviter` is kept out of sync: an
+   * ignored inviter, or every inviter while the user blocks invites (spec,
+   * invite permission) except the server notices sender.
+   */
+  hidesInvite(userId: string, inviter: string): boolean {
+    const u = this.users.get(userId);
+    if (!u) return false;
+    return u.ignored.has(inviter) || (u.blocksInvites && inviter !== noticesUserOf(this.serverName));
   }
 
   room(roomId: string): RoomView | undefined {
@@ -166,10 +180,10 @@ export class SyncViews {
       }
     }
     for (const [k, rec] of await db.entries<AccountDataRecord>(keys.allAccountData())) {
-      const [, userId, , type] = decodeKey(k) as [string, string, string, string];
+      const [, userId, rid, type] = decodeKey(k) as [string, string, string, string];
       const u = v.user(userId);
       if (rec.pos > u.accountDataPos) u.accountDataPos = rec.pos;
-      if (type === 'm.ignored_user_list') u.ignored = ignoredUsers(rec.content);
+      if (rid === '') applyUserConfig(u, type, rec.content);
     }
     for (const k of await db.keys(keys.allToDevice())) {
       const [, userId, deviceId, pos] = decodeKey(k) as [string, string, string, number];
@@ -198,6 +212,12 @@ export class SyncViews {
     if (dl) v.deviceListPos = Number(decodeKey(dl)[1]);
     return v;
   }
+}
+
+/** What of a user's global account data the views keep: the users they ignore, whether they block invites. */
+export function applyUserConfig(u: UserView, type: string, content: Record<string, unknown>): void {
+  if (type === 'm.ignored_user_list') u.ignored = ignoredUsers(content);
+  else if (type === INVITE_PERMISSION_TYPE) u.blocksInvites = blocksAllInvites(content);
 }
 
 /** The users an `m.ignored_user_list` content names. */

@@ -8,7 +8,7 @@ import type { LogRecord } from '../../../platform/log/topic.js';
 import type { KeyChange } from '../../keyserver/topics.js';
 import type { AccountDataChange, DeviceChange, UserChange } from '../../userapi/topics.js';
 import { keys, type AccountDataRecord, type DeviceListRecord } from '../storage.js';
-import { ignoredUsers, type SyncViews } from '../views.js';
+import { applyUserConfig, type SyncViews } from '../views.js';
 import type { Tx } from './tx.js';
 
 export async function applyAccountData(views: SyncViews, batch: LogRecord<AccountDataChange>[], tx: Tx, onPushRules: (userId: string) => void): Promise<void> {
@@ -19,7 +19,7 @@ export async function applyAccountData(views: SyncViews, batch: LogRecord<Accoun
     tx.after(() => {
       const u = views.user(userId);
       if (pos > u.accountDataPos) u.accountDataPos = pos;
-      if (type === 'm.ignored_user_list' && record.room_id === undefined) u.ignored = ignoredUsers(content);
+      if (record.room_id === undefined) applyUserConfig(u, type, content);
       if (type === 'm.push_rules') onPushRules(userId);
     });
     tx.wake(pos, () => [userId]);

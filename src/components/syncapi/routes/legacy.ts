@@ -162,8 +162,13 @@ export function legacyRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenAu
     for (const id of deps.views.users.get(owner.user_id)?.rooms ?? []) {
       const room = deps.views.room(id);
       if (!room) continue;
-      const m = at(room.local.get(owner.user_id), w)?.membership;
+      const point = at(room.local.get(owner.user_id), w);
+      const m = point?.membership;
       if (!m || ((m === 'leave' || m === 'ban') && !archived)) continue;
+      if (m === 'invite') {
+        const inviter = (await deps.events.get(point!.event_id))?.pdu.sender;
+        if (inviter !== undefined && deps.views.hidesInvite(owner.user_id, inviter)) continue;
+      }
       rooms.push(await roomInitial(deps, owner, room, limit));
       if (m === 'join') for (const [u, hist] of room.local) if (hist[hist.length - 1]?.membership === 'join') shared.add(u);
     }

@@ -183,9 +183,9 @@ export async function candidates(deps: SyncDeps, bumps: BumpStamps, userId: stri
           const stripped = await deps.db.get<StrippedRecord>(keys.stripped(userId, roomId));
           if (!stripped) return;
           if (m.membership === 'invite') {
-            // Invites from ignored users are not shown.
+            // Invites from ignored users, and any while the user blocks invites, are not shown.
             const own = stripped.state.find((e) => e.type === 'm.room.member' && e.state_key === userId);
-            if (own && user.ignored.has(String(own.sender))) return;
+            if (own && deps.views.hidesInvite(userId, String(own.sender))) return;
           }
           out.push({ roomId, room, m, bump: m.pos, latest: m.pos, stripped });
           return;

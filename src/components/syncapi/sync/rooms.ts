@@ -272,10 +272,9 @@ export class RoomSections {
   async stripped(req: SyncRequest, roomId: string, kind: 'invite' | 'knock'): Promise<JsonObject | undefined> {
     const rec = await this.deps.db.get<StrippedRecord>(keys.stripped(req.viewer.user_id, roomId));
     if (!rec) return undefined;
-    const ignored = this.deps.views.users.get(req.viewer.user_id)?.ignored;
     const own = rec.state.find((e) => e.type === 'm.room.member' && e.state_key === req.viewer.user_id);
-    // Invites from ignored users are not shown.
-    if (kind === 'invite' && own && ignored?.has(String(own.sender))) return undefined;
+    // Invites from ignored users, and any while the user blocks invites, are not shown.
+    if (kind === 'invite' && own && this.deps.views.hidesInvite(req.viewer.user_id, String(own.sender))) return undefined;
     const events = rec.state;
     return kind === 'invite' ? { invite_state: { events } } : { knock_state: { events } };
   }

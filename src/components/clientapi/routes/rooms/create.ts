@@ -8,6 +8,7 @@ import type { PerformCreateRoomRequest, RoomPreset } from '../../../roomserver/a
 import { refuseIfSuspended } from '../../context.js';
 import type { ClientRoutes } from '../types.js';
 import { body, fullUser, profileContent, userIdParam, V3 } from './common.js';
+import { invitesBlockedBy } from '../../invite-permission.js';
 import { carryOverRoomSettings } from './predecessor-settings.js';
 
 type StateEvent = { type: string; state_key?: string; content: JsonObject };
@@ -36,7 +37,10 @@ export const createRoomRoutes: ClientRoutes = (app, cctx) => {
       if (typeof b.room_version === 'string' && !roomVersion(b.room_version)) {
         throw new MatrixError(400, 'M_UNSUPPORTED_ROOM_VERSION', `Room version ${b.room_version} is not supported`);
       }
-      const invite = ((b.invite as string[] | undefined) ?? []).map((u) => userIdParam(u, 'invite'));
+      const named = ((b.invite as string[] | undefined) ?? []).map((u) => userIdParam(u, 'invite'));
+      // Someone who blocks invites is left out; the room is made all the same (spec, invite permission).
+      const blocked = await Promise.all(named.map((u) => invitesBlockedBy(cctx, u)));
+      const invite = named.filter((_, i) => !blocked[i]);
       const preset = (b.preset as RoomPreset | undefined) ?? (b.visibility === 'public' ? 'public_chat' : 'private_chat');
       const alias = typeof b.room_alias_name === 'string' ? aliasFor(b.room_alias_name, cctx.serverName) : undefined;
 

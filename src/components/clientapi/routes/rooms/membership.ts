@@ -11,6 +11,7 @@ import { ownerOf, refuseIfSuspended, type ClientApiContext } from '../../context
 import type { ClientRoutes } from '../types.js';
 import { aliasParam, body, eventRoute, fullUser, isLocal, params, profileContent, reasonOf, roomIdParam, userIdParam, V3 } from './common.js';
 import { carryOverRoomSettings } from './predecessor-settings.js';
+import { refuseBlockedInvite } from '../../invite-permission.js';
 import { refuseNoticeInviteRejection } from '../../server-notices.js';
 
 /** A room id, or the room a local alias points to. Remote aliases need federation, which is not here yet. */
@@ -109,6 +110,7 @@ export const membershipRoutes: ClientRoutes = (app, cctx) => {
     fullUser(request);
     const roomId = roomIdParam(params(request).roomId);
     const target = userIdParam(body(request).user_id);
+    await refuseBlockedInvite(cctx, target);
     return setMembership(cctx, request, roomId, target, 'invite', await profileContent(cctx, target));
   });
 

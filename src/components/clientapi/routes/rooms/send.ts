@@ -16,6 +16,7 @@ import type { TokenOwner } from '../../../userapi/api.js';
 import type { ClientRoutes } from '../types.js';
 import { body, eventRoute, fullUser, isLocal, params, reasonOf, roomIdParam, userIdParam, V3 } from './common.js';
 import { carryOverRoomSettings } from './predecessor-settings.js';
+import { refuseBlockedInvite } from '../../invite-permission.js';
 import { refuseNoticeInviteRejection } from '../../server-notices.js';
 
 const CANONICAL = 'm.room.canonical_alias';
@@ -167,6 +168,7 @@ export const sendRoutes: ClientRoutes = (app, cctx) => {
     // taken from a client, it would let anyone vouch for themselves (Synapse drops it too).
     if (eventType === 'm.room.member') delete content.join_authorised_via_users_server;
     if (eventType === 'm.room.member' && stateKey === owner.user_id && content.membership === 'leave') await refuseNoticeInviteRejection(cctx, roomId, owner.user_id);
+    if (eventType === 'm.room.member' && content.membership === 'invite') await refuseBlockedInvite(cctx, stateKey);
     if (eventType === CANONICAL && stateKey === '') await checkCanonicalAlias(cctx, roomId, content);
     if (eventType === POWER_LEVELS && stateKey === '') await checkPowerLevelsShape(cctx, roomId, owner.user_id, content);
     if (eventType === TOMBSTONE && content.replacement_room === roomId) throw new MatrixError(400, 'M_BAD_JSON', 'A room cannot be its own replacement');
