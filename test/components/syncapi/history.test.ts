@@ -91,7 +91,8 @@ t.test('/context', async (t) => {
   const lazy = await s.call(bob, 'GET', `${R}/context/${enc(mid)}?limit=2&filter=${enc(JSON.stringify({ lazy_load_members: true }))}`);
   t.same(lazy.body.state.filter((e: any) => e.type === 'm.room.member').map((e: any) => e.state_key).sort(), [alice.user_id, bob.user_id].sort());
   expectError(t, await s.call(bob, 'GET', `${R}/context/${enc('$nope')}`), 404, 'M_NOT_FOUND', 'an unknown event');
-  expectError(t, await s.call(eve, 'GET', `${R}/context/${enc(mid)}`), 404, 'M_NOT_FOUND', "a stranger: the event looks absent");
+  expectError(t, await s.call(eve, 'GET', `${R}/context/${enc(mid)}`), 403, 'M_FORBIDDEN', 'a stranger: not in the room (as /messages answers)');
+  expectError(t, await s.call(eve, 'GET', `${R}/context/${enc('$nope')}`), 403, 'M_FORBIDDEN', 'the same whether the event exists or not: nothing to probe');
 });
 
 t.test('relations, threads and bundled aggregations', async (t) => {

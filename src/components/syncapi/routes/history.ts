@@ -102,7 +102,8 @@ export function historyRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenA
     const limit = Math.min(intParam(q, 'limit') ?? 10, MAX_LIMIT);
     const filter = roomEventFilterParam(q);
     const notFound = () => new MatrixError(404, 'M_NOT_FOUND', 'Event not found');
-    const a = await readableRoomOr404(deps, roomId, owner.user_id);
+    // As /messages (and Synapse): 403 for a room the user cannot read; within it, an event not there or hidden is 404.
+    const a = await readableRoom(deps, roomId, owner.user_id);
     const rec = await deps.events.get(eventId);
     if (!rec || rec.room_id !== roomId || rec.pos === 0 || rec.pos > deps.stream.current || !visible(a, rec)) throw notFound();
     const upper = readableUpTo(deps, a);
@@ -129,14 +130,6 @@ export function historyRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenA
   });
 }
 
-/** A room the user cannot read answers 404 where the event is asked for (no probing). */
-async function readableRoomOr404(deps: SyncDeps, roomId: string, userId: string): Promise<RoomAccess> {
-  try {
-    return await readableRoom(deps, roomId, userId);
-  } catch {
-    throw new MatrixError(404, 'M_NOT_FOUND', 'Event not found');
-  }
-}
 
 function dedupeState(recs: EventRecord[]): EventRecord[] {
   const byKey = new Map<string, EventRecord>();
