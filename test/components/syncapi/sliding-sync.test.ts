@@ -193,6 +193,31 @@ t.test('invites: invite_state, the is_invite filter; joining sends the room whol
   t.equal(joined.rooms[roomId].name, 'Invitation');
 });
 
+t.test('a declined invite: the own leave event in required_state and the timeline', async (t) => {
+  const alice = await s.user('dec-alice');
+  const bob = await s.user('dec-bob');
+  const roomId = await ops.create(alice, { name: 'Declined' });
+  // What Element X asks for: its own membership among the required state, one event of timeline.
+  const c = new Conn(bob, list([[0, 9]], { required_state: [['m.room.member', '$ME'], ['m.room.name', '']] }));
+  await c.next();
+  await ops.invite(alice, roomId, bob);
+  await c.until((x) => x.rooms[roomId]?.membership === 'invite');
+  await ops.leave(bob, roomId);
+  const left = (await c.until((x) => x.rooms[roomId] !== undefined && x.rooms[roomId].invite_state === undefined)).rooms[roomId];
+  const own = (evs: any[] | undefined) => (evs ?? []).find((e: any) => e.type === 'm.room.member' && e.state_key === bob.user_id);
+  t.equal(own(left.required_state)?.content.membership, 'leave', 'required_state: the leave (a client reads the membership from it)');
+  t.equal(own(left.timeline)?.content.membership, 'leave', 'the timeline: the leave');
+  t.notOk((left.required_state ?? []).some((e: any) => e.type === 'm.room.name'), 'nothing else of a room never joined');
+  // Withdrawn by the inviter: the same.
+  const other = await ops.create(alice, { name: 'Withdrawn' });
+  await ops.invite(alice, other, bob);
+  await c.until((x) => x.rooms[other]?.membership === 'invite');
+  const kick = await s.call(alice, 'POST', `${R(other)}/kick`, { user_id: bob.user_id });
+  t.equal(kick.status, 200);
+  const withdrawn = (await c.until((x) => x.rooms[other] !== undefined && x.rooms[other].invite_state === undefined)).rooms[other];
+  t.equal(own(withdrawn.required_state)?.content.membership, 'leave', 'a withdrawn invite: the leave too');
+});
+
 t.test('room subscriptions', async (t) => {
   const u = await s.user('subscriber');
   const old = await ops.create(u, { name: 'old' });
@@ -400,4 +425,8 @@ t.test('history visibility: rooms never joined or left, events before a join', a
   const m2 = await ops.send(carol, mark, { msgtype: 'm.text', body: 'mark' });
   await c.until((x) => x.rooms[mark]?.timeline?.some((e: any) => e.event_id === m2));
   t.notOk(JSON.stringify(c.bodies).includes('after the kick'), 'nothing after the kick reaches carol');
+  // Forgotten: no longer listed on a new connection.
+  t.equal((await s.call(carol, 'POST', `${R(kicked)}/forget`, {})).status, 200);
+  const fresh = await new Conn(carol, list([[0, 9]], { timeline_limit: 5 })).next();
+  t.notOk(fresh.rooms[kicked], 'a room one was kicked from and forgot: not in the list');
 });

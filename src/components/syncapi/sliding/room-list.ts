@@ -197,10 +197,11 @@ export async function candidates(deps: SyncDeps, bumps: BumpStamps, userId: stri
         }
         default: {
           if (!known.has(roomId)) {
-            // Kicked after joining: listed, the user may not know yet. Left by themselves: not.
+            // Kicked after joining: listed, the user may not know yet, unless they forgot the room since. Left by themselves: not.
             if (!everJoined) return;
             const ev = await deps.events.get(m.event_id);
             if (!ev || ev.pdu.sender === userId) return;
+            if ((await deps.roomserver().queryMembership({ room_id: roomId, user_id: userId })).forgotten) return;
           }
           out.push({ roomId, room, m, bump: m.pos, latest: m.pos });
         }

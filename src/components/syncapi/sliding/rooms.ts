@@ -94,6 +94,27 @@ async function heroes(ctx: RoomContext, a: RoomAccess, at: number): Promise<Json
   });
 }
 
+/**
+ * A declined or withdrawn invite (or a ban before joining): the user's own
+ * member event, in the timeline and, when asked for, in required_state.
+ * Clients learn the membership from that event alone (MSC4186 has no
+ * membership field; matrix-rust-sdk takes a room without invite_state and
+ * without the event for joined, and Element X would list it as such).
+ */
+async function ownLeave(ctx: RoomContext, c: Candidate, cfg: RoomConfig, out: JsonObject): Promise<void> {
+  const rec = await ctx.deps.events.get(c.m.event_id);
+  if (!rec || !c.room) return;
+  const [ev] = await serialize(ctx.deps, accessFor(ctx.deps, c.room, ctx.userId), [rec], ctx.fmt, { bundle: false });
+  if (!ev) return;
+  if (wants(cfg.required_state, 'm.room.member', ctx.userId)) out.required_state = [ev];
+  if (cfg.timeline_limit > 0) {
+    out.timeline = [ev];
+    out.limited = false;
+    out.num_live = ctx.from !== undefined && rec.pos > ctx.from ? 1 : 0;
+    out.prev_batch = token(rec.pos - 1);
+  }
+}
+
 export async function roomResult(ctx: RoomContext, c: Candidate, cfg: RoomConfig, prev: SentRoom | undefined): Promise<RoomOutcome> {
   const { deps, userId } = ctx;
   const hist = c.room?.local.get(userId);
@@ -123,6 +144,7 @@ export async function roomResult(ctx: RoomContext, c: Candidate, cfg: RoomConfig
     const name = c.stripped?.state.find((e) => e.type === 'm.room.name' && (e.state_key ?? '') === '');
     const n = (name?.content as JsonObject | undefined)?.name;
     if (typeof n === 'string' && n !== '') out.name = n;
+    if (c.room && (c.m.membership === 'leave' || c.m.membership === 'ban')) await ownLeave(ctx, c, cfg, out);
     return { out, sent: base, initial: true };
   }
 
