@@ -161,7 +161,8 @@ export class CrossSigning {
       }
       fresh.push([signerKey, sig]);
     }
-    if (fresh.length === 0 && Object.keys(sigs).every((k) => inherent[k] !== undefined)) return failure('M_INVALID_SIGNATURE', `No new signature of ${signer}`);
+    // Only signatures the key already carries (a device's signature on the master key made at its upload, sent
+    // again by rust crypto): known, so accepted with nothing to store, as a stored one sent again is.
     return { fresh };
   }
 

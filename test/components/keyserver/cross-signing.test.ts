@@ -147,6 +147,8 @@ t.test('signatures: the self-signing key on own devices, a device on the master 
   t.notOk(bobSees.signatures?.[alice.user_id], "bob does not see alice's user-signing signature");
   const r3 = await sigUpload(alice, { [alice.user_id]: { [alice.device_id]: deviceSigned } });
   t.same(r3.body.failures ?? {}, {}, 'uploading a known signature again succeeds');
+  const own = await sigUpload(alice, { [alice.user_id]: { [alice.device_id]: devA.deviceKeys() } });
+  t.same(own.body.failures ?? {}, {}, "the device's own self-signature alone: already there, not a failure");
   t.equal((await h.changes()).length, before + 2, 'and changes nothing');
 });
 
