@@ -20,7 +20,7 @@ t.test('versions', async (t) => {
   const r = await h.call(undefined, 'GET', '/_matrix/client/versions');
   await expectOk(t, r, 'GET /versions');
   t.same(r.body.versions, ['v1.1', 'v1.2', 'v1.3', 'v1.4', 'v1.5', 'v1.6', 'v1.7', 'v1.8', 'v1.9', 'v1.10', 'v1.11', 'v1.12', 'v1.13', 'v1.14', 'v1.15', 'v1.16', 'v1.17', 'v1.18', 'v1.19'], 'v1.1 (the v3 paths) to v1.19');
-  t.same(r.body.unstable_features, { 'org.matrix.simplified_msc3575': true }, 'Simplified Sliding Sync, for Element X');
+  t.same(r.body.unstable_features, { 'org.matrix.simplified_msc3575': true, 'org.matrix.msc3827.stable': true }, 'Simplified Sliding Sync, for Element X; room types in the directory filter, for Element Web');
 });
 
 t.test('capabilities', async (t) => {

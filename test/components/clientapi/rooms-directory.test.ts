@@ -152,6 +152,10 @@ t.test('room summaries (v1.15)', async (t) => {
     num_joined_members: 1, world_readable: false, guest_can_join: false, join_rule: 'public',
   }, 'no membership without a token');
   t.equal((await summary(alice, pub)).body.membership, 'join', "the caller's membership");
+  // MSC3266's unstable paths, which matrix-js-sdk still calls: the same answer.
+  for (const path of [`/_matrix/client/unstable/im.nheko.summary/summary/${enc(pub)}`, `/_matrix/client/unstable/im.nheko.summary/rooms/${enc(pub)}/summary`]) {
+    t.same((await h.call(alice, 'GET', path)).body, (await summary(alice, pub)).body, `unstable: ${path.split('/').slice(5, 6)}`);
+  }
 
   const priv = await createRoom(alice, { preset: 'private_chat', initial_state: [{ type: 'm.room.encryption', content: { algorithm: 'm.megolm.v1.aes-sha2' } }] });
   expectError(t, await summary(undefined, priv), 404, 'M_NOT_FOUND', 'a private room without a token');

@@ -14,9 +14,12 @@ export const SUPPORTED_VERSIONS = Array.from({ length: 19 }, (_, i) => `v1.${i +
 
 /**
  * Unstable features this server has: Simplified Sliding Sync (MSC4186,
- * the SyncAPI's sliding/), which Element X requires before it signs in.
+ * the SyncAPI's sliding/), which Element X requires before it signs in;
+ * and the stable flag of MSC3827 (`room_types` in the public room
+ * directory's filter, in the spec since v1.4), which Element Web still
+ * asks for before it publishes a public space or filters Explore by type.
  */
-export const UNSTABLE_FEATURES: Record<string, boolean> = { 'org.matrix.simplified_msc3575': true };
+export const UNSTABLE_FEATURES: Record<string, boolean> = { 'org.matrix.simplified_msc3575': true, 'org.matrix.msc3827.stable': true };
 
 export const versionsRoutes: ClientRoutes = (app) => {
   app.get('/_matrix/client/versions', async () => ({ versions: SUPPORTED_VERSIONS, unstable_features: UNSTABLE_FEATURES }));
