@@ -382,7 +382,7 @@ t.test('sending an event makes the sender online and active (presence)', async (
   await expectOk(t, await send(carol, roomId, 'hello-presence'), 'PUT /rooms/{roomId}/send/{eventType}/{txnId}');
   // Told after the answer, without waiting: poll until the EDUServer has it.
   let seen = await view();
-  for (let i = 0; i < 100 && seen?.presence !== 'online'; i++) {
+  for (let i = 0; i < 500 && seen?.presence !== 'online'; i++) {
     await new Promise((r) => setTimeout(r, 20));
     seen = await view();
   }
