@@ -10,8 +10,10 @@ import { keyServerApi } from '../keyserver/api.js';
 import { roomserverApi } from '../roomserver/api.js';
 import { syncApi } from '../syncapi/api.js';
 import { userApi } from '../userapi/api.js';
+import { clientApi } from './api.js';
 import { createClientApiContext } from './context.js';
 import { clientRoutes } from './routes/index.js';
+import { noticesFor } from './server-notices.js';
 
 export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   const userapi = ctx.apis.get(userApi);
@@ -25,6 +27,15 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
     keyserver: ctx.apis.get(keyServerApi),
     syncapi: ctx.apis.get(syncApi),
     tokenCheck: tokenCheckFor(ctx, (req) => userapi.queryAccessToken(req)),
+  });
+  ctx.apis.provide(clientApi, {
+    sendServerNotice: (req) =>
+      noticesFor(cctx).send({
+        user_id: req.user_id,
+        type: req.type ?? 'm.room.message',
+        content: req.content,
+        ...(req.txn_id !== undefined ? { txn: { device_id: 'server-notices', txn_id: req.txn_id } } : {}),
+      }),
   });
   return {
     routes: async (app) => {

@@ -92,3 +92,12 @@ export async function refuseNoticeInviteRejection(cctx: ClientApiContext, roomId
     throw new MatrixError(403, 'M_CANNOT_LEAVE_SERVER_NOTICE_ROOM', 'The invite to the server notices room cannot be rejected; join the room, then leave it if you wish');
   }
 }
+
+/** One notices sender per ClientAPI: its lock keeps two first notices for a user from making two rooms. */
+const senders = new WeakMap<ClientApiContext, ServerNotices>();
+
+export function noticesFor(cctx: ClientApiContext): ServerNotices {
+  let n = senders.get(cctx);
+  if (!n) senders.set(cctx, (n = new ServerNotices(cctx)));
+  return n;
+}

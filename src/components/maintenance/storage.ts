@@ -1,6 +1,7 @@
 /**
- * Maintenance's database: each job's last run, and the health samples of
- * the last 24 hours (one every five minutes: about 290 small records).
+ * Maintenance's database: each job's last run, the health samples of the
+ * last 24 hours (one every five minutes: about 290 small records), and what
+ * the admins have been told by server notice.
  */
 import type { Database } from '../../platform/storage/database.js';
 import { encodeKey, prefixRange } from '../../platform/storage/keys.js';
@@ -18,6 +19,15 @@ export class MaintenanceStorage {
   saveRun(job: string, run: JobRun): Promise<void> {
     // Losing a run record to a power cut costs nothing: no sync.
     return this.db.put(encodeKey('run', job), run, { durable: false });
+  }
+
+  /** Whether the admins were already told of this (an update available, say). */
+  async told(key: string): Promise<boolean> {
+    return (await this.db.get<number>(encodeKey('told', key))) !== undefined;
+  }
+
+  markTold(key: string): Promise<void> {
+    return this.db.put(encodeKey('told', key), Date.now(), { durable: true });
   }
 
   /** Adds a sample and drops those older than a day, in one batch. */

@@ -1,17 +1,37 @@
 /**
  * The update check (issue 7): asks the configured update URL for a newer
  * release, downloads and verifies it, and keeps it for the admin's consent
- * in the dashboard, or installs it when automatic updates are on. No URL:
- * nothing is asked of anyone.
+ * in the dashboard (and tells the admins by server notice), or installs it
+ * when automatic updates are on. No URL: nothing is asked of anyone.
  */
 import { checkForUpdate } from '../../../supervisor/update/index.js';
-import type { JobDefinition } from './types.js';
+import { tellAdmins } from '../admin-notices.js';
+import type { JobContext, JobDefinition } from './types.js';
+
+/**
+ * A release waiting for consent is worth a message: an admin learns of it
+ * in their Matrix client rather than only on the dashboard. Once per
+ * version; a failure to tell is reported, and the check itself stands.
+ */
+async function tellAdminsOfUpdate(jc: JobContext, version: string): Promise<string> {
+  try {
+    const told = await tellAdmins(jc.ctx.apis, jc.storage, {
+      key: `update-available-${version}`,
+      type: 'org.neurite.update_available',
+      body: `Neurite ${version} is ready to install. Open the dashboard's Updates page to install it; nothing changes until you do.`,
+    });
+    return told > 0 ? `; ${told} admin${told === 1 ? '' : 's'} told by server notice` : '';
+  } catch (err) {
+    return `; the admins could not be told (${err instanceof Error ? err.message : String(err)})`;
+  }
+}
 
 export const updateCheck: JobDefinition = {
   name: 'update-check',
   description: 'Looks for a newer Neurite at the update URL (Updates page); installs it only with your consent, unless automatic updates are on.',
   schedule: '17 4 * * *',
-  async run({ ctx }) {
+  async run(jc) {
+    const { ctx } = jc;
     // The supervisor downloads and installs: this process may not write the slots (privileges.ts).
     const r = await checkForUpdate(ctx.paths.dataDir);
     switch (r.outcome) {
@@ -19,8 +39,10 @@ export const updateCheck: JobDefinition = {
         return 'no update URL is set';
       case 'up-to-date':
         return `up to date (${r.version})`;
-      case 'pending':
-        return `version ${r.pending.version} is downloaded and verified, waiting for your approval`;
+      case 'pending': {
+        const waiting = `version ${r.pending.version} is downloaded and verified, waiting for your approval`;
+        return `${waiting}${await tellAdminsOfUpdate(jc, r.pending.version)}`;
+      }
       case 'installed':
         return r.result.message;
     }

@@ -9,7 +9,7 @@ import type { FastifyRequest } from 'fastify';
 import type { JsonObject } from '../../../../core/canonical-json.js';
 import { MatrixError } from '../../../../core/errors.js';
 import { isValidUserId } from '../../../../core/identifiers.js';
-import { ServerNotices } from '../../server-notices.js';
+import { noticesFor } from '../../server-notices.js';
 import type { ClientRoutes } from '../types.js';
 import { ADMIN_V1, requireAdmin } from './admin-registration-tokens.js';
 import { bodyOf, fullUser, paramsOf } from './common.js';
@@ -17,7 +17,7 @@ import { bodyOf, fullUser, paramsOf } from './common.js';
 const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export const serverNoticeRoutes: ClientRoutes = (app, cctx) => {
-  const notices = new ServerNotices(cctx);
+  const notices = noticesFor(cctx);
   const admin = { preHandler: [cctx.auth.required, async (request: FastifyRequest) => requireAdmin(request)] };
 
   const send = async (request: FastifyRequest, txnId?: string) => {

@@ -1,0 +1,65 @@
+/**
+ * Maintenance telling the admins by server notice (an update waiting for
+ * their consent): every admin and no one else gets the message, through the
+ * ClientAPI's internal API, in their notices room; the same key tells no
+ * one twice, also after a restart of the storage.
+ */
+import { join } from 'node:path';
+import t from 'tap';
+import { roomserverApi } from '../../../src/components/roomserver/api.js';
+import { tellAdmins } from '../../../src/components/maintenance/admin-notices.js';
+import { MaintenanceStorage } from '../../../src/components/maintenance/storage.js';
+import { userApi } from '../../../src/components/userapi/api.js';
+import { Database } from '../../../src/platform/storage/database.js';
+import { startComponents } from '../../helpers/components.js';
+import { tempDir } from '../../helpers/server.js';
+
+const h = await startComponents(['roomserver', 'serverkeyapi', 'userapi', 'eduserver', 'keyserver', 'syncapi', 'clientapi']);
+const dbPath = join(tempDir(), 'maintenance-db');
+let db = await Database.open(dbPath);
+t.teardown(async () => {
+  await db.close();
+  await h.stop();
+});
+const ua = h.apis.get(userApi);
+const rs = h.apis.get(roomserverApi);
+const boss = (await ua.createAccount({ username: 'boss', password: 'correct horse battery', admin: true })).user_id;
+const deputy = (await ua.createAccount({ username: 'deputy', password: 'correct horse battery', admin: true })).user_id;
+const member = (await ua.createAccount({ username: 'member', password: 'correct horse battery' })).user_id;
+
+/** The server notices (messages from @_server) a user has, in the rooms they are invited to or in. */
+async function noticesOf(userId: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const { room_id } of (await rs.queryRoomsForUser({ user_id: userId })).rooms) {
+    const { events } = await rs.queryCurrentState({ room_id, keys: [['m.room.create', '']] });
+    if (events[0]?.pdu.sender !== `@_server:${h.serverName}`) continue;
+    // The notices room holds the messages; read them from the room's latest events back to its creation.
+    let ids = (await rs.queryRoom({ room_id }))!.latest_event_ids;
+    while (ids.length > 0) {
+      const [ev] = (await rs.queryEvents({ event_ids: ids })).events;
+      if (!ev) break;
+      if (ev.pdu.type === 'm.room.message') out.push(String(ev.pdu.content.body));
+      ids = (ev.pdu.prev_events as string[]) ?? [];
+    }
+  }
+  return out;
+}
+
+t.test('an update waiting for consent: every admin told once, nobody else', async (t) => {
+  const storage = new MaintenanceStorage(db);
+  const notice = { key: 'update-available-9.9.9', type: 'org.neurite.update_available', body: 'Neurite 9.9.9 is ready to install.' };
+  t.equal(await tellAdmins(h.apis, storage, notice), 2, 'two admins told');
+  t.same(await noticesOf(boss), ['Neurite 9.9.9 is ready to install.']);
+  t.same(await noticesOf(deputy), ['Neurite 9.9.9 is ready to install.']);
+  t.same(await noticesOf(member), [], 'not a member who is no admin');
+  const membership = await rs.queryMembership({ room_id: (await rs.queryRoomsForUser({ user_id: boss })).rooms[0]!.room_id, user_id: boss });
+  t.equal(membership.membership, 'invite', 'the admin is invited to the notices room');
+
+  // Told once, also with the storage opened again (a restart).
+  await db.close();
+  db = await Database.open(dbPath);
+  t.equal(await tellAdmins(h.apis, new MaintenanceStorage(db), notice), 0, 'the same key again tells no one');
+  t.same(await noticesOf(boss), ['Neurite 9.9.9 is ready to install.'], 'no second message');
+  t.equal(await tellAdmins(h.apis, new MaintenanceStorage(db), { ...notice, key: 'update-available-9.9.10', body: 'Neurite 9.9.10 is ready to install.' }), 2, 'a newer version is news');
+  t.same((await noticesOf(boss)).sort(), ['Neurite 9.9.10 is ready to install.', 'Neurite 9.9.9 is ready to install.'], 'in the same room');
+});
