@@ -107,6 +107,18 @@ if (!chromiumAvailable()) {
     t.match(await page.textContent('#h-pending'), /Version 0\.3\.0 is ready/, 'check now: a newer release is found and kept for consent');
     t.match(await page.textContent('.notes'), /Faster sync\./, 'with its notes');
     t.equal((await fetchUpdateStatus(dataDir))?.running.version, '0.2.0', 'nothing installed without consent');
+    // The admin is told in their Matrix client too: a server notice in their notices room.
+    const api = `http://127.0.0.1:${ports.client}/_matrix/client/v3`;
+    const call = async (method: string, path: string, body?: unknown, token?: string): Promise<any> =>
+      (await fetch(`${api}${path}`, { method, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) })).json();
+    const login = await call('POST', '/login', { type: 'm.login.password', identifier: { type: 'm.id.user', user: 'admin' }, password: 'correct horse battery' });
+    const invited = await waitFor('the notices invite', async () => {
+      const s = await call('GET', '/sync', undefined, login.access_token);
+      return Object.entries(s.rooms?.invite ?? {}).find(([, r]: [string, any]) => r.invite_state.events.some((e: any) => e.type === 'm.room.create' && e.sender.startsWith('@_server:')))?.[0];
+    }, 30_000);
+    await call('POST', `/rooms/${encodeURIComponent(invited)}/join`, {}, login.access_token);
+    const history = await call('GET', `/rooms/${encodeURIComponent(invited)}/messages?dir=b&limit=20`, undefined, login.access_token);
+    t.ok(history.chunk.some((e: any) => e.content?.msgtype === 'm.server_notice' && /0\.3\.0 is ready to install/.test(e.content.body)), 'the admin has a server notice of 0.3.0 waiting');
     page.once('dialog', (d) => void d.accept());
     await page.click('form[action="/dashboard/updates/approve"] button');
     await waitFor('0.3.0 kept', () => running('0.3.0'), 90_000);
