@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { roomserverApi } from '../../../src/components/roomserver/api.js';
 import { tellAdmins } from '../../../src/components/maintenance/admin-notices.js';
+import { LOW_DISK_BYTES, lowDiskNotice } from '../../../src/components/maintenance/jobs/health.js';
 import { MaintenanceStorage } from '../../../src/components/maintenance/storage.js';
 import { userApi } from '../../../src/components/userapi/api.js';
 import { Database } from '../../../src/platform/storage/database.js';
@@ -62,4 +63,20 @@ t.test('an update waiting for consent: every admin told once, nobody else', asyn
   t.same(await noticesOf(boss), ['Neurite 9.9.9 is ready to install.'], 'no second message');
   t.equal(await tellAdmins(h.apis, new MaintenanceStorage(db), { ...notice, key: 'update-available-9.9.10', body: 'Neurite 9.9.10 is ready to install.' }), 2, 'a newer version is news');
   t.same((await noticesOf(boss)).sort(), ['Neurite 9.9.10 is ready to install.', 'Neurite 9.9.9 is ready to install.'], 'in the same room');
+});
+
+t.test('a nearly full card: a notice a day while it lasts', async (t) => {
+  const GB = 1024 ** 3;
+  const sample = (free: number, ts = Date.UTC(2026, 10, 27, 8)) => ({ ts, cpu: 5, load1: 0.1, temp: null, mem_used: 1, mem_total: 2, disk_used: 32 * GB - free, disk_total: 32 * GB, uptime_s: 1, net_rx: 0, net_tx: 0 });
+  t.equal(lowDiskNotice(sample(5 * GB)), undefined, 'plenty of space: nothing');
+  t.equal(lowDiskNotice(sample(LOW_DISK_BYTES)), undefined, 'exactly at the threshold: nothing yet');
+  const low = lowDiskNotice(sample(200 * 1024 ** 2))!;
+  t.match(low, { key: 'disk-low-2026-11-27', type: 'org.neurite.disk_low' });
+  t.match(low.body, /200 MB free of 32,768 MB/, 'says how much is left');
+  t.equal(lowDiskNotice(sample(200 * 1024 ** 2, Date.UTC(2026, 10, 27, 23)))!.key, low.key, 'the same day: the same key (told once)');
+  t.not(lowDiskNotice(sample(200 * 1024 ** 2, Date.UTC(2026, 10, 28, 1)))!.key, low.key, 'the next day: told again');
+  t.equal(lowDiskNotice({ ...sample(0), disk_total: 0, disk_used: 0 }), undefined, 'no disk figures: nothing');
+  // Through the same path as the update notice.
+  t.equal(await tellAdmins(h.apis, new MaintenanceStorage(db), low), 2, 'both admins told');
+  t.ok((await noticesOf(deputy)).some((b) => /nearly full/.test(b)), 'the deputy has it');
 });
