@@ -1,12 +1,15 @@
 /**
  * Maintenance telling the admins by server notice (an update waiting for
- * their consent): every admin and no one else gets the message, through the
- * ClientAPI's internal API, in their notices room; the same key tells no
- * one twice, also after a restart of the storage.
+ * their consent, a nearly full card, an update rolled back): every admin
+ * and no one else gets the message, through the ClientAPI's internal API,
+ * in their notices room; the same key tells no one twice, also after a
+ * restart of the storage.
  */
 import { join } from 'node:path';
 import t from 'tap';
+import { maintenanceApi } from '../../../src/components/maintenance/api.js';
 import { roomserverApi } from '../../../src/components/roomserver/api.js';
+import { appPaths, recordOutcome } from '../../../src/supervisor/update/slots.js';
 import { tellAdmins } from '../../../src/components/maintenance/admin-notices.js';
 import { LOW_DISK_BYTES, lowDiskNotice } from '../../../src/components/maintenance/jobs/health.js';
 import { MaintenanceStorage } from '../../../src/components/maintenance/storage.js';
@@ -15,7 +18,7 @@ import { Database } from '../../../src/platform/storage/database.js';
 import { startComponents } from '../../helpers/components.js';
 import { tempDir } from '../../helpers/server.js';
 
-const h = await startComponents(['roomserver', 'serverkeyapi', 'userapi', 'eduserver', 'keyserver', 'syncapi', 'clientapi']);
+const h = await startComponents(['roomserver', 'serverkeyapi', 'userapi', 'eduserver', 'keyserver', 'syncapi', 'clientapi', 'maintenance']);
 const dbPath = join(tempDir(), 'maintenance-db');
 let db = await Database.open(dbPath);
 t.teardown(async () => {
@@ -79,4 +82,16 @@ t.test('a nearly full card: a notice a day while it lasts', async (t) => {
   // Through the same path as the update notice.
   t.equal(await tellAdmins(h.apis, new MaintenanceStorage(db), low), 2, 'both admins told');
   t.ok((await noticesOf(deputy)).some((b) => /nearly full/.test(b)), 'the deputy has it');
+});
+
+t.test('an update rolled back: the update-outcome job tells the admins why, once', async (t) => {
+  const jobs = h.apis.get(maintenanceApi);
+  t.match(await jobs.runJob({ name: 'update-outcome' }), { ok: true, summary: 'no rollback to tell of' }, 'nothing recorded: nothing to tell');
+  // What the supervisor records when a version fails its health window.
+  recordOutcome(appPaths(h.dataDir), { result: 'rolled-back', version: '0.3.0', slot: 'b', reason: 'version 0.3.0 was rolled back to 0.2.0: process neurite restarted during the health window' });
+  t.match(await jobs.runJob({ name: 'update-outcome' }), { ok: true, summary: 'the rollback was told to 2 admins' });
+  t.ok((await noticesOf(boss)).some((b) => /0\.3\.0 was installed but did not pass its health check[\s\S]*restarted during the health window/.test(b)), 'the admin reads the version and the reason');
+  t.match(await jobs.runJob({ name: 'update-outcome' }), { summary: 'the last rollback was told already' }, 'a later run tells no one again');
+  recordOutcome(appPaths(h.dataDir), { result: 'installed', version: '0.3.1', slot: 'b' });
+  t.match(await jobs.runJob({ name: 'update-outcome' }), { summary: 'no rollback to tell of' }, 'an update that was kept: nothing to tell');
 });

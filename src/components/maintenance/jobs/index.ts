@@ -9,5 +9,6 @@ import { logPruning } from './log-pruning.js';
 import { mediaCleanup, mediaRetention } from './media.js';
 import type { JobDefinition } from './types.js';
 import { updateCheck } from './update-check.js';
+import { updateOutcome } from './update-outcome.js';
 
-export const JOBS: JobDefinition[] = [healthSampling, logPruning, expiredLogins, expiredTokensAndSessions, mediaRetention, mediaCleanup, updateCheck];
+export const JOBS: JobDefinition[] = [healthSampling, logPruning, expiredLogins, expiredTokensAndSessions, mediaRetention, mediaCleanup, updateCheck, updateOutcome];
