@@ -5,12 +5,12 @@
  * minutes, so a notice that could not be sent yet (the server was still
  * starting) goes out on a later run.
  */
-import { appPaths, lastUpdate, type LastUpdate } from '../../../supervisor/update/slots.js';
+import { updateStatus, type UpdateStatus } from '../../../supervisor/update/index.js';
 import { tellAdmins, type AdminNotice } from '../admin-notices.js';
 import type { JobDefinition } from './types.js';
 
 /** The notice a recorded update outcome calls for: only a rollback. */
-export function rollbackNotice(last: LastUpdate | undefined): AdminNotice | undefined {
+export function rollbackNotice(last: UpdateStatus['last'] | undefined): AdminNotice | undefined {
   if (last?.result !== 'rolled-back') return undefined;
   const version = last.version ?? 'an update';
   return {
@@ -25,7 +25,7 @@ export const updateOutcome: JobDefinition = {
   description: 'Tells the admins by server notice when an update was rolled back, and why.',
   schedule: '*/5 * * * *',
   async run({ ctx, storage }) {
-    const notice = rollbackNotice(lastUpdate(appPaths(ctx.paths.dataDir)));
+    const notice = rollbackNotice(updateStatus(ctx.paths.dataDir).last);
     if (!notice) return 'no rollback to tell of';
     const told = await tellAdmins(ctx.apis, storage, notice);
     return told > 0 ? `the rollback was told to ${told} admin${told === 1 ? '' : 's'}` : 'the last rollback was told already';
