@@ -26,9 +26,11 @@ import type { ProcessGroup } from '../platform/config/layout.js';
 export const BUSY_COMPONENTS: ReadonlySet<ComponentName> = new Set<ComponentName>(['gateway', 'clientapi', 'syncapi', 'roomserver', 'userapi', 'eduserver']);
 
 /**
- * A small young generation (a 1 MB semi-space; 8 MB sends 5–15 % faster but
- * costs the monolith its idle budget). The monolith's one process caps it
- * from the start; a split child stops it growing before its components load.
+ * A small young generation (a 1 MB semi-space). Larger ones were measured
+ * for speed: 8 MB once looked 5–15 % faster, but later alternating runs of
+ * CPU per send showed no difference at 4 or 8 MB (docs/design.md, "Where a
+ * send's time goes"), and they cost memory. The monolith's one process caps
+ * it from the start; a split child stops it growing before its components load.
  */
 const SMALL_YOUNG_GENERATION = '--max-semi-space-size=1';
 const NO_YOUNG_GROWTH = '--semi-space-growth-factor=1';
