@@ -38,14 +38,17 @@ export class RoomView {
   typing: { pos: number; users: string[] } = { pos: 0, users: [] };
   /** Position of the latest change to the room's state (a sync with a later `since` needs no state delta). */
   lastStateChange = Infinity;
-  /** The room has an m.room.encryption state event (device lists follow its members). */
-  encrypted = false;
-  /** Position of that event (0 when none): from there on its members share an encrypted room with each other. */
+  /** Position of the room's m.room.encryption state event (0 when none): from there on its members share an encrypted room. */
   encryptedPos = 0;
   /** Latest position of a receipt everyone sees. */
   receiptsPos = 0;
   /** user → latest position of their private receipts (only they see them). */
   readonly privateReceipts = new Map<string, number>();
+
+  /** The room has an m.room.encryption state event (device lists follow its members). */
+  get encrypted(): boolean {
+    return this.encryptedPos > 0;
+  }
 
   constructor(
     readonly id: string,
@@ -170,9 +173,7 @@ export class SyncViews {
       hist.push({ pos, membership: rec.membership, event_id: rec.event_id });
     }
     for (const room of v.rooms.values()) {
-      const encryption = await db.get<StateEntry>(keys.state(room.id, 'm.room.encryption', ''));
-      room.encrypted = encryption !== undefined;
-      room.encryptedPos = encryption?.pos ?? 0;
+      room.encryptedPos = (await db.get<StateEntry>(keys.state(room.id, 'm.room.encryption', '')))?.pos ?? 0;
       for (const [, e] of await db.entries<StateEntry>(keys.stateTypeRange(room.id, 'm.room.member'))) {
         if (e.membership === 'join') room.joined++;
         else if (e.membership === 'invite') room.invited++;

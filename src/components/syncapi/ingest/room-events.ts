@@ -161,14 +161,7 @@ export class RoomEventIngest {
       tx.after(() => this.deps.push.stateChanged(roomId, type, key));
       tx.put(keys.delta(roomId, pos, type, key), { ...(n ? { n: n.event_id } : {}), ...(old ? { o: old.event_id } : {}) });
 
-      if (type === 'm.room.encryption' && key === '' && n) {
-        tx.after(() => {
-          const room = views.room(roomId);
-          if (!room || room.encrypted) return;
-          room.encrypted = true;
-          room.encryptedPos = pos;
-        });
-      }
+      if (type === 'm.room.encryption' && key === '' && n) tx.after(() => views.room(roomId) && (views.room(roomId)!.encryptedPos = pos));
       if (type === 'm.room.history_visibility' && key === '') {
         const vis = visibilityOf(n?.pdu.content);
         tx.put(keys.visibility(roomId, pos), vis);

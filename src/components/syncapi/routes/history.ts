@@ -130,7 +130,6 @@ export function historyRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenA
   });
 }
 
-
 function dedupeState(recs: EventRecord[]): EventRecord[] {
   const byKey = new Map<string, EventRecord>();
   for (const r of recs) byKey.set(stateKey(r.pdu.type, r.pdu.state_key ?? ''), r);
