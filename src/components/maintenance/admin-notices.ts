@@ -31,3 +31,19 @@ export async function tellAdmins(apis: ApiDirectory, storage: MaintenanceStorage
   await storage.markTold(notice.key);
   return users.length;
 }
+
+/**
+ * tellAdmins for a job whose own work stands whatever happens to the
+ * notice: what to add to the job's line ("; 2 admins told by server
+ * notice", or why they could not be told; nothing when already told).
+ */
+export async function tellAdminsInLine(apis: ApiDirectory, storage: MaintenanceStorage, notice: AdminNotice): Promise<string> {
+  try {
+    const told = await tellAdmins(apis, storage, notice);
+    return told > 0 ? `; ${admins(told)} told by server notice` : '';
+  } catch (err) {
+    return `; the admins could not be told (${err instanceof Error ? err.message : String(err)})`;
+  }
+}
+
+export const admins = (n: number): string => `${n} admin${n === 1 ? '' : 's'}`;

@@ -4,7 +4,7 @@
  * day while it lasts: a full card stops the server from storing anything.
  */
 import { sampleHealth, type HealthSample } from '../../../platform/system/health.js';
-import { tellAdmins, type AdminNotice } from '../admin-notices.js';
+import { tellAdminsInLine, type AdminNotice } from '../admin-notices.js';
 import type { JobDefinition } from './types.js';
 
 /** Under this much free space the card is nearly full (the setup wizard's own "bad" level). */
@@ -32,15 +32,7 @@ export const healthSampling: JobDefinition = {
     const dropped = await storage.addSample(s);
     let line = `CPU ${s.cpu.toFixed(0)} %, memory ${Math.round((s.mem_used / s.mem_total) * 100)} %${s.temp === null ? '' : `, ${s.temp.toFixed(0)} °C`}${dropped ? `; ${dropped} old sample${dropped === 1 ? '' : 's'} dropped` : ''}`;
     const notice = lowDiskNotice(s);
-    if (notice) {
-      line += `; the card is nearly full (${mb(s.disk_total - s.disk_used)} free)`;
-      try {
-        const told = await tellAdmins(ctx.apis, storage, notice);
-        if (told > 0) line += `, ${told} admin${told === 1 ? '' : 's'} told by server notice`;
-      } catch (err) {
-        line += `, the admins could not be told (${err instanceof Error ? err.message : String(err)})`;
-      }
-    }
+    if (notice) line += `; the card is nearly full (${mb(s.disk_total - s.disk_used)} free)${await tellAdminsInLine(ctx.apis, storage, notice)}`;
     return line;
   },
 };

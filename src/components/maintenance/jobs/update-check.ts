@@ -5,33 +5,21 @@
  * when automatic updates are on. No URL: nothing is asked of anyone.
  */
 import { checkForUpdate } from '../../../supervisor/update/index.js';
-import { tellAdmins } from '../admin-notices.js';
-import type { JobContext, JobDefinition } from './types.js';
+import { tellAdminsInLine, type AdminNotice } from '../admin-notices.js';
+import type { JobDefinition } from './types.js';
 
-/**
- * A release waiting for consent is worth a message: an admin learns of it
- * in their Matrix client rather than only on the dashboard. Once per
- * version; a failure to tell is reported, and the check itself stands.
- */
-async function tellAdminsOfUpdate(jc: JobContext, version: string): Promise<string> {
-  try {
-    const told = await tellAdmins(jc.ctx.apis, jc.storage, {
-      key: `update-available-${version}`,
-      type: 'org.neurite.update_available',
-      body: `Neurite ${version} is ready to install. Open the dashboard's Updates page to install it; nothing changes until you do.`,
-    });
-    return told > 0 ? `; ${told} admin${told === 1 ? '' : 's'} told by server notice` : '';
-  } catch (err) {
-    return `; the admins could not be told (${err instanceof Error ? err.message : String(err)})`;
-  }
-}
+/** A release waiting for consent is worth a message: an admin learns of it in their Matrix client, not only on the dashboard. */
+const updateNotice = (version: string): AdminNotice => ({
+  key: `update-available-${version}`,
+  type: 'org.neurite.update_available',
+  body: `Neurite ${version} is ready to install. Open the dashboard's Updates page to install it; nothing changes until you do.`,
+});
 
 export const updateCheck: JobDefinition = {
   name: 'update-check',
   description: 'Looks for a newer Neurite at the update URL (Updates page); installs it only with your consent, unless automatic updates are on.',
   schedule: '17 4 * * *',
-  async run(jc) {
-    const { ctx } = jc;
+  async run({ ctx, storage }) {
     // The supervisor downloads and installs: this process may not write the slots (privileges.ts).
     const r = await checkForUpdate(ctx.paths.dataDir);
     switch (r.outcome) {
@@ -39,10 +27,8 @@ export const updateCheck: JobDefinition = {
         return 'no update URL is set';
       case 'up-to-date':
         return `up to date (${r.version})`;
-      case 'pending': {
-        const waiting = `version ${r.pending.version} is downloaded and verified, waiting for your approval`;
-        return `${waiting}${await tellAdminsOfUpdate(jc, r.pending.version)}`;
-      }
+      case 'pending':
+        return `version ${r.pending.version} is downloaded and verified, waiting for your approval${await tellAdminsInLine(ctx.apis, storage, updateNotice(r.pending.version))}`;
       case 'installed':
         return r.result.message;
     }

@@ -6,7 +6,7 @@
  * starting) goes out on a later run.
  */
 import { updateStatus, type UpdateStatus } from '../../../supervisor/update/index.js';
-import { tellAdmins, type AdminNotice } from '../admin-notices.js';
+import { admins, tellAdmins, type AdminNotice } from '../admin-notices.js';
 import type { JobDefinition } from './types.js';
 
 /** The notice a recorded update outcome calls for: only a rollback. */
@@ -28,6 +28,6 @@ export const updateOutcome: JobDefinition = {
     const notice = rollbackNotice(updateStatus(ctx.paths.dataDir).last);
     if (!notice) return 'no rollback to tell of';
     const told = await tellAdmins(ctx.apis, storage, notice);
-    return told > 0 ? `the rollback was told to ${told} admin${told === 1 ? '' : 's'}` : 'the last rollback was told already';
+    return told > 0 ? `the rollback was told to ${admins(told)}` : 'the last rollback was told already';
   },
 };
