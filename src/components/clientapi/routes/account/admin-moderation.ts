@@ -7,19 +7,17 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { MatrixError } from '../../../../core/errors.js';
-import { isValidUserId } from '../../../../core/identifiers.js';
 import type { UserSummary } from '../../../userapi/api.js';
 import type { ClientRoutes } from '../types.js';
 import { requireAdmin } from './admin-registration-tokens.js';
-import { bodyOf, fullUser, paramsOf } from './common.js';
+import { bodyOf, fullUser, localUserId, paramsOf } from './common.js';
 
 const FLAGS = { lock: 'locked', suspend: 'suspended' } as const;
 
 export const adminModerationRoutes: ClientRoutes = (app, cctx) => {
   const admin = { preHandler: [cctx.auth.required, async (request: FastifyRequest) => requireAdmin(request)] };
   const target = async (request: FastifyRequest): Promise<UserSummary> => {
-    const userId = paramsOf(request).userId ?? '';
-    if (!isValidUserId(userId) || !userId.endsWith(`:${cctx.serverName}`)) throw new MatrixError(400, 'M_INVALID_PARAM', `${userId} is not a user of this server`);
+    const userId = localUserId(paramsOf(request).userId ?? '', cctx.serverName);
     const user = await cctx.userapi.queryUser({ user_id: userId });
     if (!user || user.deactivated) throw new MatrixError(404, 'M_NOT_FOUND', `There is no active user ${userId}`);
     return user;

@@ -1,7 +1,7 @@
 /** Small helpers shared by the account routes. */
 import type { FastifyRequest, preValidationAsyncHookHandler } from 'fastify';
 import { MatrixError } from '../../../../core/errors.js';
-import { parseUserId } from '../../../../core/identifiers.js';
+import { isValidUserId, parseUserId } from '../../../../core/identifiers.js';
 import { clientIp } from '../../../../platform/http/app.js';
 import { specBody } from '../../../../platform/http/validate.js';
 import type { NewLogin, TokenOwner } from '../../../userapi/api.js';
@@ -68,6 +68,14 @@ export function ownUserParam(request: FastifyRequest, owner: TokenOwner): string
 }
 
 /** The spec's body check, with a missing body read as `{}` (clients send none on a first UIA attempt of DELETE). */
+/** A user id of this server, as admin endpoints take it; 400 M_INVALID_PARAM for anything else. */
+export function localUserId(value: unknown, serverName: string): string {
+  if (typeof value !== 'string' || !isValidUserId(value) || !value.endsWith(`:${serverName}`)) {
+    throw new MatrixError(400, 'M_INVALID_PARAM', `${String(value)} is not a user of this server`);
+  }
+  return value;
+}
+
 export function specBodyOrEmpty(operation: string): preValidationAsyncHookHandler[] {
   return [
     async (request) => {
