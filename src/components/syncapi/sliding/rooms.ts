@@ -102,8 +102,9 @@ async function heroes(ctx: RoomContext, a: RoomAccess, at: number): Promise<Json
  * without the event for joined, and Element X would list it as such).
  */
 async function ownLeave(ctx: RoomContext, c: Candidate, cfg: RoomConfig, out: JsonObject): Promise<void> {
+  if (!c.room) return;
   const rec = await ctx.deps.events.get(c.m.event_id);
-  if (!rec || !c.room) return;
+  if (!rec) return;
   const [ev] = await serialize(ctx.deps, accessFor(ctx.deps, c.room, ctx.userId), [rec], ctx.fmt, { bundle: false });
   if (!ev) return;
   if (wants(cfg.required_state, 'm.room.member', ctx.userId)) out.required_state = [ev];
@@ -144,7 +145,7 @@ export async function roomResult(ctx: RoomContext, c: Candidate, cfg: RoomConfig
     const name = c.stripped?.state.find((e) => e.type === 'm.room.name' && (e.state_key ?? '') === '');
     const n = (name?.content as JsonObject | undefined)?.name;
     if (typeof n === 'string' && n !== '') out.name = n;
-    if (c.room && (c.m.membership === 'leave' || c.m.membership === 'ban')) await ownLeave(ctx, c, cfg, out);
+    if (c.m.membership === 'leave' || c.m.membership === 'ban') await ownLeave(ctx, c, cfg, out);
     return { out, sent: base, initial: true };
   }
 
