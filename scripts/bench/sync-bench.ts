@@ -7,16 +7,16 @@
  * rooms of 100 messages each, and memory after that load (at once, and
  * 60 s later, once V8's memory reducer has run in every process).
  *
- * The client is node:http with a kept-alive agent, not fetch: on the 2-core
- * machine fetch's own work added about 0.4 ms to every request (1 950
- * sequential requests/s against a bare node:http server, where node:http
- * makes 7 300), and this measures the server.
+ * The client is http-client.ts, a lean HTTP/1.1 client over kept-alive
+ * connections, not fetch nor node:http: on the 2-core machine fetch added
+ * about 0.4 ms of its own work to every request and node:http's client
+ * 180–250 µs of CPU, on the same two cores as the server it measures.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { cli, initServer, removeDataDir, startServer } from '../../test/helpers/server.js';
+import { BenchHttpClient } from './http-client.js';
 import type { BenchResult } from './result.js';
 
 const C = '/_matrix/client/v3';
@@ -29,38 +29,9 @@ interface User {
   access_token: string;
 }
 
-/** One HTTP request; resolves with the status and the body as text. */
-function httpCall(agent: Agent, port: number, method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; text: string }> {
-  const data = body !== undefined ? JSON.stringify(body) : undefined;
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        method,
-        path,
-        agent,
-        headers: {
-          ...(data !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {}),
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-        },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(data);
-  });
-}
-
 function client(port: number) {
-  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-  const raw = (method: string, path: string, token?: string, body?: unknown) => httpCall(agent, port, method, path, token, body);
+  const http = new BenchHttpClient(port);
+  const raw = (method: string, path: string, token?: string, body?: unknown) => http.request(method, path, token, body);
   const call = async (method: string, path: string, token?: string, body?: unknown): Promise<any> => {
     const { status, text } = await raw(method, path, token, body);
     const json = JSON.parse(text);
@@ -73,7 +44,7 @@ function client(port: number) {
   };
   let txn = 0;
   const send = (u: User, roomId: string, body: string) => call('PUT', `${C}/rooms/${encodeURIComponent(roomId)}/send/m.room.message/b${++txn}`, u.access_token, { msgtype: 'm.text', body });
-  return { call, raw, register, send, close: () => agent.destroy() };
+  return { call, raw, register, send, close: () => http.close() };
 }
 
 const percentile = (xs: number[], p: number) => {
