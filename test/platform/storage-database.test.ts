@@ -123,10 +123,12 @@ t.test("a write that cannot be encoded fails alone, not the writes batched with 
       { type: 'put', key: 'bad2', value: 5n },
     ]),
     db.put('e', 5),
+    db.put('null', null),
+    db.put('undefined', undefined),
   ]);
   t.same(
     results.map((r) => r.status),
-    ['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled'],
+    ['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled', 'rejected', 'rejected'],
     'only the unencodable writes reject',
   );
   t.same(await db.entries(), [['a', 1], ['b', 2], ['c', 3], ['e', 5]], 'the others landed; a rejected write is all-or-nothing (no d)');
