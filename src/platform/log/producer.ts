@@ -86,23 +86,25 @@ export class LogProducer implements LogReaderAPI, LogAdminAPI {
     const offsets: number[] = [];
     const all = records.length === 0 ? ops : ops.slice();
     const touched = new Set<TopicState>();
-    for (const { topic, record } of records) {
+    // Encoded once, for the batch and the in-memory tail alike; before any offset is handed out,
+    // so a record JSON cannot hold leaves no gap in its topic.
+    const texts = records.map(({ record }) => JSON.stringify(record));
+    for (let i = 0; i < records.length; i++) {
+      const { topic, record } = records[i]!;
       const s = this.state(topic.name);
       const offset = ++s.assigned;
       offsets.push(offset);
-      all.push({ type: 'put', key: recordKey(topic.name, offset), value: record });
+      all.push({ type: 'put', key: recordKey(topic.name, offset), value: record, json: texts[i] });
       touched.add(s);
     }
     // Queued synchronously with the offsets above, so commit order = offset order.
     const written = this.db.write(all, opts);
     await written;
-    let i = 0;
-    for (const { topic, record } of records) {
-      const s = this.state(topic.name);
+    for (let i = 0; i < records.length; i++) {
+      const s = this.state(records[i]!.topic.name);
       if (offsets[i]! > s.committed) s.committed = offsets[i]!;
       // Only topics someone consumes keep a tail: no one would read it otherwise.
-      if (s.acks.size > 0) rememberTail(s.tail, offsets[i]!, record);
-      i++;
+      if (s.acks.size > 0) rememberTail(s.tail, offsets[i]!, texts[i]!);
     }
     for (const s of touched) {
       for (const w of s.waiters) if (s.committed >= w.offset) w.finish();
@@ -246,8 +248,7 @@ export class LogProducer implements LogReaderAPI, LogAdminAPI {
  * records past the bounds. Kept as JSON: what a reader gets is what the
  * database would give, and no one can change it afterwards.
  */
-function rememberTail(tail: TopicState['tail'], offset: number, record: unknown): void {
-  const json = JSON.stringify(record);
+function rememberTail(tail: TopicState['tail'], offset: number, json: string): void {
   if (tail.items.length === 0 || offset !== tail.first + tail.items.length) {
     tail.first = offset;
     tail.items = [];

@@ -31,7 +31,8 @@ export interface DatabaseOptions {
   onWriteFailure?: (error: Error) => void;
 }
 
-export type WriteOp = { type: 'put'; key: string; value: unknown } | { type: 'del'; key: string };
+/** `json`: the value already encoded by the caller (who needed the text too), written as it is. */
+export type WriteOp = { type: 'put'; key: string; value: unknown; json?: string | undefined } | { type: 'del'; key: string };
 
 export interface WriteOptions {
   /** The caller acknowledges this write to someone (a client, a producer): it must survive a power cut. */
@@ -76,7 +77,7 @@ function encodeOps(ops: WriteOp[]): EncodedOp[] {
       out[i] = { type: 'del', key: op.key };
       continue;
     }
-    const value = op.value === null ? undefined : JSON.stringify(op.value);
+    const value = op.json ?? (op.value === null ? undefined : JSON.stringify(op.value));
     if (value === undefined) throw new TypeError(`the value for ${JSON.stringify(op.key)} is not a JSON value`);
     out[i] = { type: 'put', key: op.key, value };
   }
