@@ -18,7 +18,7 @@ import { eventJsonBytes } from './event-json.js';
 import { withContentHash } from './hashes.js';
 import type { Event, EventReferenceV1, PDU } from './pdu.js';
 import { redact } from './redaction.js';
-import { validateEvent } from './validate.js';
+import { validateSignedEvent } from './validate.js';
 
 /** The bytes an event signature covers: the redacted event without signatures and unsigned. */
 function signedBytes(pdu: PDU, version: RoomVersion): Buffer {
@@ -127,8 +127,8 @@ function checkReferences(name: string, refs: string[] | EventReferenceV1[], vers
 
 /**
  * Builds, hashes and signs a new event. Throws EventBuildError when the
- * prototype does not fit the room version or the result fails validateEvent
- * (size limits included).
+ * prototype does not fit the room version or the result fails validateEvent's
+ * checks (size limits included).
  */
 export function buildEvent(proto: EventPrototype, options: BuildOptions): BuiltEvent {
   const version = options.roomVersion;
@@ -176,7 +176,7 @@ export function buildEvent(proto: EventPrototype, options: BuildOptions): BuiltE
     if (err instanceof CanonicalJsonError) throw new EventBuildError(`the event is not valid canonical JSON: ${err.message}`);
     throw err;
   }
-  const problem = validateEvent(pdu, version);
+  const problem = validateSignedEvent(pdu, version);
   if (problem) throw new EventBuildError(`the built event is invalid: ${problem}`);
   const id = version.eventIdFormat === 'v1' ? eventId(pdu, version) : idFromReferenceHash('$', reference, version);
   const roomId = omitRoomId ? idFromReferenceHash('!', reference, version) : proto.room_id!;

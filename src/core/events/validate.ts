@@ -127,6 +127,24 @@ function fieldsProblem(pdu: Json, version: RoomVersion): string | undefined {
 }
 
 /**
+ * validateEvent for an event this server has just hashed and signed: every
+ * field but `hashes` and `signatures` (strings it made) went through the
+ * room version's canonical JSON then, so only the size is left to measure,
+ * and JSON.stringify writes the same number of bytes as canonical JSON for
+ * any value canonical JSON accepts (the same escapes; only key order
+ * differs), several times faster than encoding it a third time.
+ */
+export function validateSignedEvent(pdu: object, version: RoomVersion): string | undefined {
+  try {
+    const size = Buffer.byteLength(JSON.stringify(pdu));
+    if (size > MAX_PDU_BYTES) return `the event is ${size} bytes, more than ${MAX_PDU_BYTES}`;
+    return fieldsProblem(pdu as Json, version);
+  } catch (err) {
+    return `the event could not be checked: ${err instanceof Error ? err.message : String(err)}`;
+  }
+}
+
+/**
  * Why `pdu` is not a well-formed event of the room version, or undefined when
  * it is. Signatures, hashes and auth rules are checked elsewhere. Never throws.
  */

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { canonicalJsonBytes } from '../../../src/core/canonical-json.js';
+import { canonicalJsonBytes, type JsonObject } from '../../../src/core/canonical-json.js';
+import { eventJsonBytes } from '../../../src/core/events/event-json.js';
 import { buildEvent, EventBuildError } from '../../../src/core/events/sign.js';
 import { MAX_AUTH_EVENTS, MAX_PDU_BYTES, MAX_PREV_EVENTS, validateEvent } from '../../../src/core/events/validate.js';
 import { ALL_VERSIONS, rv, specKey } from './helpers.js';
@@ -74,6 +75,36 @@ t.test('buildEvent enforces the size limit on the signed event', async (t) => {
   const atLimit = buildEvent(proto('x'.repeat(fill)), opts);
   t.equal(canonicalJsonBytes(atLimit.pdu).length, 65536);
   t.throws(() => buildEvent(proto('x'.repeat(fill + 1)), opts), EventBuildError);
+  // The limit is in bytes of canonical JSON: multi-byte characters and escapes count as what they encode to.
+  for (const [what, unit, bytes] of [['é', 'é', 2], ['\\u0001', '\u0001', 6], ['a quote', '"', 2], ['€', '€', 3]] as const) {
+    const n = Math.floor(fill / bytes);
+    const pad = 'x'.repeat(fill - n * bytes);
+    const fits = buildEvent(proto(unit.repeat(n) + pad), opts);
+    t.equal(canonicalJsonBytes(fits.pdu).length, 65536, `${what}: 65536 bytes`);
+    t.throws(() => buildEvent(proto(unit.repeat(n) + pad + 'x'), opts), /65537 bytes/, `${what}: 65537 bytes refused`);
+  }
+});
+
+t.test('buildEvent: the size limit in room versions with lenient numbers (v1) and without a room id in create (v12)', async (t) => {
+  const v1 = { roomVersion: rv('1'), serverName: 'example.org', key: specKey, localId: 'abc' };
+  const message = (content: JsonObject) => ({
+    type: 'm.room.message', sender: '@alice:example.org', room_id: '!room:example.org', content,
+    prev_events: [] as [string, { sha256: string }][], auth_events: [] as [string, { sha256: string }][], depth: 1, origin_server_ts: 1_700_000_000_000,
+  });
+  const small = buildEvent(message({ body: '', f: 1.25 }), v1);
+  const fill = MAX_PDU_BYTES - eventJsonBytes(small.pdu, rv('1')).length;
+  t.equal(eventJsonBytes(buildEvent(message({ body: 'x'.repeat(fill), f: 1.25 }), v1).pdu, rv('1')).length, 65536);
+  t.throws(() => buildEvent(message({ body: 'x'.repeat(fill + 1), f: 1.25 }), v1), /65537 bytes/);
+
+  const v12 = { roomVersion: rv('12'), serverName: 'example.org', key: specKey };
+  const create = (pad: string) => ({
+    type: 'm.room.create', state_key: '', sender: '@alice:example.org', content: { room_version: '12', pad },
+    prev_events: [] as string[], auth_events: [] as string[], depth: 1, origin_server_ts: 1_700_000_000_000,
+  });
+  const c = buildEvent(create(''), v12);
+  const cfill = MAX_PDU_BYTES - canonicalJsonBytes(c.pdu).length;
+  t.equal(canonicalJsonBytes(buildEvent(create('x'.repeat(cfill)), v12).pdu).length, 65536);
+  t.throws(() => buildEvent(create('x'.repeat(cfill + 1)), v12), /65537 bytes/);
 });
 
 t.test('255-byte limits', async (t) => {
