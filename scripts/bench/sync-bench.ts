@@ -13,6 +13,7 @@
  * 180–250 µs of CPU, on the same two cores as the server it measures.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { cli, initServer, removeDataDir, startServer } from '../../test/helpers/server.js';
@@ -118,6 +119,36 @@ async function relaxedThroughput(): Promise<BenchResult[]> {
   }
 }
 
+/**
+ * The sequential figure again with node:http's client, as most Node
+ * programs would send: no budget; it shows how much of a send a heavier
+ * client's own work adds on the same two cores.
+ */
+async function sequentialWithNodeHttp(port: number, room: string, u: User, mode: string): Promise<BenchResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const put = (path: string, body: string) =>
+    new Promise<number>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, method: 'PUT', path, agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${u.access_token}` } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  const N = 1000;
+  try {
+    const t0 = performance.now();
+    for (let i = 0; i < N; i++) {
+      const status = await put(`${C}/rooms/${encodeURIComponent(room)}/send/m.room.message/nodehttp${i}`, JSON.stringify({ msgtype: 'm.text', body: `node:http ${i}` }));
+      if (status !== 200) throw new Error(`send answered ${status}`);
+    }
+    const rate = N / ((performance.now() - t0) / 1000);
+    return { name: `send throughput, sequential, node:http's client (${mode})`, value: Math.round(rate), unit: 'msg/s', note: 'the same sends from node:http instead of the lean bench client' };
+  } finally {
+    agent.destroy();
+  }
+}
+
 async function arrangement(mode: 'monolith' | 'split'): Promise<BenchResult[]> {
   const { dataDir, ports } = await initServer({ mode, tls: 'off', extra: ['--registration', 'open'] });
   const server = await startServer(dataDir, { clientPort: ports.client });
@@ -159,7 +190,9 @@ async function arrangement(mode: 'monolith' | 'split'): Promise<BenchResult[]> {
       { name: `send → other user's /sync, p99 (${mode})`, value: +percentile(latencies, 99).toFixed(2), unit: 'ms', budget: { op: '<=', value: 15 }, note: `send acknowledged at p99 ${percentile(acks, 99).toFixed(2)} ms` },
     );
 
-    results.push(...(await throughput(call, register, send, room, [alice, bob], mode, 'sync')));
+    // Before throughput(): its 16 senders join the room, and each message then notifies fifteen users.
+    const nodeHttp = await sequentialWithNodeHttp(ports.client, room, alice, mode);
+    results.push(...(await throughput(call, register, send, room, [alice, bob], mode, 'sync')), nodeHttp);
 
     // A user in 100 rooms of 100 messages each: the initial sync.
     const carol = await register('carol');
