@@ -23,6 +23,19 @@ export interface RoomAccess {
   erased: ReadonlySet<string>;
 }
 
+/**
+ * The rooms the user has forgotten (POST /forget; the mark is the
+ * Roomserver's), asked in one call. A Roomserver that is away hides nothing.
+ */
+export async function forgottenRooms(deps: SyncDeps, userId: string): Promise<Set<string>> {
+  try {
+    const { rooms } = await deps.roomserver().queryRoomsForUser({ user_id: userId, include_forgotten: true }, { timeoutMs: 5000 });
+    return new Set(rooms.filter((r) => r.forgotten).map((r) => r.room_id));
+  } catch {
+    return new Set();
+  }
+}
+
 export function accessFor(deps: SyncDeps, room: RoomView, userId: string): RoomAccess {
   return { room, userId, hist: room.local.get(userId), ignored: deps.views.users.get(userId)?.ignored ?? new Set(), erased: deps.views.erased };
 }

@@ -7,6 +7,7 @@
  * their membership), newest first; filters cut the ordering down.
  */
 import type { JsonObject } from '../../../core/canonical-json.js';
+import { forgottenRooms } from '../access.js';
 import type { SyncDeps } from '../deps.js';
 import { keys, type AccountDataRecord, type StrippedRecord } from '../storage.js';
 import type { RoomView } from '../views.js';
@@ -165,6 +166,9 @@ export async function candidates(deps: SyncDeps, bumps: BumpStamps, userId: stri
   const user = deps.views.users.get(userId);
   if (!user) return [];
   const out: Candidate[] = [];
+  // Asked of the Roomserver once, and only when some room needs it.
+  let forgotten: Promise<Set<string>> | undefined;
+  const isForgotten = async (roomId: string) => (await (forgotten ??= forgottenRooms(deps, userId))).has(roomId);
   await Promise.all(
     [...user.rooms].map(async (roomId) => {
       const room = deps.views.room(roomId);
@@ -201,7 +205,7 @@ export async function candidates(deps: SyncDeps, bumps: BumpStamps, userId: stri
             if (!everJoined) return;
             const ev = await deps.events.get(m.event_id);
             if (!ev || ev.pdu.sender === userId) return;
-            if ((await deps.roomserver().queryMembership({ room_id: roomId, user_id: userId })).forgotten) return;
+            if (await isForgotten(roomId)) return;
           }
           out.push({ roomId, room, m, bump: m.pos, latest: m.pos });
         }

@@ -5,6 +5,7 @@
  * committed, then answers again.
  */
 import type { JsonObject } from '../../../core/canonical-json.js';
+import { forgottenRooms } from '../access.js';
 import type { SyncDeps } from '../deps.js';
 import { eventPasses, roomPasses, type SyncFilter } from '../filter.js';
 import type { Viewer } from '../format.js';
@@ -122,7 +123,7 @@ export class SyncEngine {
     const leave: Record<string, JsonObject> = {};
     const knock: Record<string, JsonObject> = {};
     const includeLeave = p.filter.room?.include_leave === true;
-    const forgotten = since === undefined && includeLeave ? await this.forgottenRooms(viewer.user_id) : new Set<string>();
+    const forgotten = since === undefined && includeLeave ? await forgottenRooms(this.deps, viewer.user_id) : new Set<string>();
 
     await Promise.all(
       [...user.rooms].map(async (roomId) => {
@@ -229,15 +230,6 @@ export class SyncEngine {
       if (rules) out.global.push(rules as AccountDataEvent);
     }
     return out;
-  }
-
-  private async forgottenRooms(userId: string): Promise<Set<string>> {
-    try {
-      const { rooms } = await this.deps.roomserver().queryRoomsForUser({ user_id: userId, include_forgotten: true }, { timeoutMs: 5000 });
-      return new Set(rooms.filter((r) => r.forgotten).map((r) => r.room_id));
-    } catch {
-      return new Set();
-    }
   }
 
   /**
