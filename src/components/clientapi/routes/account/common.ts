@@ -67,7 +67,6 @@ export function ownUserParam(request: FastifyRequest, owner: TokenOwner): string
   return userId;
 }
 
-/** The spec's body check, with a missing body read as `{}` (clients send none on a first UIA attempt of DELETE). */
 /** A user id of this server, as admin endpoints take it; 400 M_INVALID_PARAM for anything else. */
 export function localUserId(value: unknown, serverName: string): string {
   if (typeof value !== 'string' || !isValidUserId(value) || !value.endsWith(`:${serverName}`)) {
@@ -76,6 +75,7 @@ export function localUserId(value: unknown, serverName: string): string {
   return value;
 }
 
+/** The spec's body check, with a missing body read as `{}` (clients send none on a first UIA attempt of DELETE). */
 export function specBodyOrEmpty(operation: string): preValidationAsyncHookHandler[] {
   return [
     async (request) => {
