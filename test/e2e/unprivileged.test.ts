@@ -26,13 +26,21 @@ const nobody = isRoot ? lookUpUser('nobody') : undefined;
 
 const uidOf = (pid: number) => Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
 
-/** Every path under dir (not following links) whose owner is not `uid`, app/ aside. */
+/**
+ * Every path under dir (not following links) whose owner is not `uid`, app/ aside.
+ * The server is running while it walks: a file LevelDB replaces between the
+ * listing and the look (an old MANIFEST, a compacted table) is passed over.
+ */
 function notOwnedBy(dir: string, uid: number): string[] {
   const out: string[] = [];
   const walk = (p: string) => {
-    const s = lstatSync(p);
+    const s = lstatSync(p, { throwIfNoEntry: false });
+    if (!s) return;
     if (s.uid !== uid) out.push(p);
-    if (s.isDirectory()) for (const e of readdirSync(p)) if (!(p === dir && e === 'app')) walk(join(p, e));
+    if (!s.isDirectory()) return;
+    let entries: string[];
+    try { entries = readdirSync(p); } catch (e) { if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; throw e; }
+    for (const e of entries) if (!(p === dir && e === 'app')) walk(join(p, e));
   };
   walk(dir);
   return out;
