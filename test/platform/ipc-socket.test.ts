@@ -1,10 +1,12 @@
 /**
  * Internal calls over a Unix socket when the callee is not simply there: no
  * socket, a stale socket file, a callee killed mid-call and restarted, a
- * kept-alive connection dropped unread. What is retried and what is not.
+ * kept-alive connection dropped unread. What is retried and what is not;
+ * and the caller's pool of connections.
  */
 import t, { type Test } from 'tap';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { ApiDirectory } from '../../src/platform/ipc/directory.js';
 import { IpcServer } from '../../src/platform/ipc/server.js';
@@ -119,4 +121,64 @@ t.test('unix socket: a kept-alive connection the callee dropped unread is retrie
   t.equal(await api.increment({}, { timeoutMs: 5000 }), 1, 'the call succeeds on a new connection');
   t.equal(dropped, 1, 'the first attempt was dropped unread');
   t.equal(await api.count({}), 1, 'and the call ran once');
+});
+
+/** A callee in this process (IpcServer behind node:http), counting the connections it accepts and the calls it runs. */
+async function localCallee(t: Test) {
+  const dir = tempDir(t);
+  const sock = join(dir, 'local.sock');
+  const ran: string[] = [];
+  const ipc = new IpcServer();
+  ipc.register(testApi, createTestImpl({ stateDir: dir, onCall: (m) => ran.push(m) }));
+  let connections = 0;
+  const server: Server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => ipc.handle(req, res));
+  server.on('connection', () => connections++);
+  await new Promise<void>((r) => server.listen(sock, r));
+  t.teardown(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const d = new ApiDirectory({ socketFor: () => sock });
+  t.teardown(() => d.close());
+  return { api: d.get(testApi), ran, connections: () => connections };
+}
+
+t.test('unix socket: more calls at once than the pool has connections wait their turn', async (t) => {
+  const { api, ran, connections } = await localCallee(t);
+  const results = await Promise.all(Array.from({ length: 100 }, (_, i) => api.wait({ id: `w${i}`, ms: 150 }, { timeoutMs: 10_000 })));
+  t.ok(results.every((r) => r.waited >= 100), 'all 100 calls answered');
+  t.equal(ran.filter((m) => m === 'wait').length, 100, 'each ran once');
+  t.equal(connections(), 64, 'on 64 connections at most');
+  for (let i = 0; i < 5; i++) t.equal(await api.echo(i), i);
+  t.equal(connections(), 64, 'later calls reuse a kept-alive connection');
+
+  // A call still waiting for a connection when its deadline comes never reached the callee.
+  const busy = Array.from({ length: 64 }, (_, i) => api.wait({ id: `b${i}`, ms: 1500 }, { timeoutMs: 10_000 }));
+  const before = ran.filter((m) => m === 'increment').length;
+  const e = await rejection(api.increment({}, { timeoutMs: 300 }));
+  isIpc(t, e, 'UNAVAILABLE', 'no connection free before the deadline');
+  await Promise.all(busy);
+  await new Promise((r) => setTimeout(r, 100));
+  t.equal(ran.filter((m) => m === 'increment').length, before, 'and the call never ran');
+  t.equal(await api.increment({}), 1, 'the next one runs once');
+});
+
+t.test('unix socket: kept-alive connections do not hold the caller process open', async (t) => {
+  const { sock } = await (async () => {
+    const dir = tempDir(t);
+    const sock = join(dir, 'callee.sock');
+    const callee = await Callee.start(sock, dir);
+    t.teardown(() => callee.kill());
+    return { sock };
+  })();
+  const code = `
+    const { ApiDirectory } = await import(${JSON.stringify(new URL('../../src/platform/ipc/directory.ts', import.meta.url).href)});
+    const { testApi } = await import(${JSON.stringify(new URL('../fixtures/ipc/api.ts', import.meta.url).href)});
+    const d = new ApiDirectory({ socketFor: () => ${JSON.stringify(sock)} });
+    console.log(JSON.stringify(await d.get(testApi).echo({ done: true })));
+  `;
+  const out = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8', timeout: 20_000 });
+  t.equal(out.signal, null, 'the caller exits by itself once its work is done');
+  t.equal(out.status, 0, out.stderr);
+  t.same(JSON.parse(out.stdout), { done: true });
 });
