@@ -9,7 +9,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { createServer, request, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { SocketProxy } from '../../src/components/gateway/proxy.js';
 import { CORS_HEADERS } from '../../src/platform/http/cors.js';
 
@@ -119,6 +119,12 @@ function upstreamHandler(req: IncomingMessage, res: ServerResponse): void {
         res.end(JSON.stringify({ next_batch: 's42' }));
       }, 1500);
       res.on('close', () => clearTimeout(timer));
+      return;
+    }
+    case '/early': {
+      // Answers at once, without reading the body.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"early":true}');
       return;
     }
     case '/hang': {
@@ -458,4 +464,67 @@ t.test('a kept-alive upstream connection dropped unread: a bodiless request is r
   const post = await send('POST', '/sink', { 'content-type': 'application/octet-stream' }, Buffer.alloc(10_000));
   t.equal(post.status, 503, 'a request whose body was already streamed is not replayed');
   t.equal(seen.requests - before, 1, 'the upstream saw it once');
+});
+
+t.test('a POST with no body at all (no length, not chunked) reaches the upstream as an empty body', async (t) => {
+  const socket = connect({ host: '127.0.0.1', port });
+  t.teardown(() => socket.destroy());
+  let text = '';
+  socket.on('data', (c: Buffer) => (text += c.toString('latin1')));
+  socket.write('POST /sink HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n');
+  t.ok(await until(() => /\r\n\r\n[\s\S]*\}/.test(text), 10_000), 'answered');
+  t.match(text, /^HTTP\/1\.1 200 /);
+  t.match(text, /"bytes":0/, 'the upstream read an empty body and answered');
+});
+
+t.test('HEAD: the length of the body that GET would send, and no body', async (t) => {
+  const socket = connect({ host: '127.0.0.1', port });
+  t.teardown(() => socket.destroy());
+  let text = '';
+  socket.on('data', (c: Buffer) => (text += c.toString('latin1')));
+  gates.delete('source');
+  socket.write(`HEAD /source?bytes=1000 HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n`);
+  // The upstream holds back the end of its answer until told.
+  t.ok(await until(() => gates.has('source'), 10_000), 'the upstream has the request');
+  gates.get('source')!();
+  t.ok(await until(() => text.includes('\r\n\r\n'), 10_000), 'a head came back');
+  // Then a GET on the same connection: the HEAD's answer had no body, or this one would be misread.
+  socket.write('GET /status?code=200 HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n');
+  t.ok(await until(() => /"code":200/.test(text), 10_000), 'the next answer on the connection is whole');
+  t.match(text, /^HTTP\/1\.1 200 [^]*content-length: 1000\r\n/i, 'the GET length');
+  t.equal(text.split('HTTP/1.1 ').length - 1, 2, 'two answers, nothing between them');
+});
+
+t.test('a connection paused for a slow client is read again when it serves the next request', async (t) => {
+  // One kept-alive client connection, so that both requests take the same upstream connection in turn.
+  const socket = connect({ host: '127.0.0.1', port });
+  t.teardown(() => socket.destroy());
+  const size = 4 * 1024 * 1024;
+  gates.delete('source');
+  socket.write(`GET /source?bytes=${size} HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n`);
+  // The client reads nothing for a while: the proxy's writes to it back up and it pauses the upstream.
+  socket.pause();
+  t.ok(await until(() => gates.has('source'), 10_000), 'the upstream has the request');
+  gates.get('source')!();
+  await new Promise((r) => setTimeout(r, 500));
+  let text = Buffer.alloc(0);
+  socket.on('data', (c: Buffer) => (text = Buffer.concat([text, c])));
+  socket.resume();
+  t.ok(await until(() => text.length >= size, 10_000), 'the whole download arrives once the client reads');
+  socket.write('GET /status?code=200 HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n');
+  t.ok(await until(() => text.includes('"code":200'), 10_000), 'the next request on the connection is answered');
+});
+
+t.test('an upstream that answers before the whole body went up: its connection does not carry the next request', async (t) => {
+  const req = open('POST', '/early', { 'content-type': 'application/octet-stream', 'content-length': 200_000 });
+  const answer = reply(req);
+  req.write(Buffer.alloc(1000, 5));
+  const early = await Promise.race([answer, new Promise<undefined>((r) => setTimeout(r, 5000))]);
+  t.same(early && JSON.parse(early.body.toString()), { early: true }, 'answered before the body ended');
+  req.end(Buffer.alloc(199_000, 5));
+  // Most likely to take the pooled upstream connection if it had been kept: the next request, at once.
+  for (let i = 0; i < 3; i++) {
+    const r = await send('GET', '/status?code=200');
+    t.equal(r.status, 200, `request ${i + 1} after it is answered whole`);
+  }
 });
