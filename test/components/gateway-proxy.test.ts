@@ -519,7 +519,7 @@ t.test('an upstream that answers before the whole body went up: its connection d
   const req = open('POST', '/early', { 'content-type': 'application/octet-stream', 'content-length': 200_000 });
   const answer = reply(req);
   req.write(Buffer.alloc(1000, 5));
-  const early = await Promise.race([answer, new Promise<undefined>((r) => setTimeout(r, 5000))]);
+  const early = await Promise.race([answer, new Promise<undefined>((r) => setTimeout(() => r(undefined), 5000))]);
   t.same(early && JSON.parse(early.body.toString()), { early: true }, 'answered before the body ended');
   req.end(Buffer.alloc(199_000, 5));
   // Most likely to take the pooled upstream connection if it had been kept: the next request, at once.

@@ -86,8 +86,12 @@ export class UpstreamConnection {
     this.socket.resume();
   }
 
+  /** When the connection was last parked idle. */
+  parkedAt = 0;
+
   /** Kept for the next exchange without holding the process open. */
   park(): void {
+    this.parkedAt = Date.now();
     this.socket.unref();
   }
 
@@ -123,7 +127,10 @@ export class UpstreamConnection {
 /**
  * The connections to one socket: the most recently used idle one first
  * (it is the likeliest to still be open), at most `max` open (calls beyond
- * wait for one), at most `maxIdle` kept idle.
+ * wait for one), at most `maxIdle` kept idle, none reused after `idleMs`
+ * idle: well before the server closes it (node:http's keepAliveTimeout,
+ * 65 s in every Neurite process), so that a request never races that close
+ * (a request with a body that loses the race cannot be sent again).
  */
 export class ConnectionPool {
   private readonly idle: UpstreamConnection[] = [];
@@ -132,13 +139,17 @@ export class ConnectionPool {
 
   constructor(
     readonly socketPath: string,
-    private readonly limits: { max: number; maxIdle: number },
+    private readonly limits: { max: number; maxIdle: number; idleMs?: number },
   ) {}
 
   /** Hands `grant` a free connection, a new one, or (at the limit) the next one freed. */
   take(grant: (c: UpstreamConnection) => void): void {
+    const staleBefore = Date.now() - (this.limits.idleMs ?? 30_000);
     let c = this.idle.pop();
-    while (c?.closed) c = this.idle.pop();
+    while (c && (c.closed || c.parkedAt < staleBefore)) {
+      c.destroy();
+      c = this.idle.pop();
+    }
     if (c) return grant(c);
     if (this.open.size < this.limits.max) {
       c = new UpstreamConnection(this.socketPath, (gone) => this.forget(gone));
