@@ -20,6 +20,7 @@ import { sendMatrixError } from '../http/errors.js';
 import type { RawHandler } from '../http/app.js';
 import { ApiDirectory } from '../ipc/directory.js';
 import { IpcServer } from '../ipc/server.js';
+import { createProcessSocket } from '../ipc/socket.js';
 import { LogConsumer } from '../log/consumer.js';
 import { LogProducer } from '../log/producer.js';
 import { logAdminApi, logReaderApi } from '../log/reader-api.js';
@@ -111,7 +112,9 @@ export async function runProcessGroup(opts: HostOptions): Promise<RunningGroup> 
 
   mkdirSync(paths.runDir, { recursive: true, mode: 0o700 });
   rmSync(socketPath, { force: true });
-  const server: Server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, onSocketRequest);
+  const http: Server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, onSocketRequest);
+  // Internal calls are served by hand; node:http gets the rest (src/platform/ipc/socket.ts).
+  const { server, closeAllConnections } = createProcessSocket(ipc, http);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(socketPath, () => {
@@ -204,7 +207,7 @@ export async function runProcessGroup(opts: HostOptions): Promise<RunningGroup> 
     if (app) await app.close().catch(() => {});
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
-      server.closeAllConnections();
+      closeAllConnections();
     });
     rmSync(socketPath, { force: true });
     apis.close();
