@@ -92,6 +92,7 @@ function upstreamHandler(req: IncomingMessage, res: ServerResponse): void {
     case '/headers': {
       req.resume();
       res.setHeader('x-custom', 'kept');
+      res.setHeader('x-latin-answer', 'caf\u00e9');
       res.setHeader('set-cookie', ['a=1', 'b=2']);
       res.setHeader('keep-alive', 'timeout=999, max=7');
       res.setHeader('proxy-authenticate', 'Basic realm="upstream"');
@@ -312,6 +313,7 @@ t.test('status and headers pass through; CORS added; hop-by-hop headers dropped'
     authorization: 'Bearer tok',
     'x-request-id': 'req-1',
     'x-custom-req': 'yes',
+    'x-latin': 'caf\u00e9',
     'proxy-authorization': 'Basic cHJveHk6cGFzcw==',
     te: 'trailers',
     'keep-alive': 'timeout=321',
@@ -320,6 +322,7 @@ t.test('status and headers pass through; CORS added; hop-by-hop headers dropped'
   t.equal(r.status, 201, 'status');
   t.same(JSON.parse(r.body.toString()), { made: true });
   t.equal(r.headers['x-custom'], 'kept');
+  t.equal(r.headers['x-latin-answer'], 'caf\u00e9', 'and back');
   t.same(r.headers['set-cookie'], ['a=1', 'b=2'], 'repeated headers stay separate');
   t.equal(r.headers['content-type'], 'application/json');
   hasCors(t, r.headers, 'response');
@@ -332,6 +335,7 @@ t.test('status and headers pass through; CORS added; hop-by-hop headers dropped'
   t.equal(h.authorization, 'Bearer tok', 'Authorization reaches the upstream');
   t.equal(h['x-request-id'], 'req-1');
   t.equal(h['x-custom-req'], 'yes');
+  t.equal(h['x-latin'], 'caf\u00e9', 'a header byte above 0x7f arrives as it was sent');
   t.equal(h['content-type'], 'application/json');
   t.match(h.host, /^127\.0\.0\.1:\d+$/, 'Host is the one the client used');
   t.notOk(h['proxy-authorization'], 'no Proxy-Authorization upstream');

@@ -178,7 +178,8 @@ export class SocketProxy {
           },
           req.method === 'HEAD',
         );
-        up.write(head);
+        // Header values (and the target) are bytes node:http read as latin1: written back the same way.
+        up.write(head, 'latin1');
         if (hasBody) {
           req.on('data', onData);
           req.on('end', onEnd);

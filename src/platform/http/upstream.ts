@@ -74,8 +74,8 @@ export class UpstreamConnection {
   }
 
   /** False when the socket's buffer is full: wait for onDrain. */
-  write(data: string | Buffer): boolean {
-    return this.socket.write(data);
+  write(data: string | Buffer, encoding: BufferEncoding = 'utf8'): boolean {
+    return typeof data === 'string' ? this.socket.write(data, encoding) : this.socket.write(data);
   }
 
   pause(): void {
