@@ -9,7 +9,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { createServer, request, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import { SocketProxy } from '../../src/components/gateway/proxy.js';
 import { CORS_HEADERS } from '../../src/platform/http/cors.js';
 
@@ -531,4 +531,28 @@ t.test('an upstream that answers before the whole body went up: its connection d
     const r = await send('GET', '/status?code=200');
     t.equal(r.status, 200, `request ${i + 1} after it is answered whole`);
   }
+});
+
+t.test('an answer head node:http will not write: the client is cut off, the proxy carries on', async (t) => {
+  const rawSock = join(dir, 'raw.sock');
+  const raw = createNetServer((s) => {
+    s.on('data', () => s.write('HTTP/1.1 200 OK\r\nBad Name: x\r\ncontent-length: 2\r\n\r\n{}'));
+    s.on('error', () => {});
+  });
+  await new Promise<void>((r) => raw.listen(rawSock, r));
+  t.teardown(() => raw.close());
+  const rawFront = createServer((req, res) => proxy.forward(req, res, rawSock, 'mediaapi'));
+  await new Promise<void>((r) => rawFront.listen(0, '127.0.0.1', r));
+  t.teardown(() => {
+    rawFront.closeAllConnections();
+    rawFront.close();
+  });
+  const outcome = await new Promise<string>((resolve) => {
+    const req = request({ host: '127.0.0.1', port: (rawFront.address() as AddressInfo).port, path: '/x', agent: false }, (res) => resolve(`status ${res.statusCode}`));
+    req.on('error', (e) => resolve(`error ${(e as NodeJS.ErrnoException).code}`));
+    req.end();
+  });
+  t.equal(outcome, 'error ECONNRESET', 'the client sees its connection cut');
+  const after = await send('GET', '/status?code=200');
+  t.equal(after.status, 200, 'the proxy still serves');
 });

@@ -104,6 +104,8 @@ export class UpstreamConnection {
     // Nothing asked: bytes from the callee now are a protocol error; this connection is done.
     if (!this.exchange) return this.fail('EPROTO', 'unexpected bytes from the callee');
     this.answering = true;
+    // Bytes that are not an answer, or an answer the caller's events threw on (a head node:http will not
+    // write again): the connection fails, and with it the exchange, instead of the process.
     try {
       this.parser.push(chunk);
     } catch (e) {
