@@ -16,7 +16,7 @@ import { createProcessSocket } from '../../src/platform/ipc/socket.js';
 import { ResponseReader, type HttpAnswer } from '../../src/platform/http/response-reader.js';
 import { createTestImpl, testApi } from '../fixtures/ipc/api.js';
 
-async function callee(t: Test) {
+async function callee(t: Test, firstBytesMs?: number) {
   const dir = fs.mkdtempSync(join(os.tmpdir(), 'nt-'));
   const path = join(dir, 'callee.sock');
   const ipc = new IpcServer();
@@ -27,7 +27,7 @@ async function callee(t: Test) {
     res.writeHead(200, { 'content-type': 'text/plain', 'x-served-by': 'node:http' });
     res.end(`${req.method} ${req.url}`);
   });
-  const { server, closeAllConnections } = createProcessSocket(ipc, http);
+  const { server, closeAllConnections } = createProcessSocket(ipc, http, firstBytesMs ? { firstBytesMs } : {});
   await new Promise<void>((r) => server.listen(path, r));
   t.teardown(() => {
     closeAllConnections();
@@ -171,4 +171,18 @@ t.test('a caller that hangs up mid-call aborts the call', async (t) => {
     state = await impl.state({ id: 'w1' });
   }
   t.ok(state.started && state.aborted, 'the callee saw its signal aborted');
+});
+
+t.test('a connection that stays silent is closed; one told apart is not timed out by it', async (t) => {
+  const { path } = await callee(t, 300);
+  const silent = await rawConnection(t, path);
+  t.ok(await until(() => silent.closed(), 5000), 'closed after the first-bytes timeout');
+  const busy = await rawConnection(t, path);
+  busy.socket.write(call('echo', '1'));
+  t.ok(await until(() => busy.answers.length === 1));
+  await new Promise((r) => setTimeout(r, 600));
+  t.notOk(busy.closed(), 'a call connection idle past it stays open');
+  busy.socket.write(call('echo', '2'));
+  t.ok(await until(() => busy.answers.length === 2));
+  t.same(json(busy.answers[1]), { r: 2 });
 });

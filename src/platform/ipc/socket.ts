@@ -18,11 +18,13 @@ export interface ProcessSocket {
   closeAllConnections(): void;
 }
 
-export function createProcessSocket(ipc: IpcServer, http: HttpServer): ProcessSocket {
+/** `firstBytesMs`: how long a connection may stay silent before it is told apart (node:http's headersTimeout). */
+export function createProcessSocket(ipc: IpcServer, http: HttpServer, opts: { firstBytesMs?: number } = {}): ProcessSocket {
   const open = new Set<Socket>();
   const server = createServer((socket: Socket) => {
     open.add(socket);
     socket.once('close', () => open.delete(socket));
+    socket.setTimeout(opts.firstBytesMs ?? 60_000, () => socket.destroy());
     let seen: Buffer = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
       seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
@@ -31,6 +33,7 @@ export function createProcessSocket(ipc: IpcServer, http: HttpServer): ProcessSo
       // Too few bytes yet to tell.
       if (maybeCall && n < CALL_PREFIX.length) return;
       socket.off('data', onData);
+      socket.setTimeout(0);
       socket.pause();
       if (maybeCall) return serveCalls(ipc, socket, seen);
       // node:http takes the connection over, starting with what was read.
