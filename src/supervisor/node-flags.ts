@@ -26,13 +26,16 @@ import type { ProcessGroup } from '../platform/config/layout.js';
 export const BUSY_COMPONENTS: ReadonlySet<ComponentName> = new Set<ComponentName>(['gateway', 'clientapi', 'syncapi', 'roomserver', 'userapi', 'eduserver']);
 
 /**
- * A small young generation (a 1 MB semi-space). Larger ones were measured
- * for speed: 8 MB once looked 5–15 % faster, but later alternating runs of
- * CPU per send showed no difference at 4 or 8 MB (docs/design.md, "Where a
- * send's time goes"), and they cost memory. The monolith's one process caps
- * it from the start; a split child stops it growing before its components load.
+ * The young generation. A split child stops it growing from its 1 MB start
+ * before its components load: thirteen processes, most of them idle. The
+ * monolith's one process does all the work and may grow it to an 8 MB
+ * semi-space: with 1 MB, garbage collection took about a sixth of its
+ * main thread with 16 senders, and in six alternating pairs of runs 8 MB
+ * cost less CPU per send in five (0.95–1.14 against 1.08–1.50 ms); idle
+ * memory 66 against 63 MB (docs/design.md, "Where a send's time goes").
+ * Earlier alternating runs had shown no difference.
  */
-const SMALL_YOUNG_GENERATION = '--max-semi-space-size=1';
+const MONOLITH_YOUNG_GENERATION = '--max-semi-space-size=8';
 const NO_YOUNG_GROWTH = '--semi-space-growth-factor=1';
 
 /**
@@ -74,7 +77,7 @@ const ONE_V8_WORKER = '--v8-pool-size=1';
 
 /** Flags on the child's command line: Node's own options, and the monolith's young generation cap. */
 export function childNodeFlags(layout: readonly ProcessGroup[]): string[] {
-  return layout.length <= 1 ? [SMALL_YOUNG_GENERATION] : [ONE_V8_WORKER];
+  return layout.length <= 1 ? [MONOLITH_YOUNG_GENERATION] : [ONE_V8_WORKER];
 }
 
 /** Flags a child sets on itself before its components load. */

@@ -27,7 +27,7 @@ t.test('split: no V8 flag on the command line; busy components keep the optimisi
 
 t.test('monolith: the one process caps its young generation from the start, drops idle bytecode, and keeps V8 defaults otherwise', async (t) => {
   const layout = processLayout('monolith');
-  t.same(childNodeFlags(layout), ['--max-semi-space-size=1']);
+  t.same(childNodeFlags(layout), ['--max-semi-space-size=8']);
   t.same(childRuntimeFlags(layout[0]!, layout), ['--bytecode-old-age=1']);
 });
 
