@@ -185,7 +185,7 @@ t.test('monolith: every component in one process', async (t) => {
   t.same([...st.processes[0].components].sort(), [...COMPONENTS].sort());
   t.equal(childrenOf(server.proc.pid!).length, 1, 'one child process');
   t.notMatch(commandLine(st.processes[0].pid).join(' '), /--no-opt|--optimize-for-size|--v8-pool-size/, "the one process keeps every compiler, V8 defaults and Node's worker pool for speed");
-  t.match(commandLine(st.processes[0].pid).join(' '), /--max-semi-space-size=1/, 'but a small young generation from the start (the idle budget)');
+  t.match(commandLine(st.processes[0].pid).join(' '), /--max-semi-space-size=8/, 'and its young generation capped (8 MB) from the start');
   const stopped = await server.stop();
   t.equal(stopped.code, 0);
   t.ok(stopped.ms < 5000, `stopped in ${stopped.ms} ms`);
