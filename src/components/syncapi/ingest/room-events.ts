@@ -161,7 +161,13 @@ export class RoomEventIngest {
       tx.after(() => this.deps.push.stateChanged(roomId, type, key));
       tx.put(keys.delta(roomId, pos, type, key), { ...(n ? { n: n.event_id } : {}), ...(old ? { o: old.event_id } : {}) });
 
-      if (type === 'm.room.encryption' && key === '' && n) tx.after(() => views.room(roomId) && (views.room(roomId)!.encryptedPos = pos));
+      if (type === 'm.room.encryption' && key === '' && n) {
+        // The current one's position, as loading the views from the database finds it.
+        tx.after(() => {
+          const room = views.room(roomId);
+          if (room) room.encryptedPos = pos;
+        });
+      }
       if (type === 'm.room.history_visibility' && key === '') {
         const vis = visibilityOf(n?.pdu.content);
         tx.put(keys.visibility(roomId, pos), vis);
