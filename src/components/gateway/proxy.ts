@@ -24,7 +24,7 @@ const NOT_LISTENING = new Set(['ENOENT', 'ECONNREFUSED']);
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate']);
 const CORS_NAMES = new Set(Object.keys(CORS_HEADERS).map((k) => k.toLowerCase()));
 const CORS_RAW = Object.entries(CORS_HEADERS).flat();
-/** Methods whose requests carry a body even when empty (node:http's client sent them one). */
+/** Methods whose requests have no body unless they declare one; the others are sent one even when empty, as node:http's client did. */
 const BODILESS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE']);
 
 /**

@@ -37,9 +37,17 @@ export interface AnswerEvents {
 }
 
 const CRLF = Buffer.from('\r\n');
-const CRLF2 = Buffer.from('\r\n\r\n');
-/** A head longer than this is not from a server we talk to. */
-const MAX_HEAD = 64 * 1024;
+/** Where an HTTP/1.1 head ends. */
+export const HEAD_END = Buffer.from('\r\n\r\n');
+/** A head longer than this is not from a peer we talk to (the internal-call server holds requests to it too). */
+export const MAX_HEAD = 64 * 1024;
+
+/** A header line as `[name, value]` (the name as sent), or undefined when it is not one. */
+export function headerLine(line: string): [string, string] | undefined {
+  const colon = line.indexOf(':');
+  if (colon <= 0) return undefined;
+  return [line.slice(0, colon).trim(), line.slice(colon + 1).trim()];
+}
 
 export class MalformedAnswer extends Error {}
 
@@ -50,11 +58,9 @@ function parseHead(buf: Buffer, end: number): AnswerHead {
   const headers = new Map<string, string>();
   const rawHeaders: string[] = [];
   for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    const colon = line.indexOf(':');
-    if (colon <= 0) throw new MalformedAnswer(`malformed header line: ${JSON.stringify(line.slice(0, 80))}`);
-    const name = line.slice(0, colon).trim();
-    const value = line.slice(colon + 1).trim();
+    const h = headerLine(lines[i]!);
+    if (!h) throw new MalformedAnswer(`malformed header line: ${JSON.stringify(lines[i]!.slice(0, 80))}`);
+    const [name, value] = h;
     headers.set(name.toLowerCase(), value);
     rawHeaders.push(name, value);
   }
@@ -167,7 +173,7 @@ export class ResponseParser {
   }
 
   private head(): boolean {
-    const end = this.buf.indexOf(CRLF2);
+    const end = this.buf.indexOf(HEAD_END);
     if (end < 0) return this.tooLong('answer head');
     const head = parseHead(this.buf, end);
     this.buf = this.buf.subarray(end + 4);

@@ -10,11 +10,10 @@
  * only our own callers connect here.
  */
 import type { Socket } from 'node:net';
+import { HEAD_END, MAX_HEAD, headerLine } from '../http/response-reader.js';
 import { DEADLINE_HEADER } from './wire.js';
 import { encodeAnswer, MAX_CALL_BODY, type CallReply, type IpcServer } from './server.js';
 
-const CRLF2 = Buffer.from('\r\n\r\n');
-const MAX_HEAD = 64 * 1024;
 const REASONS: Record<number, string> = { 200: 'OK', 400: 'Bad Request', 405: 'Method Not Allowed', 411: 'Length Required', 413: 'Payload Too Large', 431: 'Request Header Fields Too Large', 500: 'Internal Server Error', 503: 'Service Unavailable' };
 
 interface Pending {
@@ -64,7 +63,7 @@ export function serveCalls(ipc: IpcServer, socket: Socket, first: Buffer): void 
   const loop = () => {
     while (!busy && !closed) {
       if (!pending) {
-        const end = buf.indexOf(CRLF2);
+        const end = buf.indexOf(HEAD_END);
         if (end < 0) {
           if (buf.length > MAX_HEAD) refuse(431, 'internal call head too long');
           return;
@@ -76,11 +75,10 @@ export function serveCalls(ipc: IpcServer, socket: Socket, first: Buffer): void 
         let length: number | undefined;
         let deadline: string | undefined;
         for (let i = 1; i < lines.length; i++) {
-          const line = lines[i]!;
-          const colon = line.indexOf(':');
-          if (colon <= 0) return refuse(400, 'malformed header line');
-          const name = line.slice(0, colon).trim().toLowerCase();
-          const value = line.slice(colon + 1).trim();
+          const h = headerLine(lines[i]!);
+          if (!h) return refuse(400, 'malformed header line');
+          const name = h[0].toLowerCase();
+          const value = h[1];
           if (name === 'content-length') {
             if (!/^\d{1,16}$/.test(value) || (length !== undefined && length !== Number(value))) return refuse(400, 'bad content-length');
             length = Number(value);
