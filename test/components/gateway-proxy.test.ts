@@ -9,7 +9,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { createServer, request, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { SocketProxy } from '../../src/components/gateway/proxy.js';
 import { CORS_HEADERS } from '../../src/platform/http/cors.js';
 
@@ -223,6 +223,15 @@ async function until(cond: () => boolean, ms: number): Promise<boolean> {
     await new Promise((r) => setTimeout(r, 10));
   }
   return true;
+}
+
+/** A raw connection to the front server: what it received so far, as latin1 text. */
+function rawClient(t: Test): { socket: Socket; text: () => string } {
+  const socket = connect({ host: '127.0.0.1', port });
+  t.teardown(() => socket.destroy());
+  let text = '';
+  socket.on('data', (c: Buffer) => (text += c.toString('latin1')));
+  return { socket, text: () => text };
 }
 
 function hasCors(t: Test, headers: IncomingHttpHeaders, what: string): void {
@@ -471,32 +480,26 @@ t.test('a kept-alive upstream connection dropped unread: a bodiless request is r
 });
 
 t.test('a POST with no body at all (no length, not chunked) reaches the upstream as an empty body', async (t) => {
-  const socket = connect({ host: '127.0.0.1', port });
-  t.teardown(() => socket.destroy());
-  let text = '';
-  socket.on('data', (c: Buffer) => (text += c.toString('latin1')));
+  const { socket, text } = rawClient(t);
   socket.write('POST /sink HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n');
-  t.ok(await until(() => /\r\n\r\n[\s\S]*\}/.test(text), 10_000), 'answered');
-  t.match(text, /^HTTP\/1\.1 200 /);
-  t.match(text, /"bytes":0/, 'the upstream read an empty body and answered');
+  t.ok(await until(() => /\r\n\r\n[\s\S]*\}/.test(text()), 10_000), 'answered');
+  t.match(text(), /^HTTP\/1\.1 200 /);
+  t.match(text(), /"bytes":0/, 'the upstream read an empty body and answered');
 });
 
 t.test('HEAD: the length of the body that GET would send, and no body', async (t) => {
-  const socket = connect({ host: '127.0.0.1', port });
-  t.teardown(() => socket.destroy());
-  let text = '';
-  socket.on('data', (c: Buffer) => (text += c.toString('latin1')));
+  const { socket, text } = rawClient(t);
   gates.delete('source');
   socket.write(`HEAD /source?bytes=1000 HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n`);
   // The upstream holds back the end of its answer until told.
   t.ok(await until(() => gates.has('source'), 10_000), 'the upstream has the request');
   gates.get('source')!();
-  t.ok(await until(() => text.includes('\r\n\r\n'), 10_000), 'a head came back');
+  t.ok(await until(() => text().includes('\r\n\r\n'), 10_000), 'a head came back');
   // Then a GET on the same connection: the HEAD's answer had no body, or this one would be misread.
   socket.write('GET /status?code=200 HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n');
-  t.ok(await until(() => /"code":200/.test(text), 10_000), 'the next answer on the connection is whole');
-  t.match(text, /^HTTP\/1\.1 200 [^]*content-length: 1000\r\n/i, 'the GET length');
-  t.equal(text.split('HTTP/1.1 ').length - 1, 2, 'two answers, nothing between them');
+  t.ok(await until(() => /"code":200/.test(text()), 10_000), 'the next answer on the connection is whole');
+  t.match(text(), /^HTTP\/1\.1 200 [^]*content-length: 1000\r\n/i, 'the GET length');
+  t.equal(text().split('HTTP/1.1 ').length - 1, 2, 'two answers, nothing between them');
 });
 
 t.test('a connection paused for a slow client is read again when it serves the next request', async (t) => {

@@ -6,15 +6,13 @@
  * not hold the process open is in ipc-socket.test.ts.
  */
 import t, { type Test } from 'tap';
-import fs from 'node:fs';
-import os from 'node:os';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import { ConnectionPool, type UpstreamConnection } from '../../src/platform/http/upstream.js';
+import { tempDir, until } from '../fixtures/ipc/harness.js';
 
 async function server(t: Test, keepAliveTimeout = 65_000): Promise<{ path: string; connections: () => number }> {
-  const dir = fs.mkdtempSync(join(os.tmpdir(), 'nt-'));
-  const path = join(dir, 'up.sock');
+  const path = join(tempDir(t), 'up.sock');
   let connections = 0;
   const s: Server = createServer({ keepAliveTimeout }, (req, res) => {
     req.resume();
@@ -29,18 +27,8 @@ async function server(t: Test, keepAliveTimeout = 65_000): Promise<{ path: strin
   t.teardown(() => {
     s.closeAllConnections();
     s.close();
-    fs.rmSync(dir, { recursive: true, force: true });
   });
   return { path, connections: () => connections };
-}
-
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return true;
 }
 
 /** One GET on a connection from the pool: the server's answer and which of its connections served it. */

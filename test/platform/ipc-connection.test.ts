@@ -6,8 +6,6 @@
  * SocketClient sends it; a caller that hangs up mid-call.
  */
 import t, { type Test } from 'tap';
-import fs from 'node:fs';
-import os from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:http';
 import { connect, type Socket } from 'node:net';
@@ -15,9 +13,10 @@ import { IpcServer } from '../../src/platform/ipc/server.js';
 import { createProcessSocket } from '../../src/platform/ipc/socket.js';
 import { ResponseReader, type HttpAnswer } from '../../src/platform/http/response-reader.js';
 import { createTestImpl, testApi } from '../fixtures/ipc/api.js';
+import { tempDir, until } from '../fixtures/ipc/harness.js';
 
 async function callee(t: Test, firstBytesMs?: number) {
-  const dir = fs.mkdtempSync(join(os.tmpdir(), 'nt-'));
+  const dir = tempDir(t);
   const path = join(dir, 'callee.sock');
   const ipc = new IpcServer();
   const impl = createTestImpl({ stateDir: dir });
@@ -32,7 +31,6 @@ async function callee(t: Test, firstBytesMs?: number) {
   t.teardown(() => {
     closeAllConnections();
     server.close();
-    fs.rmSync(dir, { recursive: true, force: true });
   });
   return { path, impl };
 }
@@ -61,22 +59,13 @@ async function rawConnection(t: Test, path: string) {
 const call = (method: string, body: string, extra = '') =>
   `POST /_internal/roomserver/test/${method} HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`;
 
-async function until(cond: () => boolean, ms = 5000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return true;
-}
-
 const json = (a: HttpAnswer | undefined) => (a ? JSON.parse(a.body.toString('utf8')) : undefined);
 
 t.test('calls whole, byte by byte, and back to back on one connection', async (t) => {
   const { path } = await callee(t);
   const c = await rawConnection(t, path);
   c.socket.write(call('echo', '{"n":1}'));
-  t.ok(await until(() => c.answers.length === 1));
+  t.ok(await until(() => c.answers.length === 1, 5000));
   t.equal(c.answers[0]!.status, 200);
   t.same(json(c.answers[0]), { r: { n: 1 } }, 'the result');
 
@@ -85,11 +74,11 @@ t.test('calls whole, byte by byte, and back to back on one connection', async (t
     c.socket.write(Buffer.from([b]));
     await new Promise((r) => setImmediate(r));
   }
-  t.ok(await until(() => c.answers.length === 2));
+  t.ok(await until(() => c.answers.length === 2, 5000));
   t.same(json(c.answers[1]), { r: { text: 'ünïcødé' } }, 'a call written one byte at a time');
 
   c.socket.write(call('echo', '"first"') + call('increment', '{}') + call('echo', '"third"'));
-  t.ok(await until(() => c.answers.length === 5));
+  t.ok(await until(() => c.answers.length === 5, 5000));
   t.same(c.answers.slice(2).map(json), [{ r: 'first' }, { r: 1 }, { r: 'third' }], 'three at once: answered in order');
   t.same(c.interim, [102], 'the call that is not idempotent was told about (102) before it ran');
   t.notOk(c.closed(), 'the connection stays open');
@@ -102,7 +91,7 @@ t.test('refusals that leave the connection usable: unknown method, a body that i
   c.socket.write(call('echo', '{not json'));
   c.socket.write(call('fail', '{"kind":"matrix"}'));
   c.socket.write(call('echo', '"still here"'));
-  t.ok(await until(() => c.answers.length === 4));
+  t.ok(await until(() => c.answers.length === 4, 5000));
   t.equal(c.answers[0]!.status, 503);
   t.equal(json(c.answers[0]).error.type, 'unavailable', 'not served here (yet): the caller may retry');
   t.equal(c.answers[1]!.status, 400);
@@ -127,7 +116,7 @@ t.test('what is not a call as SocketClient sends one: an error, and the connecti
   for (const [bytes, status, message] of cases) {
     const c = await rawConnection(t, path);
     c.socket.write(bytes);
-    t.ok(await until(() => c.answers.length === 1 && c.closed()), `${JSON.stringify(bytes.slice(0, 60))}: answered, then closed`);
+    t.ok(await until(() => c.answers.length === 1 && c.closed(), 5000), `${JSON.stringify(bytes.slice(0, 60))}: answered, then closed`);
     t.equal(c.answers[0]?.status, status);
     t.match(json(c.answers[0])?.error.message, message);
   }
@@ -137,11 +126,11 @@ t.test('a connection that does not open with an internal call is node:http\'s, e
   const { path } = await callee(t);
   const c = await rawConnection(t, path);
   c.socket.write('GET /_internal/health HTTP/1.1\r\nhost: x\r\n\r\n');
-  t.ok(await until(() => c.answers.length === 1));
+  t.ok(await until(() => c.answers.length === 1, 5000));
   t.equal(c.answers[0]!.headers.get('x-served-by'), 'node:http');
   t.equal(c.answers[0]!.body.toString(), 'GET /_internal/health');
   c.socket.write('PUT /_matrix/client/v3/x HTTP/1.1\r\nhost: x\r\ncontent-length: 3\r\n\r\nabc');
-  t.ok(await until(() => c.answers.length === 2));
+  t.ok(await until(() => c.answers.length === 2, 5000));
   t.equal(c.answers[1]!.body.toString(), 'PUT /_matrix/client/v3/x', 'kept alive, still node:http');
 
   // A first packet shorter than the prefix: told apart once enough has come.
@@ -149,13 +138,13 @@ t.test('a connection that does not open with an internal call is node:http\'s, e
   d.socket.write('POS');
   await new Promise((r) => setTimeout(r, 50));
   d.socket.write(call('echo', '"late"').slice(3));
-  t.ok(await until(() => d.answers.length === 1));
+  t.ok(await until(() => d.answers.length === 1, 5000));
   t.same(json(d.answers[0]), { r: 'late' }, 'a call that arrived in pieces from its first byte');
   const e = await rawConnection(t, path);
   e.socket.write('PO');
   await new Promise((r) => setTimeout(r, 50));
   e.socket.write('ST /other HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\n\r\n');
-  t.ok(await until(() => e.answers.length === 1));
+  t.ok(await until(() => e.answers.length === 1, 5000));
   t.equal(e.answers[0]!.body.toString(), 'POST /other', 'and a POST that is not a call goes to node:http');
 });
 
@@ -163,14 +152,13 @@ t.test('a caller that hangs up mid-call aborts the call', async (t) => {
   const { path, impl } = await callee(t);
   const c = await rawConnection(t, path);
   c.socket.write(call('wait', '{"id":"w1","ms":10000}'));
-  t.ok(await until(() => c.interim.length === 1), 'the call started');
+  t.ok(await until(() => c.interim.length === 1, 5000), 'the call started');
   c.socket.destroy();
-  let state = await impl.state({ id: 'w1' });
-  for (let i = 0; i < 250 && !state.aborted; i++) {
-    await new Promise((r) => setTimeout(r, 20));
-    state = await impl.state({ id: 'w1' });
-  }
-  t.ok(state.started && state.aborted, 'the callee saw its signal aborted');
+  const aborted = async () => {
+    const s = await impl.state({ id: 'w1' });
+    return s.started && s.aborted;
+  };
+  t.ok(await until(aborted, 5000), 'the callee saw its signal aborted');
 });
 
 t.test('a connection that stays silent is closed; one told apart is not timed out by it', async (t) => {
@@ -179,10 +167,10 @@ t.test('a connection that stays silent is closed; one told apart is not timed ou
   t.ok(await until(() => silent.closed(), 5000), 'closed after the first-bytes timeout');
   const busy = await rawConnection(t, path);
   busy.socket.write(call('echo', '1'));
-  t.ok(await until(() => busy.answers.length === 1));
+  t.ok(await until(() => busy.answers.length === 1, 5000));
   await new Promise((r) => setTimeout(r, 600));
   t.notOk(busy.closed(), 'a call connection idle past it stays open');
   busy.socket.write(call('echo', '2'));
-  t.ok(await until(() => busy.answers.length === 2));
+  t.ok(await until(() => busy.answers.length === 2, 5000));
   t.same(json(busy.answers[1]), { r: 2 });
 });

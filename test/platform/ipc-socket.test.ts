@@ -7,7 +7,7 @@
 import t, { type Test } from 'tap';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { ApiDirectory } from '../../src/platform/ipc/directory.js';
 import { IpcServer } from '../../src/platform/ipc/server.js';
 import { createTestImpl, testApi } from '../fixtures/ipc/api.js';
@@ -89,49 +89,21 @@ t.test('unix socket: callee killed mid-call and restarted', async (t) => {
   }
 });
 
-t.test('unix socket: a kept-alive connection the callee dropped unread is retried, even when not idempotent', async (t) => {
-  const dir = tempDir(t);
-  const sock = join(dir, 'drop.sock');
-  const ipc = new IpcServer();
-  const impl = createTestImpl({ stateDir: dir });
-  ipc.register(testApi, impl);
-  let dropNextReused = false;
-  let dropped = 0;
-  const server: Server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
-    // The stale-connection race: the server closes a kept-alive connection as the next request arrives.
-    if (dropNextReused && (req.socket as unknown as { served?: boolean }).served) {
-      dropNextReused = false;
-      dropped++;
-      req.socket.destroy();
-      return;
-    }
-    (req.socket as unknown as { served?: boolean }).served = true;
-    ipc.handle(req, res);
-  });
-  await new Promise<void>((r) => server.listen(sock, r));
-  t.teardown(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  const d = new ApiDirectory({ socketFor: () => sock });
-  t.teardown(() => d.close());
-  const api = d.get(testApi);
-  t.equal(await api.count({}), 0, 'a first call opens a kept-alive connection');
-  dropNextReused = true;
-  t.equal(await api.increment({}, { timeoutMs: 5000 }), 1, 'the call succeeds on a new connection');
-  t.equal(dropped, 1, 'the first attempt was dropped unread');
-  t.equal(await api.count({}), 1, 'and the call ran once');
-});
-
-/** A callee in this process (IpcServer behind node:http), counting the connections it accepts and the calls it runs. */
-async function localCallee(t: Test) {
+/**
+ * A callee in this process (IpcServer behind node:http), counting the
+ * connections it accepts and the calls it runs; `intercept` sees each
+ * request first and answers true when it dealt with it.
+ */
+async function localCallee(t: Test, intercept: (req: IncomingMessage) => boolean = () => false) {
   const dir = tempDir(t);
   const sock = join(dir, 'local.sock');
   const ran: string[] = [];
   const ipc = new IpcServer();
   ipc.register(testApi, createTestImpl({ stateDir: dir, onCall: (m) => ran.push(m) }));
   let connections = 0;
-  const server: Server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => ipc.handle(req, res));
+  const server: Server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    if (!intercept(req)) ipc.handle(req, res);
+  });
   server.on('connection', () => connections++);
   await new Promise<void>((r) => server.listen(sock, r));
   t.teardown(() => {
@@ -142,6 +114,28 @@ async function localCallee(t: Test) {
   t.teardown(() => d.close());
   return { api: d.get(testApi), ran, connections: () => connections };
 }
+
+t.test('unix socket: a kept-alive connection the callee dropped unread is retried, even when not idempotent', async (t) => {
+  let dropNextReused = false;
+  let dropped = 0;
+  const { api } = await localCallee(t, (req) => {
+    // The stale-connection race: the server closes a kept-alive connection as the next request arrives.
+    const s = req.socket as unknown as { served?: boolean };
+    if (dropNextReused && s.served) {
+      dropNextReused = false;
+      dropped++;
+      req.socket.destroy();
+      return true;
+    }
+    s.served = true;
+    return false;
+  });
+  t.equal(await api.count({}), 0, 'a first call opens a kept-alive connection');
+  dropNextReused = true;
+  t.equal(await api.increment({}, { timeoutMs: 5000 }), 1, 'the call succeeds on a new connection');
+  t.equal(dropped, 1, 'the first attempt was dropped unread');
+  t.equal(await api.count({}), 1, 'and the call ran once');
+});
 
 t.test('unix socket: more calls at once than the pool has connections wait their turn', async (t) => {
   const { api, ran, connections } = await localCallee(t);
