@@ -39,6 +39,7 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   const queue = new KeyedQueue();
 
   let nextNid = await storage.nextNid();
+  let lastCreateTs = 0;
   const svc: RoomServices = {
     serverName: ctx.config.server_name,
     signingKey: () => ctx.signingKey(),
@@ -50,6 +51,7 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
     allocateNid: () => nextNid++,
     nextNidKey: (): WriteOp => put(keys.nextNid(), nextNid),
     now: Date.now,
+    createTs: () => (lastCreateTs = Math.max(Date.now(), lastCreateTs + 1)),
   };
   const local = new LocalInput(svc, queue, storage);
   const remote = new RemoteInput(svc, queue, storage, ctx.apis.get(serverKeyApi));

@@ -94,6 +94,16 @@ t.test('every room version can be created and used; 12 is the default in the ver
   }
 });
 
+t.test('rooms one user creates at the same moment with the same content are different rooms (v12 room ids are create-event hashes)', async (t) => {
+  const created = await Promise.all(Array.from({ length: 40 }, () => rs.createRoom({ creator: alice, room_version: '12', preset: 'private_chat' })));
+  const ids = created.map((r) => r.room_id);
+  t.equal(new Set(ids).size, ids.length, 'forty room ids');
+  for (const room_id of ids) {
+    const { events } = await rs.queryCurrentState({ room_id, types: ['m.room.create'] });
+    t.equal(events.length, 1, `${room_id}: one create event`);
+  }
+});
+
 t.test('membership: public rooms, kicks, bans, leaving; knocking from v7', async (t) => {
   const { room_id } = await rs.createRoom({ creator: alice, room_version: '12', preset: 'public_chat' });
   await rs.sendEvent({ room_id, sender: eve, type: 'm.room.member', state_key: eve, content: { membership: 'join' } });

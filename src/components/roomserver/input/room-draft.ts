@@ -44,6 +44,13 @@ export interface RoomServices {
   allocateNid: () => number;
   nextNidKey: () => WriteOp;
   now: () => number;
+  /**
+   * The origin_server_ts of a create event: later than every one this
+   * process handed out before. Where the room id is the create event's hash
+   * (v12), two rooms one user creates in the same millisecond with the same
+   * content would otherwise be one room, and both creators would get its id.
+   */
+  createTs: () => number;
 }
 
 export interface LocalEventProto {
@@ -126,7 +133,7 @@ export class RoomDraft {
           prev_events: await this.references(prevIds),
           auth_events: await this.references(authIds),
           depth,
-          origin_server_ts: this.svc.now(),
+          origin_server_ts: isCreate ? this.svc.createTs() : this.svc.now(),
           ...(proto.redacts !== undefined ? { redacts: proto.redacts } : {}),
         },
         { roomVersion: version, serverName: this.svc.serverName, key: this.svc.signingKey() },
