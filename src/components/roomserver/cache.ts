@@ -1,31 +1,56 @@
-/** A least-recently-used map bounded by entry count; a bound of 0 keeps nothing. */
+/**
+ * A map bounded by entry count that keeps what was used recently; a bound
+ * of 0 keeps nothing.
+ *
+ * Two generations, not an exact LRU: new and used entries go to the young
+ * Map; once it holds half the bound (rounded up) it becomes the old one and the previous
+ * old one is dropped, so an entry survives while it is used at least once
+ * per half-bound of insertions. A hit in the young generation is one Map
+ * lookup. An exact LRU moved every hit to the end of one Map (delete, then
+ * set), and the deleted slots made V8 rebuild the whole table again and
+ * again: with 16 384 entries, 10–15 µs per message sent in the roomserver.
+ */
 export class LruCache<K, V> {
-  private readonly map = new Map<K, V>();
+  private young = new Map<K, V>();
+  private old = new Map<K, V>();
+  private readonly half: number;
 
-  constructor(private readonly max: number) {}
+  constructor(private readonly max: number) {
+    // The old generation holds at most `half`, the young one fewer: never more than `max` in all.
+    this.half = Math.max(1, Math.ceil(max / 2));
+  }
 
   get(key: K): V | undefined {
-    const v = this.map.get(key);
-    if (v !== undefined) {
-      // Map keeps insertion order: re-inserting marks the entry most recent.
-      this.map.delete(key);
-      this.map.set(key, v);
+    const v = this.young.get(key);
+    if (v !== undefined) return v;
+    const o = this.old.get(key);
+    if (o !== undefined) {
+      this.old.delete(key);
+      this.keep(key, o);
     }
-    return v;
+    return o;
   }
 
   set(key: K, value: V): void {
     if (this.max <= 0) return;
-    this.map.delete(key);
-    this.map.set(key, value);
-    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as K);
+    this.old.delete(key);
+    this.keep(key, value);
   }
 
   delete(key: K): void {
-    this.map.delete(key);
+    this.young.delete(key);
+    this.old.delete(key);
   }
 
   get size(): number {
-    return this.map.size;
+    return this.young.size + this.old.size;
+  }
+
+  private keep(key: K, value: V): void {
+    this.young.set(key, value);
+    if (this.young.size >= this.half) {
+      this.old = this.young;
+      this.young = new Map();
+    }
   }
 }

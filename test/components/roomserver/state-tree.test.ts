@@ -499,7 +499,7 @@ t.test('the node cache', async (t) => {
 
   const small = new StateTree(store, { cacheSize: 10 });
   await small.entries(root);
-  t.equal(small.cachedNodes, 10, 'the cache is bounded by count');
+  t.ok(small.cachedNodes > 0 && small.cachedNodes <= 10, 'the cache is bounded by count');
   store.reads = 0;
   await small.get(root, memberKey(5));
   await small.get(root, memberKey(5));
