@@ -136,6 +136,23 @@ t.test("a write that cannot be encoded fails alone, not the writes batched with 
   t.equal(await db.get('f'), 6, 'the writer keeps going');
 });
 
+t.test('every LevelDB batch is let go once written or refused (none stays attached to the store)', async (t) => {
+  const db = await Database.open(join(tempDir(t), 'db'));
+  t.teardown(() => db.close());
+  // The store keeps each open batch to close it on close: one left open per write would be a leak.
+  const store = (db as unknown as { db: { attachResource(r: unknown): void; detachResource(r: unknown): void } }).db;
+  const open = new Set<unknown>();
+  const attach = store.attachResource.bind(store);
+  const detach = store.detachResource.bind(store);
+  store.attachResource = (r) => (open.add(r), attach(r));
+  store.detachResource = (r) => (open.delete(r), detach(r));
+  const writes = Array.from({ length: 50 }, (_, i) => db.put(`k${i}`, i % 10 === 9 ? 10n : i, { durable: i % 5 === 0 }));
+  const settled = await Promise.allSettled(writes);
+  t.equal(settled.filter((r) => r.status === 'rejected').length, 5, 'the unencodable writes were refused');
+  t.ok(await waitFor(() => open.size === 0, 2000), `no batch left open (${open.size})`);
+  t.equal((await db.entries()).length, 45, 'the others landed');
+});
+
 t.test('durability sync: durable writes are synced on commit; others in the background', async (t) => {
   const db = await Database.open(join(tempDir(t), 'db'), { durability: 'sync', backgroundSyncMs: 60_000 });
   t.teardown(() => db.close());
