@@ -32,6 +32,16 @@ interface CountEntry {
   thread: string;
 }
 
+/**
+ * An unread-count entry as stored: 0, or 1 when it highlights, for the main
+ * timeline (a bare number: one of these per recipient of every message);
+ * the whole entry for a thread, as every entry was before 2026-11-27.
+ */
+type StoredCount = 0 | 1 | CountEntry;
+
+const storedCount = (e: CountEntry): StoredCount => (e.thread === MAIN_THREAD ? (e.highlight ? 1 : 0) : e);
+const countEntry = (v: StoredCount): CountEntry => (typeof v === 'number' ? { highlight: v === 1, thread: MAIN_THREAD } : v);
+
 interface Unread {
   /** Read up to, per thread ('' = the whole room: unthreaded receipts and the user's own events). */
   read: Map<string, number>;
@@ -184,9 +194,9 @@ export class PushCounter implements CountSource {
       if (powers) ctx.powers = powers;
       const result = evaluatePushRules(ruleset, event, ctx);
       if (!result.notify) continue;
-      const n: NotificationRecord = { room_id: rec.room_id, event_id: rec.event_id, actions: result.actions, highlight: result.highlight, ts: pdu.origin_server_ts, thread_id: thread };
+      const n: NotificationRecord = { event_id: rec.event_id, actions: result.actions, ...(result.highlight ? { highlight: true } : {}) };
       tx.put(keys.notification(userId, rec.pos), n);
-      tx.put(countKey(userId, rec.room_id, rec.pos), { highlight: result.highlight, thread } satisfies CountEntry);
+      tx.put(countKey(userId, rec.room_id, rec.pos), storedCount({ highlight: result.highlight, thread }));
       notified.push({ userId, highlight: result.highlight });
     }
     if (notified.length === 0) return;
@@ -244,10 +254,11 @@ export class PushCounter implements CountSource {
     const all = read.get('') ?? 0;
     const range = countRange(userId, roomId);
     const entries: Unread['entries'] = [];
-    for (const [k, e] of await this.db.entries<CountEntry>({ gt: countKey(userId, roomId, all), lt: range.lt })) {
+    for (const [k, v] of await this.db.entries<StoredCount>({ gt: countKey(userId, roomId, all), lt: range.lt })) {
       const pos = Number(decodeKey(k)[3]);
+      const e = countEntry(v);
       if (pos <= (read.get(e.thread) ?? 0)) continue;
-      entries.push({ ...e, pos });
+      entries.push({ highlight: e.highlight, thread: e.thread, pos });
     }
     const u: Unread = { read, entries };
     // Something committed while this was read: answer with it, keep nothing.

@@ -167,13 +167,18 @@ export interface ToDeviceRecord {
   content: JsonObject;
 }
 
+/**
+ * A notification of a user: ('nt', user, pos). The event record has the
+ * rest (room, timestamp). Records written before 2026-11-27 also hold
+ * `room_id`, `ts`, `thread_id` and `highlight: false`; nothing reads those.
+ * With one record per recipient of every message, these were most of the
+ * bytes the SyncAPI wrote, and LevelDB writes each byte several times over.
+ */
 export interface NotificationRecord {
-  room_id: string;
   event_id: string;
   actions: unknown[];
-  highlight: boolean;
-  ts: number;
-  thread_id?: string;
+  /** Set only when true. */
+  highlight?: boolean;
 }
 
 export const put = (key: string, value: unknown): WriteOp => ({ type: 'put', key, value });

@@ -87,7 +87,10 @@ export class PushDelivery {
     for (const [userId, pos] of from) {
       const range = keys.notificationsOf(userId);
       const rows = await this.deps.db.entries<NotificationRecord>({ gt: keys.notification(userId, pos), lt: range.lt, limit: RESUME_LIMIT });
-      for (const [k, n] of rows) if (n.ts >= since) this.enqueue(userId, { kind: 'event', pos: Number(decodeKey(k)[2]) });
+      for (const [k, n] of rows) {
+        const rec = await this.deps.events.get(n.event_id);
+        if (rec && rec.pdu.origin_server_ts >= since) this.enqueue(userId, { kind: 'event', pos: Number(decodeKey(k)[2]) });
+      }
     }
   }
 
@@ -198,7 +201,7 @@ export class PushDelivery {
     if (!n) return undefined;
     const rec = await this.deps.events.get(n.event_id);
     if (!rec || rec.redacted_because) return undefined;
-    const entries = await this.deps.db.getMany<StateEntry>([keys.state(n.room_id, 'm.room.member', rec.pdu.sender), keys.state(n.room_id, 'm.room.name', ''), keys.state(n.room_id, 'm.room.canonical_alias', '')]);
+    const entries = await this.deps.db.getMany<StateEntry>([keys.state(rec.room_id, 'm.room.member', rec.pdu.sender), keys.state(rec.room_id, 'm.room.name', ''), keys.state(rec.room_id, 'm.room.canonical_alias', '')]);
     const [member, name, alias] = await this.deps.events.getMany(entries.map((e) => e?.event_id ?? ''));
     const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
     const senderName = str(member?.pdu.content.displayname);

@@ -33,14 +33,15 @@ export function notificationRoutes(app: FastifyInstance, deps: SyncDeps, auth: T
         upTo = pos - 1;
         if (only === 'highlight' && !n.highlight) continue;
         const rec = await deps.events.get(n.event_id);
-        const room = deps.views.room(n.room_id);
+        const room = rec && deps.views.room(rec.room_id);
         if (!rec || !room) continue;
         if (out.length === limit) {
           next = pos;
           break;
         }
         const [event] = await serialize(deps, accessFor(deps, room, owner.user_id), [rec], fmt, { bundle: false });
-        out.push({ actions: n.actions as JsonObject[], event: event!, read: pos <= (await readUpTo(owner.user_id, n.room_id)), room_id: n.room_id, ts: n.ts });
+        // The notification's time is its event's: the notification was made when the event arrived.
+        out.push({ actions: n.actions as JsonObject[], event: event!, read: pos <= (await readUpTo(owner.user_id, rec.room_id)), room_id: rec.room_id, ts: rec.pdu.origin_server_ts });
       }
       if (rows.length < 50) break;
     }
