@@ -87,10 +87,12 @@ export class PushDelivery {
     for (const [userId, pos] of from) {
       const range = keys.notificationsOf(userId);
       const rows = await this.deps.db.entries<NotificationRecord>({ gt: keys.notification(userId, pos), lt: range.lt, limit: RESUME_LIMIT });
-      for (const [k, n] of rows) {
-        const rec = await this.deps.events.get(n.event_id);
+      // A notification's time is its event's: read in one go.
+      const recs = await this.deps.events.getMany(rows.map(([, n]) => n.event_id));
+      rows.forEach(([k], i) => {
+        const rec = recs[i];
         if (rec && rec.pdu.origin_server_ts >= since) this.enqueue(userId, { kind: 'event', pos: Number(decodeKey(k)[2]) });
-      }
+      });
     }
   }
 
