@@ -17,6 +17,7 @@ t.test('split: no V8 flag on the command line; busy components keep the optimisi
     const busy = group.components.some((c) => BUSY_COMPONENTS.has(c));
     t.equal(flags.includes('--optimize-for-size'), !busy, `${group.name}: ${busy ? 'sized for speed' : 'sized for memory'}`);
     t.equal(flags.includes('--no-opt') && flags.includes('--no-maglev') && flags.includes('--no-sparkplug'), !busy, `${group.name}: ${busy ? 'compiled' : 'interpreted'}`);
+    t.equal(flags.includes('--invocation-count-for-turbofan=200'), busy, `${group.name}: ${busy ? 'optimises its hot code early' : 'optimises nothing'}`);
     t.notOk(flags.includes('--jitless') || flags.includes('--lite-mode'), `${group.name}: WebAssembly (fetch) still works`);
   }
   t.same(
@@ -25,10 +26,10 @@ t.test('split: no V8 flag on the command line; busy components keep the optimisi
   );
 });
 
-t.test('monolith: the one process caps its young generation from the start, drops idle bytecode, and keeps V8 defaults otherwise', async (t) => {
+t.test('monolith: the one process caps its young generation from the start, drops idle bytecode, optimises its hot code early, and keeps V8 defaults otherwise', async (t) => {
   const layout = processLayout('monolith');
   t.same(childNodeFlags(layout), ['--max-semi-space-size=8']);
-  t.same(childRuntimeFlags(layout[0]!, layout), ['--bytecode-old-age=1']);
+  t.same(childRuntimeFlags(layout[0]!, layout), ['--bytecode-old-age=1', '--invocation-count-for-turbofan=200']);
 });
 
 t.test('a custom grouping: a group with one busy component is compiled', async (t) => {
@@ -104,4 +105,49 @@ t.test('set at run time, the flush flag holds: bytecode of code that ran once is
   t.ok(flushed.compiled > 1_000_000, `the function compiled to ${kb(flushed.compiled)}`);
   t.ok(kept.left > 1_000_000, `with V8's default (six GCs) most of it stays: ${kb(kept.left)}`);
   t.ok(flushed.left < 0, `with the flag set at run time it goes, and start-up bytecode with it: ${kb(flushed.left)}`);
+});
+
+/**
+ * Runs in a fresh process: calls a small function 1 000 times (fewer than
+ * V8's default of 3 000 before TurboFan), the event loop turning between
+ * calls as between messages, and prints whether TurboFan compiled it
+ * (V8's optimisation status, bit 6).
+ */
+const TIER_UP_PROBE = `
+import { setFlagsFromString } from 'node:v8';
+import { applyRuntimeFlags } from ${JSON.stringify(new URL('../../src/supervisor/node-flags.ts', import.meta.url).href)};
+setFlagsFromString('--allow-natives-syntax');
+const flags = process.argv.slice(2);
+if (flags.length) applyRuntimeFlags(flags);
+const status = new Function('f', 'return %GetOptimizationStatus(f)');
+const TURBOFANNED = 1 << 6;
+const handle = new Function('m', 'return m.body.length + m.depth * 2');
+let sum = 0;
+for (let i = 0; i < 1000; i++) {
+  sum += handle({ body: 'message ' + i, depth: i });
+  if (i % 50 === 0) await new Promise((r) => setImmediate(r));
+}
+// TurboFan compiles on a helper thread: its code is in place a moment later.
+for (let k = 0; k < 200 && !(status(handle) & TURBOFANNED); k++) {
+  sum += handle({ body: 'later', depth: k });
+  await new Promise((r) => setTimeout(r, 10));
+}
+console.log(JSON.stringify({ turbofanned: (status(handle) & TURBOFANNED) !== 0, sum }));
+`;
+
+t.test('set at run time, the tier-up flag holds: a function that ran 1 000 times is optimised by TurboFan, which V8 alone leaves until about 3 000', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'nt-tierup-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const probeFile = join(dir, 'probe.mjs');
+  writeFileSync(probeFile, TIER_UP_PROBE);
+  const probe = (flags: string[]) => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', probeFile, ...flags], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(r.stderr);
+    return JSON.parse(r.stdout) as { turbofanned: boolean };
+  };
+  const monolith = processLayout('monolith');
+  t.ok(probe(childRuntimeFlags(monolith[0]!, monolith)).turbofanned, "with the monolith's flags: optimised");
+  const split = processLayout('split');
+  t.ok(probe(childRuntimeFlags(split.find((g) => g.name === 'roomserver')!, split)).turbofanned, "with a busy split process's flags: optimised");
+  t.notOk(probe([]).turbofanned, "with V8's defaults: not yet");
 });
