@@ -63,9 +63,10 @@ type Client = ReturnType<typeof client>;
  * sends, batches of several events and log reads of several records, is
  * optimised only once it has run: after 3 000 messages from one sender
  * and 3 from each of the 16, the next 500 cost about 1.1 ms of server CPU
- * each in split, the ones after 0.6–0.85 ms), then take the next message from one shared count, so all 16 stay
- * busy until the last one (fixed shares per sender left a tail of a few
- * stragglers in the window; with 500 sends that tail was a fifth of it).
+ * each in split, the ones after 0.6–0.85 ms), then take the next message
+ * from one shared count, so all 16 stay busy until the last one (fixed
+ * shares per sender left a tail of a few stragglers in the window; with
+ * 500 sends that tail was a fifth of it).
  */
 async function throughput(call: Client['call'], register: Client['register'], send: Client['send'], room: string, joined: User[], mode: string, durability: 'sync' | 'relaxed'): Promise<BenchResult[]> {
   const label = durability === 'sync' ? mode : `${mode}, durability: relaxed`;
