@@ -22,6 +22,10 @@ import type { BenchResult } from './result.js';
 
 const C = '/_matrix/client/v3';
 const MESSAGES = Number(process.env.SYNC_BENCH_MESSAGES ?? 1000);
+/** Latency messages sent before the measured ones (caches, JIT). */
+const LATENCY_WARMUP = 20;
+/** Sequential sends from node:http's client. */
+const NODE_HTTP_SENDS = 1000;
 const ROOMS = Number(process.env.SYNC_BENCH_ROOMS ?? 100);
 const PER_ROOM = Number(process.env.SYNC_BENCH_PER_ROOM ?? 100);
 
@@ -116,7 +120,7 @@ async function relaxedThroughput(): Promise<BenchResult[]> {
     const room = (await call('POST', `${C}/createRoom`, alice.access_token, { preset: 'public_chat' })).room_id as string;
     // As many as the synced arrangement has sent before its sequential figure (its latency run and
     // node:http's sends): both are then measured on the code V8 has optimised, not one of them on code it has not.
-    for (let i = 0; i < MESSAGES + 20 + 1000; i++) await send(alice, room, `warm ${i}`);
+    for (let i = 0; i < MESSAGES + LATENCY_WARMUP + NODE_HTTP_SENDS; i++) await send(alice, room, `warm ${i}`);
     return await throughput(call, register, send, room, [alice], 'monolith', 'relaxed');
   } finally {
     close();
@@ -141,14 +145,13 @@ async function sequentialWithNodeHttp(port: number, room: string, u: User, mode:
       req.on('error', reject);
       req.end(body);
     });
-  const N = 1000;
   try {
     const t0 = performance.now();
-    for (let i = 0; i < N; i++) {
+    for (let i = 0; i < NODE_HTTP_SENDS; i++) {
       const status = await put(`${C}/rooms/${encodeURIComponent(room)}/send/m.room.message/nodehttp${i}`, JSON.stringify({ msgtype: 'm.text', body: `node:http ${i}` }));
       if (status !== 200) throw new Error(`send answered ${status}`);
     }
-    const rate = N / ((performance.now() - t0) / 1000);
+    const rate = NODE_HTTP_SENDS / ((performance.now() - t0) / 1000);
     return { name: `send throughput, sequential, node:http's client (${mode})`, value: Math.round(rate), unit: 'msg/s', note: 'the same sends from node:http instead of the lean bench client' };
   } finally {
     agent.destroy();
@@ -172,7 +175,7 @@ async function arrangement(mode: 'monolith' | 'split'): Promise<BenchResult[]> {
     // Latency: bob long-polls; alice sends; the clock stops when bob's answer holds the event.
     const latencies: number[] = [];
     const acks: number[] = [];
-    for (let i = 0; i < MESSAGES + 20; i++) {
+    for (let i = 0; i < MESSAGES + LATENCY_WARMUP; i++) {
       let answer = call('GET', `${C}/sync?filter=${filter}&set_presence=offline&timeout=30000&since=${since}`, bob.access_token);
       // Let the long-poll reach the server and park before the send starts.
       await new Promise((r) => setTimeout(r, 3));
@@ -188,8 +191,8 @@ async function arrangement(mode: 'monolith' | 'split'): Promise<BenchResult[]> {
         if ((body.rooms.join[room]?.timeline.events ?? []).some((e: { event_id: string }) => e.event_id === id)) break;
         answer = call('GET', `${C}/sync?filter=${filter}&set_presence=offline&timeout=30000&since=${since}`, bob.access_token);
       }
-      // The first 20 warm the caches and the JIT.
-      if (i >= 20) latencies.push(performance.now() - t0);
+      // The first LATENCY_WARMUP warm the caches and the JIT.
+      if (i >= LATENCY_WARMUP) latencies.push(performance.now() - t0);
     }
     results.push(
       { name: `send → other user's /sync, p50 (${mode})`, value: +percentile(latencies, 50).toFixed(2), unit: 'ms', budget: { op: '<=', value: 3 }, note: `${MESSAGES} messages; send acknowledged at p50 ${percentile(acks, 50).toFixed(2)} ms` },
