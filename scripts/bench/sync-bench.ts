@@ -26,6 +26,16 @@ const MESSAGES = Number(process.env.SYNC_BENCH_MESSAGES ?? 1000);
 const LATENCY_WARMUP = 20;
 /** Sequential sends from node:http's client. */
 const NODE_HTTP_SENDS = 1000;
+/**
+ * Messages each of the 16 senders sends before the measured ones. After
+ * 3 000 from one sender, split with 3 each spent about 1.1 ms of server
+ * CPU on each of the next 500 messages (0.6–0.85 ms later on). With 25
+ * each, the busy processes' V8 helper threads (compiling, and marking for
+ * the garbage collector) still took about 95 µs a message in the 2 000
+ * measured ones (gateway 35–40, clientapi 20, syncapi 15, roomserver
+ * 20–25), 15–25 in the 2 000 after; with 100 each, 30–35 from the first.
+ */
+const PARALLEL_WARMUP = 100;
 const ROOMS = Number(process.env.SYNC_BENCH_ROOMS ?? 100);
 const PER_ROOM = Number(process.env.SYNC_BENCH_PER_ROOM ?? 100);
 
@@ -62,12 +72,10 @@ type Client = ReturnType<typeof client>;
 /**
  * Sends into one room: one sender, then 16 at once (`joined` are members;
  * the rest are registered and join). Sustained means steady state: the 16
- * senders first send 25 messages each at once (a newly joined user's token
- * and push rules are looked up once, then kept; and the code of concurrent
- * sends, batches of several events and log reads of several records, is
- * optimised only once it has run: after 3 000 messages from one sender
- * and 3 from each of the 16, the next 500 cost about 1.1 ms of server CPU
- * each in split, the ones after 0.6–0.85 ms), then take the next message
+ * senders first send PARALLEL_WARMUP messages each at once (a newly joined
+ * user's token and push rules are looked up once, then kept; and the code
+ * of concurrent sends, batches of several events and log reads of several
+ * records, is optimised only once it has run), then take the next message
  * from one shared count, so all 16 stay busy until the last one (fixed
  * shares per sender left a tail of a few stragglers in the window; with
  * 500 sends that tail was a fifth of it).
@@ -87,7 +95,7 @@ async function throughput(call: Client['call'], register: Client['register'], se
     senders.push(u);
   }
   await Promise.all(senders.map(async (u, k) => {
-    for (let i = 0; i < 25; i++) await send(u, room, `warm ${k} ${i}`);
+    for (let i = 0; i < PARALLEL_WARMUP; i++) await send(u, room, `warm ${k} ${i}`);
   }));
   let next = 0;
   t0 = performance.now();
