@@ -99,7 +99,7 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
 
   // Notifications go to the users' push gateways once committed; a restart resumes what was not sent.
   const pushing = new PushDelivery({ db, events, unreadTotal: (userId) => push.unreadTotal(userId), userapi, logger: ctx.logger });
-  push.onNotified = (userId, pos) => pushing.notified(userId, pos);
+  push.onNotified = (userId, roomId, pos) => pushing.notified(userId, roomId, pos);
   const pushersChanged = (userId: string) => pushing.pushersChanged(userId);
   ctx.onStop(() => pushing.stop());
 

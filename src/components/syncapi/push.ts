@@ -1,8 +1,9 @@
 /**
  * Notifications: each new event is evaluated against the push rules of
  * every local member it reaches (core/push), and the ones that notify are
- * kept per user (for /notifications) and per user and room (for the unread
- * counts of /sync). A room's counts are the notifications after the user's
+ * kept, one record per user, room and event (notification-records.ts: the
+ * unread counts of /sync, /notifications, the push gateway). A room's
+ * counts are the notifications after the user's
  * read receipt (threaded receipts per thread; the user's own latest event
  * counts as read up to it).
  */
@@ -18,12 +19,10 @@ import type { UserAPI } from '../userapi/api.js';
 import type { CountSource, NotificationCounts, RoomCounts } from './counts.js';
 import type { EventStore } from './events.js';
 import type { Tx } from './ingest/tx.js';
-import { keys, type EventRecord, type NotificationRecord, type ReceiptRecord, type StateEntry } from './storage.js';
+import { decodeNotification, encodeNotification, notificationKey, roomNotificationRange, type StoredNotification } from './notification-records.js';
+import { keys, type EventRecord, type ReceiptRecord, type StateEntry } from './storage.js';
 import type { RoomView, SyncViews } from './views.js';
 
-/** ('nr', user, room, pos) → an unread-count entry. */
-const countKey = (userId: string, roomId: string, pos: number) => encodeKey('nr', userId, roomId, pos);
-const countRange = (userId: string, roomId: string) => prefixRange('nr', userId, roomId);
 /** ('own', room, user) → position of the user's latest event in the room (an implicit read receipt). */
 const ownKey = (roomId: string, userId: string) => encodeKey('own', roomId, userId);
 
@@ -31,16 +30,6 @@ interface CountEntry {
   highlight: boolean;
   thread: string;
 }
-
-/**
- * An unread-count entry as stored: 0, or 1 when it highlights, for the main
- * timeline (a bare number: one of these per recipient of every message);
- * the whole entry for a thread, as every entry was before 2026-11-27.
- */
-type StoredCount = 0 | 1 | CountEntry;
-
-const storedCount = (e: CountEntry): StoredCount => (e.thread === MAIN_THREAD ? (e.highlight ? 1 : 0) : e);
-const countEntry = (v: StoredCount): CountEntry => (typeof v === 'number' ? { highlight: v === 1, thread: MAIN_THREAD } : v);
 
 interface Unread {
   /** Read up to, per thread ('' = the whole room: unthreaded receipts and the user's own events). */
@@ -79,7 +68,7 @@ export class PushCounter implements CountSource {
   private readonly generation = new Map<string, number>();
 
   /** Called once a notification for a user committed (push gateway delivery). */
-  onNotified: (userId: string, pos: number) => void = () => {};
+  onNotified: (userId: string, roomId: string, pos: number) => void = () => {};
 
   constructor(
     private readonly db: Database,
@@ -194,16 +183,14 @@ export class PushCounter implements CountSource {
       if (powers) ctx.powers = powers;
       const result = evaluatePushRules(ruleset, event, ctx);
       if (!result.notify) continue;
-      const n: NotificationRecord = { event_id: rec.event_id, actions: result.actions, ...(result.highlight ? { highlight: true } : {}) };
-      tx.put(keys.notification(userId, rec.pos), n);
-      tx.put(countKey(userId, rec.room_id, rec.pos), storedCount({ highlight: result.highlight, thread }));
+      tx.put(notificationKey(userId, rec.room_id, rec.pos), encodeNotification({ actions: result.actions, highlight: result.highlight, thread }));
       notified.push({ userId, highlight: result.highlight });
     }
     if (notified.length === 0) return;
     tx.after(() => {
       for (const { userId, highlight } of notified) {
         this.added(userId, rec.room_id, { pos: rec.pos, highlight, thread });
-        this.onNotified(userId, rec.pos);
+        this.onNotified(userId, rec.room_id, rec.pos);
       }
     });
   }
@@ -252,11 +239,11 @@ export class PushCounter implements CountSource {
     const gen = this.generation.get(key) ?? 0;
     const read = await this.readUpTo(userId, roomId);
     const all = read.get('') ?? 0;
-    const range = countRange(userId, roomId);
+    const range = roomNotificationRange(userId, roomId);
     const entries: Unread['entries'] = [];
-    for (const [k, v] of await this.db.entries<StoredCount>({ gt: countKey(userId, roomId, all), lt: range.lt })) {
+    for (const [k, v] of await this.db.entries<StoredNotification>({ gt: notificationKey(userId, roomId, all), lt: range.lt })) {
       const pos = Number(decodeKey(k)[3]);
-      const e = countEntry(v);
+      const e = decodeNotification(v);
       if (pos <= (read.get(e.thread) ?? 0)) continue;
       entries.push({ highlight: e.highlight, thread: e.thread, pos });
     }

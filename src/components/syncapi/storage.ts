@@ -116,10 +116,8 @@ export const keys = {
   allTyping: () => prefixRange('ty'),
   presence: (userId: string) => encodeKey('pr', userId),
   allPresence: () => prefixRange('pr'),
-  /** Push notifications of a user: ('nt', user, pos) → NotificationRecord. */
+  /** A notification's second record until 2026-11-27, read for its actions only (notification-records.ts). */
   notification: (userId: string, pos: number) => encodeKey('nt', userId, pos),
-  notificationsOf: (userId: string) => prefixRange('nt', userId),
-  allNotifications: () => prefixRange('nt'),
   /** The position each pusher was last sent up to: ('pp', user, app id, pushkey) → position. */
   pushed: (userId: string, appId: string, pushkey: string) => encodeKey('pp', userId, appId, pushkey),
   pushedRange: () => prefixRange('pp'),
@@ -168,11 +166,10 @@ export interface ToDeviceRecord {
 }
 
 /**
- * A notification of a user: ('nt', user, pos). The event record has the
- * rest (room, timestamp). Records written before 2026-11-27 also hold
- * `room_id`, `ts`, `thread_id` and `highlight: false`; nothing reads those.
- * With one record per recipient of every message, these were most of the
- * bytes the SyncAPI wrote, and LevelDB writes each byte several times over.
+ * A notification's second record, as written until 2026-11-27: ('nt',
+ * user, pos). Earlier records also hold `room_id`, `ts`, `thread_id` and
+ * `highlight: false`. Only the actions are read now; notifications are
+ * one record each since (notification-records.ts).
  */
 export interface NotificationRecord {
   event_id: string;

@@ -19,11 +19,12 @@ import type { Database } from '../../../platform/storage/database.js';
 import { decodeKey } from '../../../platform/storage/keys.js';
 import type { Pusher, UserAPI } from '../../userapi/api.js';
 import type { EventStore } from '../events.js';
-import { keys, type NotificationRecord, type StateEntry } from '../storage.js';
+import { actionsOf, decodeNotification, notificationKey, userNotifications, type StoredNotification, type UserNotification } from '../notification-records.js';
+import { keys, type StateEntry } from '../storage.js';
 import { GatewayError, notifyGateway } from './client.js';
 import { countsNotification, eventNotification, type NotifiedEvent } from './payload.js';
 
-type Item = { kind: 'event'; pos: number } | { kind: 'badge' };
+type Item = { kind: 'event'; roomId: string; pos: number } | { kind: 'badge' };
 
 export interface DeliveryDeps {
   db: Database;
@@ -57,9 +58,9 @@ export class PushDelivery {
   constructor(private readonly deps: DeliveryDeps) {}
 
   /** A notification for the user committed at this position. */
-  notified(userId: string, pos: number): void {
+  notified(userId: string, roomId: string, pos: number): void {
     if (this.pushers.get(userId)?.length === 0) return;
-    this.enqueue(userId, { kind: 'event', pos });
+    this.enqueue(userId, { kind: 'event', roomId, pos });
   }
 
   /** The user's read receipt moved: the badge may have changed. */
@@ -85,13 +86,17 @@ export class PushDelivery {
     }
     const since = Date.now() - RESUME_WINDOW_MS;
     for (const [userId, pos] of from) {
-      const range = keys.notificationsOf(userId);
-      const rows = await this.deps.db.entries<NotificationRecord>({ gt: keys.notification(userId, pos), lt: range.lt, limit: RESUME_LIMIT });
+      const rows: UserNotification[] = [];
+      for await (const n of userNotifications(this.deps.db, userId, { after: pos })) {
+        rows.push(n);
+        if (rows.length === RESUME_LIMIT) break;
+      }
       // A notification's time is its event's: read in one go.
-      const recs = await this.deps.events.getMany(rows.map(([, n]) => n.event_id));
-      rows.forEach(([k], i) => {
+      const ids = await this.deps.db.getMany<string>(rows.map((n) => keys.timeline(n.roomId, n.pos)));
+      const recs = await this.deps.events.getMany(ids.map((id) => id ?? ''));
+      rows.forEach((n, i) => {
         const rec = recs[i];
-        if (rec && rec.pdu.origin_server_ts >= since) this.enqueue(userId, { kind: 'event', pos: Number(decodeKey(k)[2]) });
+        if (rec && rec.pdu.origin_server_ts >= since) this.enqueue(userId, { kind: 'event', roomId: n.roomId, pos: n.pos });
       });
     }
   }
@@ -175,7 +180,7 @@ export class PushDelivery {
       this.badges.set(userId, unread);
       return;
     }
-    const ev = await this.notifiedEvent(userId, item.pos);
+    const ev = await this.notifiedEvent(userId, item.roomId, item.pos);
     if (!ev) return;
     const unread = await this.deps.unreadTotal(userId);
     for (const p of pushers) {
@@ -198,10 +203,11 @@ export class PushDelivery {
   }
 
   /** The event a notification is about, with the names a phone shows; undefined once it is gone or redacted. */
-  private async notifiedEvent(userId: string, pos: number): Promise<NotifiedEvent | undefined> {
-    const n = await this.deps.db.get<NotificationRecord>(keys.notification(userId, pos));
-    if (!n) return undefined;
-    const rec = await this.deps.events.get(n.event_id);
+  private async notifiedEvent(userId: string, roomId: string, pos: number): Promise<NotifiedEvent | undefined> {
+    const [stored, eventId] = await this.deps.db.getMany<unknown>([notificationKey(userId, roomId, pos), keys.timeline(roomId, pos)]);
+    if (stored === undefined || typeof eventId !== 'string') return undefined;
+    const n = decodeNotification(stored as StoredNotification);
+    const rec = await this.deps.events.get(eventId);
     if (!rec || rec.redacted_because) return undefined;
     const entries = await this.deps.db.getMany<StateEntry>([keys.state(rec.room_id, 'm.room.member', rec.pdu.sender), keys.state(rec.room_id, 'm.room.name', ''), keys.state(rec.room_id, 'm.room.canonical_alias', '')]);
     const [member, name, alias] = await this.deps.events.getMany(entries.map((e) => e?.event_id ?? ''));
@@ -216,7 +222,7 @@ export class PushDelivery {
       sender: rec.pdu.sender,
       content: rec.pdu.content,
       ...(typeof rec.pdu.state_key === 'string' ? { state_key: rec.pdu.state_key } : {}),
-      actions: n.actions,
+      actions: await actionsOf(this.deps.db, userId, pos, n),
       ...(senderName !== undefined ? { sender_display_name: senderName } : {}),
       ...(roomName !== undefined ? { room_name: roomName } : {}),
       ...(roomAlias !== undefined ? { room_alias: roomAlias } : {}),
