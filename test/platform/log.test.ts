@@ -25,7 +25,9 @@ interface Rec {
 
 const EVENTS = defineTopic<Rec>('roomserver', 'events');
 const OTHER = defineTopic<Rec>('roomserver', 'other');
-const TOPICS = [EVENTS, OTHER] as TopicDescriptor<unknown>[];
+/** Records with a tag are of that kind; the others of none a test asks for. */
+const KINDED = defineTopic<Rec>('roomserver', 'kinded', { kindOf: (r) => r.tag ?? 'untagged' });
+const TOPICS = [EVENTS, OTHER, KINDED] as TopicDescriptor<unknown>[];
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -248,6 +250,61 @@ t.test('reads at the tail (served from memory) and further back (from the databa
   t.notOk(Object.hasOwn(first!.record as object, 'tag'), 'an undefined field is not there');
   (first!.record as Rec).n = 99;
   t.equal(((await producer.read(req({ from: 1301 }))).records[0]!.record as Rec).n, 1301, 'a reader changing its copy changes nothing for the next');
+});
+
+t.test('a read for some kinds gets only those, from memory and from the database alike, and says how far it read', async (t) => {
+  const dir = tempDir(t);
+  const db = await openDb(t, join(dir, 'p'));
+  const producer = await openProducer(t, db);
+  // Registered first, so the producer keeps its in-memory tail (the newest 512) for this topic.
+  await producer.register({ topic: KINDED.name, consumer: 'c' });
+  const tagOf = (n: number) => (n % 50 === 0 ? 'leave' : n % 7 === 0 ? 'member' : undefined);
+  for (let n = 1; n <= 1200; n++) {
+    const tag = tagOf(n);
+    await producer.write([], [{ topic: KINDED, record: tag ? { n, tag } : { n } }]);
+  }
+  const stored = await logOf(db, KINDED);
+  for (const from of [1, 7, 8, 400, 688, 689, 700, 1150, 1196, 1200]) {
+    for (const limit of [1, 5, 1000]) {
+      const r = await producer.read(req({ topic: KINDED.name, from, limit, kinds: ['member', 'leave'] }));
+      const expected = stored.filter((x) => x.offset >= from && x.record.tag !== undefined).slice(0, limit);
+      t.same(r.records, expected, `from ${from}, limit ${limit}: the records of those kinds`);
+      // Up to the last record given when the limit stopped it, else to the end.
+      t.equal(r.through, expected.length === limit ? expected.at(-1)!.offset : 1200, `from ${from}, limit ${limit}: how far it read`);
+    }
+  }
+  const leaves = await producer.read(req({ topic: KINDED.name, from: 1, kinds: ['leave'] }));
+  t.same(leaves.records.map((r) => (r.record as Rec).n), range(1, 24).map((i) => i * 50), 'one kind alone');
+  t.same(await producer.read(req({ topic: KINDED.name, from: 1201, kinds: ['leave'] })), { records: [] }, 'past the end: nothing, and nothing read');
+
+  await producer.write([], [{ topic: EVENTS, record: { n: 1 } }]);
+  const whole = await producer.read(req({ from: 1, kinds: ['member'] }));
+  t.same(whole, { records: [{ offset: 1, record: { n: 1 } }] }, 'a topic without kinds is read whole');
+});
+
+t.test('a consumer of some kinds applies only those, and moves past the others: its offset, and what it lets be pruned', async (t) => {
+  const dir = tempDir(t);
+  const pdb = await openDb(t, join(dir, 'p'));
+  const cdb = await openDb(t, join(dir, 'c'));
+  const producer = await openProducer(t, pdb);
+  const seen: LogRecord<Rec>[][] = [];
+  const c = consumerFor(t, { topic: KINDED, name: 'k', db: cdb, reader: directReader(producer), handle: countingHandler(cdb, KINDED.name, seen), kinds: ['member'], waitMs: 100 });
+  await c.start();
+  for (let n = 1; n <= 30; n++) await producer.write([], [{ topic: KINDED, record: n % 10 === 0 ? { n, tag: 'member' } : { n } }]);
+  await waitFor('the consumer to pass offset 30', () => c.offset === 30);
+  t.same((await appliedOf(cdb, KINDED.name)).applied.map((a) => a.n), [10, 20, 30], 'only the members applied, in order');
+
+  for (let n = 31; n <= 35; n++) await producer.write([], [{ topic: KINDED, record: { n } }]);
+  await waitFor('the consumer to pass offset 35, which holds no member', () => c.offset === 35);
+  t.ok(seen.length > 0 && seen.every((b) => b.length > 0), 'the handler is never handed an empty batch');
+  t.equal(await cdb.get(encodeKey('logpos', 'roomserver', KINDED.name)), 35, 'the offset is stored past the others too');
+
+  // Once its database has synced that offset, the consumer reports it: the producer prunes all but the newest.
+  await waitFor('the passed-over records to be pruned', async () => {
+    await producer.prune();
+    return (await logOf(pdb, KINDED)).every((r) => r.offset === 35);
+  });
+  t.pass('nothing the consumer passed over is kept for it');
 });
 
 t.test('a record is committed in the same batch as its state change', async (t) => {

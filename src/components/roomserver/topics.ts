@@ -50,4 +50,12 @@ export interface RetireInviteEvent {
 
 export type OutputRoomEvent = NewRoomEvent | RedactedEvent | NewInviteEvent | RetireInviteEvent;
 
-export const outputRoomEvents = defineTopic<OutputRoomEvent>('roomserver', 'output_room_events');
+/** A record's kind for consumers that want only some (see roomEventKind). */
+function outputKind(record: OutputRoomEvent): string {
+  return record.kind === 'new_room_event' ? roomEventKind(record.event.pdu.type) : record.kind;
+}
+
+/** The kind of a `new_room_event` record of this event type. */
+export const roomEventKind = (eventType: string) => `new_room_event ${eventType}`;
+
+export const outputRoomEvents = defineTopic<OutputRoomEvent>('roomserver', 'output_room_events', { kindOf: outputKind });

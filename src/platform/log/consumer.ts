@@ -37,6 +37,12 @@ export interface ConsumerOptions<R> {
    * path (one read and one commit per batch) next to nothing.
    */
   pauseMs?: number;
+  /**
+   * Only records of these kinds (the topic's `kindOf`): the producer passes
+   * over the others, and this consumer's offset (what it reports applied)
+   * moves past them all the same.
+   */
+  kinds?: string[];
   logger?: Logger;
 }
 
@@ -91,23 +97,33 @@ export class LogConsumer<R> {
           registered = true;
         }
         const from = this.position + 1;
-        const { records } = await reader.read(
-          { topic: topic.name, consumer: name, from, limit: this.opts.batchSize ?? 100, waitMs, durable: this.durableOffset() },
+        const { records, through } = await reader.read(
+          {
+            topic: topic.name,
+            consumer: name,
+            from,
+            limit: this.opts.batchSize ?? 100,
+            waitMs,
+            durable: this.durableOffset(),
+            ...(this.opts.kinds ? { kinds: this.opts.kinds } : {}),
+          },
           { signal: this.abort.signal, timeoutMs: waitMs + 10_000 },
         );
         if (!this.running) break;
-        if (records.length === 0) continue;
-        if (records[0]!.offset !== from) {
-          logger?.warn({ topic: topic.name, expected: from, got: records[0]!.offset }, 'log offsets skipped: records were pruned before this consumer read them, never committed, or the producer restarted uncleanly');
-        }
         const batch = records as LogRecord<R>[];
-        const ops = await this.opts.handle(batch);
-        const last = batch[batch.length - 1]!.offset;
+        // Read up to here: the last record, or past records of other kinds.
+        const last = Math.max(batch[batch.length - 1]?.offset ?? 0, through ?? 0);
+        if (last < from) continue;
+        // With kinds the producer passes over records, so a later first offset is no sign of a gap.
+        if (through === undefined && batch[0]!.offset !== from) {
+          logger?.warn({ topic: topic.name, expected: from, got: batch[0]!.offset }, 'log offsets skipped: records were pruned before this consumer read them, never committed, or the producer restarted uncleanly');
+        }
+        const ops = batch.length > 0 ? await this.opts.handle(batch) : [];
         await this.opts.db.write([...ops, { type: 'put', key: this.key, value: last }]);
         this.position = last;
         this.unsynced.push({ offset: last, seq: this.opts.db.lastCommittedSeq });
         failures = 0;
-        this.opts.afterCommit?.(batch);
+        if (batch.length > 0) this.opts.afterCommit?.(batch);
         for (const w of this.reached) if (w.offset <= last) w.done();
         if (this.opts.pauseMs) await this.pause(this.opts.pauseMs);
       } catch (e) {

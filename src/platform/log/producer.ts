@@ -30,13 +30,16 @@ interface TopicState {
   acksDirty: boolean;
   /** Every record at or below this offset has been pruned (this run). */
   prunedThrough: number;
-  /** The newest committed records, as JSON, ending at `committed` (see `rememberTail`). */
-  tail: { first: number; items: string[]; bytes: number };
+  /** The newest committed records, as JSON, and their kinds, ending at `committed` (see `rememberTail`). */
+  tail: { first: number; items: string[]; kinds: (string | undefined)[]; bytes: number };
+  kindOf: ((record: unknown) => string) | undefined;
 }
 
 const recordKey = (topic: string, offset: number) => encodeKey('log', topic, offset);
 const ackKey = (topic: string, consumer: string) => encodeKey('logc', topic, consumer);
 const MAX_READ = 1000;
+/** Records a read for some kinds looks at, at most, when it reads from the database. */
+const MAX_SCAN = 5000;
 /** Bounds of each topic's in-memory tail of recent records. */
 const TAIL_RECORDS = 512;
 const TAIL_BYTES = 512 * 1024;
@@ -68,7 +71,16 @@ export class LogProducer implements LogReaderAPI, LogAdminAPI {
       for (const [k, v] of await this.db.entries<number>(prefixRange('logc', t.name))) {
         acks.set(String(decodeKey(k)[2]), v);
       }
-      this.topics.set(t.name, { assigned: lastOffset + (lastOffset > 0 ? gap : 0), committed: lastOffset, waiters: new Set(), acks, acksDirty: false, prunedThrough: 0, tail: { first: 0, items: [], bytes: 0 } });
+      this.topics.set(t.name, {
+        assigned: lastOffset + (lastOffset > 0 ? gap : 0),
+        committed: lastOffset,
+        waiters: new Set(),
+        acks,
+        acksDirty: false,
+        prunedThrough: 0,
+        tail: { first: 0, items: [], kinds: [], bytes: 0 },
+        kindOf: t.kindOf ? (record) => t.kindOf!(record) : undefined,
+      });
     }
   }
 
@@ -89,6 +101,7 @@ export class LogProducer implements LogReaderAPI, LogAdminAPI {
     // Encoded once, for the batch and the in-memory tail alike; before any offset is handed out,
     // so a record JSON cannot hold leaves no gap in its topic.
     const texts = records.map(({ record }) => JSON.stringify(record));
+    const kinds = records.map(({ topic, record }) => this.state(topic.name).kindOf?.(record));
     for (let i = 0; i < records.length; i++) {
       const { topic, record } = records[i]!;
       const s = this.state(topic.name);
@@ -104,7 +117,7 @@ export class LogProducer implements LogReaderAPI, LogAdminAPI {
       const s = this.state(records[i]!.topic.name);
       if (offsets[i]! > s.committed) s.committed = offsets[i]!;
       // Only topics someone consumes keep a tail: no one would read it otherwise.
-      if (s.acks.size > 0) rememberTail(s.tail, offsets[i]!, texts[i]!);
+      if (s.acks.size > 0) rememberTail(s.tail, offsets[i]!, texts[i]!, kinds[i]);
     }
     for (const s of touched) {
       for (const w of s.waiters) if (s.committed >= w.offset) w.finish();
@@ -135,21 +148,33 @@ export class LogProducer implements LogReaderAPI, LogAdminAPI {
     }
     if (s.committed < req.from) return { records: [] };
     const records: LogRecord<unknown>[] = [];
+    const wanted = req.kinds && s.kindOf ? new Set(req.kinds) : undefined;
     const { tail } = s;
     if (tail.items.length > 0 && req.from >= tail.first) {
       // Consumers that keep up read what was just written: from memory, each its own copy.
-      const end = Math.min(tail.items.length, req.from - tail.first + limit);
-      for (let j = req.from - tail.first; j < end; j++) records.push({ offset: tail.first + j, record: JSON.parse(tail.items[j]!) });
-      return { records };
+      if (!wanted) {
+        const end = Math.min(tail.items.length, req.from - tail.first + limit);
+        for (let j = req.from - tail.first; j < end; j++) records.push({ offset: tail.first + j, record: JSON.parse(tail.items[j]!) });
+        return { records };
+      }
+      let j = req.from - tail.first;
+      for (; j < tail.items.length && records.length < limit; j++) {
+        if (wanted.has(tail.kinds[j]!)) records.push({ offset: tail.first + j, record: JSON.parse(tail.items[j]!) });
+      }
+      return { records, through: tail.first + j - 1 };
     }
+    let through: number | undefined;
     for (const [k, v] of await this.db.entries<unknown>({
       gte: recordKey(req.topic, req.from),
       lte: recordKey(req.topic, s.committed),
-      limit,
+      limit: wanted ? MAX_SCAN : limit,
     })) {
-      records.push({ offset: offsetOf(k), record: v });
+      through = offsetOf(k);
+      if (wanted && !wanted.has(s.kindOf!(v))) continue;
+      records.push({ offset: through, record: v });
+      if (records.length === limit) break;
     }
-    return { records };
+    return wanted && through !== undefined ? { records, through } : { records };
   }
 
   private waitForOffset(s: TopicState, offset: number, waitMs: number, signal?: AbortSignal): Promise<void> {
@@ -248,18 +273,21 @@ export class LogProducer implements LogReaderAPI, LogAdminAPI {
  * records past the bounds. Kept as JSON: what a reader gets is what the
  * database would give, and no one can change it afterwards.
  */
-function rememberTail(tail: TopicState['tail'], offset: number, json: string): void {
+function rememberTail(tail: TopicState['tail'], offset: number, json: string, kind: string | undefined): void {
   if (tail.items.length === 0 || offset !== tail.first + tail.items.length) {
     tail.first = offset;
     tail.items = [];
+    tail.kinds = [];
     tail.bytes = 0;
   }
   tail.items.push(json);
+  tail.kinds.push(kind);
   tail.bytes += json.length;
   let drop = 0;
   while (tail.items.length - drop > 1 && (tail.items.length - drop > TAIL_RECORDS || tail.bytes > TAIL_BYTES)) tail.bytes -= tail.items[drop++]!.length;
   if (drop > 0) {
     tail.items.splice(0, drop);
+    tail.kinds.splice(0, drop);
     tail.first += drop;
   }
 }

@@ -16,10 +16,18 @@ export interface ReadRequest {
   waitMs: number;
   /** Highest offset the consumer has applied and synced: the producer may prune up to it. */
   durable: number;
+  /** Only records of these kinds (the topic's `kindOf`); ignored for a topic without kinds. */
+  kinds?: string[];
 }
 
 export interface ReadResponse {
   records: LogRecord<unknown>[];
+  /**
+   * With `kinds`: the last offset read, the records passed over included.
+   * The reader goes on after it (and may report it durable) even when no
+   * record was of its kinds.
+   */
+  through?: number;
 }
 
 export interface LogReaderAPI {
