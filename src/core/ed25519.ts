@@ -64,3 +64,22 @@ export function verify(publicKey: Uint8Array, message: Uint8Array, signature: Ui
     return false;
   }
 }
+
+/**
+ * verify() on one of libuv's pool threads instead of the caller's: about
+ * 105 µs of CPU each, so checks started together (the events of a
+ * federation transaction or of a room's state) use both cores of the board
+ * instead of one. Resolves false for anything verify() would; never rejects.
+ */
+export function verifyAsync(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  if (signature.length !== 64) return Promise.resolve(false);
+  const key = publicKeyObject(publicKey);
+  if (!key) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    try {
+      cryptoVerify(null, message, key, signature, (err, ok) => resolve(!err && ok));
+    } catch {
+      resolve(false);
+    }
+  });
+}

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { decodeBase64, encodeBase64 } from '../../src/core/base64.js';
 import { CanonicalJsonError } from '../../src/core/canonical-json.js';
-import { generateSigningKey, sign, signingKeyFromSeed, verify } from '../../src/core/ed25519.js';
+import { generateSigningKey, sign, signingKeyFromSeed, verify, verifyAsync } from '../../src/core/ed25519.js';
 import { tweetnacl } from '../../src/core/ed25519-tweetnacl.js';
 import { signatureOf, signJson, verifyJsonSignature } from '../../src/core/signing.js';
 
@@ -164,6 +164,13 @@ t.test('node:crypto and tweetnacl agree', async (t) => {
     const badSig = flip(a, (i * 37) % 512);
     t.notOk(verify(k.publicKey, message, badSig), `#${i}: node:crypto refuses a tampered signature`);
     t.notOk(tweetnacl.verify(k.publicKey, message, badSig), `#${i}: tweetnacl refuses a tampered signature`);
+
+    // The same four answers from libuv's pool, all in flight at once.
+    t.same(
+      await Promise.all([verifyAsync(k.publicKey, message, b), verifyAsync(k.publicKey, tampered, a), verifyAsync(wrong.publicKey, message, a), verifyAsync(k.publicKey, message, badSig)]),
+      [true, false, false, false],
+      `#${i}: verifyAsync agrees`,
+    );
   }
 });
 
@@ -178,6 +185,7 @@ t.test('malformed inputs to verify', async (t) => {
     ['empty signature', publicKey, new Uint8Array(0)],
   ] as const) {
     t.equal(verify(pub, message, s), false, `node:crypto: ${name}`);
+    t.equal(await verifyAsync(pub, message, s), false, `node:crypto on the pool: ${name}`);
     t.equal(tweetnacl.verify(pub, message, s), false, `tweetnacl: ${name}`);
   }
 });
@@ -198,6 +206,7 @@ t.test('a malleated signature (S + L): node:crypto refuses, tweetnacl accepts', 
   }
   t.notSame(malleated, sig);
   t.equal(verify(key.publicKey, message, malleated), false, 'node:crypto');
+  t.equal(await verifyAsync(key.publicKey, message, malleated), false, 'node:crypto on the pool');
   t.equal(tweetnacl.verify(key.publicKey, message, malleated), true, 'tweetnacl');
 });
 

@@ -10,7 +10,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { CanonicalJsonError, copyJson, type JsonObject } from '../canonical-json.js';
 import { decodeBase64, encodeBase64 } from '../base64.js';
-import { sign, verify, type SigningKey } from '../ed25519.js';
+import { sign, verifyAsync, type SigningKey } from '../ed25519.js';
 import type { RoomVersion } from '../room-versions.js';
 import { signatureOf } from '../signing.js';
 import { eventId, idFromReferenceHash } from './event-id.js';
@@ -47,18 +47,20 @@ export function hashAndSignEvent(pdu: PDU, serverName: string, key: SigningKey, 
 }
 
 /**
- * Checks serverName's signature with keyId over the event. Returns why it
+ * Checks serverName's signature with keyId over the event. Resolves to why it
  * fails, or undefined when it is valid. Works on a full or a redacted copy.
  * Which servers must sign, and whether the key was valid at the event's
- * origin_server_ts, is the caller's business. Never throws.
+ * origin_server_ts, is the caller's business. The Ed25519 check runs on
+ * libuv's pool (verifyAsync), so checks started together share the cores.
+ * Never rejects.
  */
-export function verifyEventSignature(
+export async function verifyEventSignature(
   pdu: PDU,
   serverName: string,
   keyId: string,
   publicKey: Uint8Array,
   version: RoomVersion,
-): string | undefined {
+): Promise<string | undefined> {
   const signature = signatureOf(pdu, serverName, keyId);
   if (signature === undefined) return `no signature from ${serverName} with key ${keyId}`;
   const signatureBytes = decodeBase64(signature);
@@ -69,7 +71,7 @@ export function verifyEventSignature(
   } catch (err) {
     return `the event cannot be encoded as canonical JSON: ${err instanceof Error ? err.message : String(err)}`;
   }
-  if (!verify(publicKey, message, signatureBytes)) return `the signature from ${serverName} with key ${keyId} does not match the event`;
+  if (!(await verifyAsync(publicKey, message, signatureBytes))) return `the signature from ${serverName} with key ${keyId} does not match the event`;
   return undefined;
 }
 

@@ -9,6 +9,7 @@ import t from 'tap';
 import type { JsonObject } from '../../../src/core/canonical-json.js';
 import { generateSigningKey, type SigningKey } from '../../../src/core/ed25519.js';
 import type { PDU } from '../../../src/core/events/pdu.js';
+import { withContentHash } from '../../../src/core/events/hashes.js';
 import { buildEvent } from '../../../src/core/events/sign.js';
 import { roomVersion } from '../../../src/core/room-versions.js';
 import { readSigningKey } from '../../../src/platform/config/signing-key.js';
@@ -170,4 +171,36 @@ t.test('a room can start from a create event received whole', async (t) => {
   const [r] = (await rs.inputEvents({ events: [input(create.pdu)] })).results;
   t.same(r, { event_id: create.eventId });
   t.equal((await rs.queryRoom({ room_id: create.roomId }))?.room_version, '12');
+});
+
+t.test('a long request: checks run ahead several at a time, the room takes the events in the order given', async (t) => {
+  const room_id = await newRoom();
+  let prev = await latestOf(room_id);
+  const state = (await rs.queryStateAtEvent({ event_id: prev[0]!, after: true })).events;
+  const auth = ['m.room.power_levels', 'm.room.member'].map((type) => state.find((e) => e.pdu.type === type && e.pdu.state_key === (type === 'm.room.member' ? bob : ''))!.event_id);
+  let depth = (await rs.queryEvents({ event_ids: prev })).events[0]!.pdu.depth;
+  // A chain: each event cites the one before it, so none can go in before its predecessor.
+  const chain = [];
+  for (let i = 0; i < 40; i++) {
+    const ev = buildEvent(
+      { room_id, sender: bob, type: 'm.room.message', content: { body: `chain ${i}` }, prev_events: prev, auth_events: auth, depth: ++depth, origin_server_ts: Date.now() },
+      { roomVersion: v12, serverName: SERVER, key },
+    );
+    chain.push(ev);
+    prev = [ev.eventId];
+  }
+  const forged = structuredClone(chain[25]!.pdu);
+  forged.content = { body: 'forged' };
+  // A matching content hash, under the original signature, which covers the hash.
+  const events = [...chain.slice(0, 20).map((e) => input(e.pdu)), input(chain[3]!.pdu), input(withContentHash(forged, v12)), ...chain.slice(20).map((e) => input(e.pdu))];
+
+  const results = (await rs.inputEvents({ events })).results;
+  t.equal(results.length, events.length, 'one answer per event, in the order given');
+  t.same(results.slice(0, 20), chain.slice(0, 20).map((e) => ({ event_id: e.eventId })), 'the first twenty go in, each after the one it cites');
+  t.same(results[20], { event_id: chain[3]!.eventId, duplicate: true }, 'a repeat of an event earlier in the same request is a duplicate');
+  t.match(results[21]!.rejected, /signature of test\.neurite\.local does not verify/, 'an event whose signature fails is refused');
+  t.same(results.slice(22), chain.slice(20).map((e) => ({ event_id: e.eventId })), 'and the rest still go in');
+  t.same(await latestOf(room_id), [chain.at(-1)!.eventId], 'the room ends at the last of the chain');
+  const stored = (await rs.queryEvents({ event_ids: chain.map((e) => e.eventId) })).events;
+  t.same(stored.map((e) => e.pdu.content.body), chain.map((_, i) => `chain ${i}`), 'every event of the chain is stored whole');
 });
