@@ -95,6 +95,17 @@ t.test('presence of someone one comes to share a room with, though it has not ch
   t.notOk(quiet.presence.events.some((e: any) => e.sender === erin.user_id), 'once only');
 });
 
+t.test('someone one comes to share a room with who has never been online is offline', async (t) => {
+  const gil = await s.user('gil');
+  const bobStream = new SyncStream(s, bob, { set_presence: 'offline' });
+  await bobStream.next();
+  await ops.join(gil, roomId);
+  const met = await bobStream.until((x) => x.rooms.join[roomId]?.timeline.events.some((e: any) => e.state_key === gil.user_id));
+  t.same(met.presence.events.filter((e: any) => e.sender === gil.user_id), [{ type: 'm.presence', sender: gil.user_id, content: { presence: 'offline' } }], 'bob learns it as gil joins');
+  const quiet = await bobStream.next({ timeout: 200 });
+  t.notOk(quiet.presence.events.some((e: any) => e.sender === gil.user_id), 'once only');
+});
+
 t.test("an initial sync's next_batch is past the presence it set", async (t) => {
   const frank = await s.user('frank');
   const first = await ops.sync(frank, { set_presence: 'online' });

@@ -235,7 +235,8 @@ export class SyncEngine {
   /**
    * Presence of users who share a room with the viewer, changed after
    * `since`, and of users the viewer has come to share a room with since
-   * then (they would otherwise stay unknown until their next change). Each
+   * then (they would otherwise stay unknown until their next change; one
+   * never seen online is given as offline). Each
    * user's presence is kept once, as it stands: one that changed after the
    * sync took its position is given too (see currentAccountData).
    */
@@ -252,6 +253,11 @@ export class SyncEngine {
       if (req.since !== undefined && r.pos <= req.since && !met.has(userId)) continue;
       if (!shared.has(userId) || !eventPasses(pf, { type: 'm.presence', sender: userId })) continue;
       out.push({ type: 'm.presence', sender: userId, content: presenceContent(r, req.now) });
+    }
+    // Someone newly met who has never been online: offline, as GET /presence/{userId}/status answers.
+    for (const userId of met) {
+      if (views.presence.has(userId) || !eventPasses(pf, { type: 'm.presence', sender: userId })) continue;
+      out.push({ type: 'm.presence', sender: userId, content: { presence: 'offline' } });
     }
     return out;
   }
