@@ -36,6 +36,11 @@ t.test('typing', async (t) => {
   await s.call(alice, 'PUT', `${R(roomId)}/typing/${enc(alice.user_id)}`, { typing: false });
   const stopped = await stream.until((x) => ephemeral(x, 'm.typing').length > 0);
   t.same(ephemeral(stopped, 'm.typing')[0].content, { user_ids: [] }, 'stopping typing is sent too');
+  const after = await ops.sync(bob);
+  t.same(ephemeral(after.body, 'm.typing').map((e: any) => e.content), [{ user_ids: [] }], 'and an initial sync then shows that nobody is');
+  const quiet = await ops.create(alice, { preset: 'public_chat' });
+  const withQuiet = await new SyncStream(s, alice).until((x) => quiet in x.rooms.join);
+  t.same(withQuiet.rooms.join[quiet].ephemeral.events, [], 'a room where nobody has typed has no typing list');
 });
 
 t.test('receipts: public to the room, private to their owner', async (t) => {
