@@ -85,6 +85,10 @@ export function historyRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenA
       chunk: await serialize(deps, a, scan.events, fmt, { bundle: true }),
     };
     if (scan.more && scan.last !== undefined) out.end = token(dir === 'b' ? scan.last - 1 : scan.last);
+    // Backwards, a page that reached the start still gets an end, just before its oldest event: the next
+    // page is then empty and has none. Synapse answers so, and SyTest pages on until `end` is gone after
+    // a page with events; clients stop either way.
+    else if (dir === 'b' && scan.events.length > 0) out.end = token(scan.events[scan.events.length - 1]!.pos - 1);
     // Forwards to the live edge of a room the user still sees: later events will come, so the client keeps a
     // token to ask for them (as Synapse answers); `end` is left out only where history ends for them.
     else if (dir === 'f' && to === undefined && upper === deps.stream.current && scan.events.length > 0) out.end = token(upper);
