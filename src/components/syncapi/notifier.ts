@@ -6,7 +6,8 @@
  * when something for it was committed after W (no lost wake-up).
  *
  * Besides user ids, a room's own key (`roomWakeKey`) is woken by each of its
- * timeline events: what someone peeking at a room they are not in waits on.
+ * timeline events, typing changes and public receipts, and by its members'
+ * presence: what someone peeking at a room they are not in waits on.
  */
 export const roomWakeKey = (roomId: string): string => `room\0${roomId}`;
 

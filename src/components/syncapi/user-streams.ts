@@ -77,15 +77,15 @@ export async function defaultPushRules(deps: SyncDeps, userId: string): Promise<
 
 /**
  * One m.receipt event with the room's receipts changed after `since` (all of
- * them without it). A receipt is stored once, at its last move; one that
+ * them without it), and not after `upTo` when given (a page of /events). A receipt is stored once, at its last move; one that
  * moved after the sync took its position is given as it stands (see
  * currentAccountData), never left out.
  */
-export async function receiptEvent(deps: SyncDeps, viewerId: string, roomId: string, since: number | undefined): Promise<JsonObject | undefined> {
+export async function receiptEvent(deps: SyncDeps, viewerId: string, roomId: string, since: number | undefined, upTo = Infinity): Promise<JsonObject | undefined> {
   const content: Record<string, Record<string, Record<string, JsonObject>>> = {};
   let any = false;
   for (const [k, r] of await deps.db.entries<ReceiptRecord>(keys.receiptsOf(roomId))) {
-    if (since !== undefined && r.pos <= since) continue;
+    if ((since !== undefined && r.pos <= since) || r.pos > upTo) continue;
     const [, , type, userId, threadId] = decodeKey(k) as [string, string, string, string, string];
     // Private receipts are their owner's alone.
     if (type === 'm.read.private' && userId !== viewerId) continue;

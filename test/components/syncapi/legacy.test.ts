@@ -49,6 +49,67 @@ t.test('GET /events?room_id= peeking at a world-readable room: its events wake t
   t.same(r.body.chunk.map((e: any) => e.event_id), [m], 'the first answer holds the new event');
 });
 
+/** Polls GET /events from `from` until an event matching `match` comes; returns it and the first answer. */
+async function streamUntil(user: typeof bob, query: string, from: string, match: (e: any) => boolean) {
+  let first: any;
+  for (let i = 0; i < 20; i++) {
+    const r = await s.call(user, 'GET', `${V3}/events?${query}from=${from}&timeout=20000`);
+    first ??= r.body;
+    const found = (r.body.chunk as any[]).find(match);
+    if (found) return { found, first };
+    from = r.body.end;
+  }
+  throw new Error('never came');
+}
+
+t.test('GET /events: the typing, receipts and presence of the rooms one reads, and account data, as events', async (t) => {
+  const room = await ops.create(alice, { preset: 'public_chat', initial_state: [{ type: 'm.room.history_visibility', state_key: '', content: { history_visibility: 'world_readable' } }] });
+  await ops.join(bob, room);
+  for (const [who, query] of [[bob, ''], [eve, `room_id=${enc(room)}&`]] as const) {
+    const label = who === bob ? 'a member' : 'a peeker';
+    const m = await ops.send(alice, room, { msgtype: 'm.text', body: `read me, ${label}` });
+    await new SyncStream(s, bob).untilEvent(room, m);
+    const start = (await s.call(who, 'GET', `${V3}/events?${query}timeout=0`)).body.end;
+    const waiting = streamUntil(who, query, start, (e) => e.type === 'm.typing' && e.room_id === room && e.content.user_ids.includes(alice.user_id));
+    await s.call(alice, 'PUT', `${V3}/rooms/${enc(room)}/typing/${enc(alice.user_id)}`, { typing: true, timeout: 30000 });
+    const typing = await waiting;
+    t.ok(typing.first.chunk.some((e: any) => e.type === 'm.typing'), `${label}: typing wakes the long-poll`);
+    await s.call(alice, 'PUT', `${V3}/rooms/${enc(room)}/typing/${enc(alice.user_id)}`, { typing: false });
+
+    const receipt = streamUntil(who, query, typing.first.end, (e) => e.type === 'm.receipt' && e.content[m]?.['m.read']?.[alice.user_id]);
+    await s.call(alice, 'POST', `${V3}/rooms/${enc(room)}/receipt/m.read/${enc(m)}`, {});
+    const r = await receipt;
+    t.equal(r.found.room_id, room, `${label}: a receipt names its room`);
+    t.type(r.found.content[m]['m.read'][alice.user_id].ts, 'number');
+
+    const status = `streamed to ${label}`;
+    const presence = streamUntil(who, query, r.first.end, (e) => e.type === 'm.presence' && e.content.status_msg === status);
+    await s.call(alice, 'PUT', `${V3}/presence/${enc(alice.user_id)}/status`, { presence: 'online', status_msg: status });
+    const p = await presence;
+    t.match(p.found, { sender: alice.user_id, content: { user_id: alice.user_id, presence: 'online' } }, `${label}: presence, its content naming the user as these endpoints did`);
+
+    if (who !== bob) continue;
+    const tagged = streamUntil(who, query, p.first.end, (e) => e.type === 'm.tag');
+    await s.call(who, 'PUT', `${V3}/user/${enc(who.user_id)}/rooms/${enc(room)}/tags/u.streamed`, { order: 0.5 });
+    t.match((await tagged).found, { room_id: room, content: { tags: { 'u.streamed': { order: 0.5 } } } }, `${label}: its own room account data, naming the room`);
+    const global = streamUntil(who, query, (await tagged).first.end, (e) => e.type === 'u.legacy.global');
+    await s.call(who, 'PUT', `${V3}/user/${enc(who.user_id)}/account_data/u.legacy.global`, { n: 1 });
+    t.same((await global).found, { type: 'u.legacy.global', content: { n: 1 } }, `${label}: and its global account data`);
+  }
+});
+
+t.test('GET /initialSync: one is online, and the receipts of joined rooms', async (t) => {
+  const hal = await s.user('hal');
+  const room = await ops.create(hal, { preset: 'private_chat' });
+  const m = await ops.send(hal, room, { msgtype: 'm.text', body: 'mine' });
+  await s.call(hal, 'POST', `${V3}/rooms/${enc(room)}/receipt/m.read/${enc(m)}`, {});
+  await new SyncStream(s, hal, { set_presence: 'offline' }).until((x) => (x.rooms.join[room]?.ephemeral.events ?? []).some((e: any) => e.type === 'm.receipt'));
+  const r = await s.call(hal, 'GET', `${V3}/initialSync`);
+  await expectOk(t, r, 'GET /initialSync');
+  t.match(r.body.presence.find((e: any) => e.sender === hal.user_id), { type: 'm.presence', content: { user_id: hal.user_id, presence: 'online', last_active_ago: Number } }, 'calling it makes one online, as /sync does');
+  t.same(r.body.receipts.map((e: any) => [e.type, e.room_id, Object.keys(e.content[m]?.['m.read'] ?? {})]), [['m.receipt', room, [hal.user_id]]], 'one m.receipt per room, naming it');
+});
+
 t.test('GET /initialSync and GET /rooms/{roomId}/initialSync', async (t) => {
   const r = await s.call(bob, 'GET', `${V3}/initialSync?limit=5`);
   await expectOk(t, r, 'GET /initialSync');

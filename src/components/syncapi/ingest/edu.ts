@@ -9,6 +9,7 @@ import { serverNameOf } from '../../../core/identifiers.js';
 import type { LogRecord } from '../../../platform/log/topic.js';
 import type { PresenceRecord as PresenceLog, ReceiptRecord as ReceiptLog, SendToDeviceRecord, TypingRecord } from '../../eduserver/topics.js';
 import type { EventStore } from '../events.js';
+import { roomWakeKey } from '../notifier.js';
 import { keys, type PresenceRecord, type ReceiptRecord, type ToDeviceRecord } from '../storage.js';
 import type { SyncViews } from '../views.js';
 import type { Tx } from './tx.js';
@@ -34,7 +35,7 @@ export async function applyTyping(views: SyncViews, batch: LogRecord<TypingRecor
     tx.after(() => {
       room.typing = { pos, users: after };
     });
-    tx.wake(pos, () => room.audience());
+    tx.wake(pos, () => [...room.audience(), roomWakeKey(room.id)]);
   }
 }
 
@@ -57,7 +58,7 @@ export async function applyReceipts(views: SyncViews, events: EventStore, batch:
       else room.receiptsPos = pos;
       onReceipt(record.user_id, record.room_id, record.thread_id ?? '', eventPos);
     });
-    tx.wake(pos, () => (isPrivate ? [record.user_id] : room.audience()));
+    tx.wake(pos, () => (isPrivate ? [record.user_id] : [...room.audience(), roomWakeKey(room.id)]));
   }
 }
 
@@ -78,7 +79,12 @@ export async function applyPresence(views: SyncViews, batch: LogRecord<PresenceL
       if (pos > views.presencePos) views.presencePos = pos;
       onChange(record.user_id);
     });
-    tx.wake(pos, () => usersSharingRoomWith(views, record.user_id));
+    tx.wake(pos, () => {
+      const wake = usersSharingRoomWith(views, record.user_id);
+      // Someone peeking at one of the user's rooms through /events sees its members' presence.
+      for (const roomId of views.users.get(record.user_id)?.rooms ?? []) wake.add(roomWakeKey(roomId));
+      return wake;
+    });
   }
 }
 

@@ -11,14 +11,14 @@ import { decodeKey } from '../../../platform/storage/keys.js';
 import { accessFor, mayReadRoom, serialize, visible, type RoomAccess } from '../access.js';
 import type { SyncDeps } from '../deps.js';
 import { roomWakeKey } from '../notifier.js';
-import type { EventRecord, PresenceRecord } from '../storage.js';
-import { keys, type AccountDataRecord } from '../storage.js';
+import { keys, type AccountDataRecord, type EventRecord, type PresenceRecord } from '../storage.js';
 import { MAX_TIMEOUT_MS, presenceContent } from '../sync/engine.js';
 import { parseToken, token } from '../tokens.js';
 import { at } from '../visibility.js';
 import type { RoomView } from '../views.js';
 import { boolParam, formatFor, intParam, ownerOf, params, query, readableRoom, roomIdParam, single } from './common.js';
-import { hangupSignal } from './sync.js';
+import { hangupSignal, syncSetsPresence } from './sync.js';
+import { currentAccountData, receiptEvent } from '../user-streams.js';
 
 const EVENTS_LIMIT = 100;
 
@@ -87,15 +87,61 @@ async function roomInitial(deps: SyncDeps, owner: RequestOwner, room: RoomView, 
   return out;
 }
 
-async function presenceOf(deps: SyncDeps, users: Set<string>): Promise<JsonObject[]> {
+/**
+ * Presence in the deprecated endpoints' form: content also names the user
+ * (`user_id`), as these endpoints always gave it and older suites look for.
+ */
+function legacyPresence(userId: string, r: PresenceRecord, now: number): JsonObject {
+  return { type: 'm.presence', sender: userId, content: { ...presenceContent(r, now), user_id: userId } };
+}
+
+/** The presence of `users`, changed in (after, upTo] (all of it without `after`). */
+function presenceOf(deps: SyncDeps, users: Set<string>, after = 0, upTo = Infinity): { pos: number; event: JsonObject }[] {
   if (!deps.presenceEnabled) return [];
   const now = Date.now();
-  const out: JsonObject[] = [];
-  for (const [k, r] of await deps.db.entries<PresenceRecord>(keys.allPresence())) {
-    const userId = String(decodeKey(k)[1]);
-    if (users.has(userId)) out.push({ type: 'm.presence', sender: userId, content: presenceContent(r, now) });
+  const out: { pos: number; event: JsonObject }[] = [];
+  for (const [userId, r] of deps.views.presence) {
+    if (users.has(userId) && r.pos > after && r.pos <= upTo) out.push({ pos: r.pos, event: legacyPresence(userId, r, now) });
   }
   return out;
+}
+
+/** Local users joined to the room now. */
+function joinedMembers(room: RoomView): Set<string> {
+  const out = new Set<string>();
+  for (const [u, hist] of room.local) if (hist[hist.length - 1]?.membership === 'join') out.add(u);
+  return out;
+}
+
+/**
+ * What /events carries besides room events, changed in (after, upTo]: each
+ * room's typing list and receipts (with their `room_id`), the presence of
+ * the rooms' members and the user's own, and the user's account data (of
+ * those rooms only, when the stream is one room's), ordered by position.
+ */
+async function streamEdus(deps: SyncDeps, owner: RequestOwner, rooms: RoomAccess[], oneRoom: boolean, after: number, upTo: number): Promise<JsonObject[]> {
+  const out: { pos: number; event: JsonObject }[] = [];
+  if ((deps.views.users.get(owner.user_id)?.accountDataPos ?? 0) > after) {
+    const ids = new Set(rooms.map((a) => a.room.id));
+    for (const item of await currentAccountData(deps, owner.user_id)) {
+      if (item.pos <= after || item.pos > upTo || (oneRoom && !ids.has(item.room_id))) continue;
+      const { type, content, room_id } = item;
+      out.push({ pos: item.pos, event: room_id === '' ? { type, content } : { type, room_id, content } });
+    }
+  }
+  const members = new Set<string>([owner.user_id]);
+  for (const { room } of rooms) {
+    for (const u of joinedMembers(room)) members.add(u);
+    if (room.typing.pos > after && room.typing.pos <= upTo) {
+      out.push({ pos: room.typing.pos, event: { type: 'm.typing', room_id: room.id, content: { user_ids: room.typing.users } } });
+    }
+    if (room.receiptsPos > after || (room.privateReceipts.get(owner.user_id) ?? 0) > after) {
+      const receipt = await receiptEvent(deps, owner.user_id, room.id, after, upTo);
+      if (receipt) out.push({ pos: Math.min(upTo, Math.max(room.receiptsPos, room.privateReceipts.get(owner.user_id) ?? 0)), event: { ...receipt, room_id: room.id } });
+    }
+  }
+  out.push(...presenceOf(deps, members, after, upTo));
+  return out.sort((x, y) => x.pos - y.pos).map((x) => x.event);
 }
 
 export function legacyRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenAuth): void {
@@ -106,6 +152,8 @@ export function legacyRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenAu
     if (roomId !== undefined) roomIdParam(roomId);
     const fromText = single(q, 'from');
     const timeoutMs = Math.min(intParam(q, 'timeout') ?? 30_000, MAX_TIMEOUT_MS);
+    // A client polling the stream is online, as with /sync's default; a stream's start is past it.
+    await syncSetsPresence(deps, owner.user_id, 'online', !fromText);
     const parsed = fromText ? parseToken(fromText) : undefined;
     // No token (or not ours): the stream starts now.
     const from = parsed !== undefined && parsed <= deps.stream.current ? parsed : deps.stream.current;
@@ -116,7 +164,8 @@ export function legacyRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenAu
       const chunk: EventRecord[] = [];
       const byEvent = new Map<string, RoomAccess>();
       let cut = false;
-      for (const a of await streamRooms(deps, owner, roomId)) {
+      const rooms = await streamRooms(deps, owner, roomId);
+      for (const a of rooms) {
         if (a.room.latest <= from) continue;
         const scan = await deps.timeline.scan(a.room, { after: from, upTo: w, reverse: false, want: EVENTS_LIMIT, accept: (r) => visible(a, r) });
         cut ||= scan.more;
@@ -127,12 +176,13 @@ export function legacyRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenAu
       }
       chunk.sort((x, y) => x.pos - y.pos);
       const page = chunk.slice(0, EVENTS_LIMIT);
+      const end = page.length === chunk.length && !cut ? w : page[page.length - 1]!.pos;
+      const edus = await streamEdus(deps, owner, rooms, roomId !== undefined, from, end);
       const left = deadline - Date.now();
-      if (page.length > 0 || left <= 0 || signal.aborted) {
+      if (page.length > 0 || edus.length > 0 || left <= 0 || signal.aborted) {
         const events: JsonObject[] = [];
         for (const e of page) events.push((await serialize(deps, byEvent.get(e.event_id)!, [e], formatFor(owner), { bundle: false }))[0]!);
-        const end = page.length === chunk.length && !cut ? w : page[page.length - 1]!.pos;
-        return { start: token(from), end: token(end), chunk: events };
+        return { start: token(from), end: token(end), chunk: [...events, ...edus] };
       }
       // One room (perhaps peeked at, not joined): its own events wake the wait.
       const key = roomId !== undefined ? roomWakeKey(roomId) : owner.user_id;
@@ -156,9 +206,12 @@ export function legacyRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenAu
     const q = query(request);
     const limit = Math.max(0, Math.min(intParam(q, 'limit') ?? 10, 100));
     const archived = boolParam(q, 'archived');
+    await syncSetsPresence(deps, owner.user_id, 'online', true);
     const w = deps.stream.current;
     const rooms: JsonObject[] = [];
     const shared = new Set<string>([owner.user_id]);
+    // Not in the spec's schema: Synapse's answer has them, and SyTest reads them.
+    const receipts: JsonObject[] = [];
     for (const id of deps.views.users.get(owner.user_id)?.rooms ?? []) {
       const room = deps.views.room(id);
       if (!room) continue;
@@ -170,24 +223,25 @@ export function legacyRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenAu
         if (inviter !== undefined && deps.views.hidesInvite(owner.user_id, inviter)) continue;
       }
       rooms.push(await roomInitial(deps, owner, room, limit));
-      if (m === 'join') for (const [u, hist] of room.local) if (hist[hist.length - 1]?.membership === 'join') shared.add(u);
+      if (m !== 'join') continue;
+      for (const u of joinedMembers(room)) shared.add(u);
+      const receipt = await receiptEvent(deps, owner.user_id, room.id, undefined);
+      if (receipt) receipts.push({ ...receipt, room_id: room.id });
     }
     const accountData: JsonObject[] = [];
     for (const [k, r] of await deps.db.entries<AccountDataRecord>(keys.accountDataOf(owner.user_id))) {
       const [, , rid, type] = decodeKey(k) as [string, string, string, string];
       if (rid === '') accountData.push({ type, content: r.content });
     }
-    return { end: token(w), rooms, presence: await presenceOf(deps, shared), account_data: accountData };
+    return { end: token(w), rooms, presence: presenceOf(deps, shared).map((p) => p.event), account_data: accountData, receipts };
   });
 
   app.get('/_matrix/client/v3/rooms/:roomId/initialSync', { onRequest: auth.required }, async (request) => {
     const owner = ownerOf(request);
     const roomId = roomIdParam(params(request).roomId);
     const a = await readableRoom(deps, roomId, owner.user_id);
-    const members = new Set<string>();
-    for (const [u, hist] of a.room.local) if (hist[hist.length - 1]?.membership === 'join') members.add(u);
     const out = await roomInitial(deps, owner, a.room, 10);
-    out.presence = await presenceOf(deps, members);
+    out.presence = presenceOf(deps, joinedMembers(a.room)).map((p) => p.event);
     return out;
   });
 }

@@ -31,6 +31,17 @@ async function presenceSettled(deps: SyncDeps, relayed: Promise<unknown>): Promi
   await deps.caughtUp?.('presence', Math.max(0, PRESENCE_SETTLE_MS - (Date.now() - t0)));
 }
 
+/**
+ * What a sync's `set_presence` does (the deprecated /events and /initialSync
+ * act as `online`). Best effort: a sync never fails for it. An initial sync
+ * waits for it to settle (see presenceSettled).
+ */
+export async function syncSetsPresence(deps: SyncDeps, userId: string, presence: 'offline' | 'online' | 'unavailable', initial: boolean): Promise<void> {
+  if (!deps.setPresence || !deps.presenceEnabled) return;
+  const relayed = deps.setPresence(userId, presence).catch(() => {});
+  if (initial && presence !== 'offline') await presenceSettled(deps, relayed);
+}
+
 export function syncRoutes(app: FastifyInstance, deps: SyncDeps, engine: SyncEngine, filters: FilterCache, auth: TokenAuth): void {
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const owner = ownerOf(request);
@@ -41,11 +52,7 @@ export function syncRoutes(app: FastifyInstance, deps: SyncDeps, engine: SyncEng
     const useStateAfter = boolParam(q, 'use_state_after');
     const setPresence = enumParam(q, 'set_presence', ['offline', 'online', 'unavailable'] as const, 'online')!;
     const filter = await filters.resolve(owner.user_id, single(q, 'filter'));
-    if (deps.setPresence && deps.presenceEnabled) {
-      // Presence is best effort: a sync never fails for it.
-      const relayed = deps.setPresence(owner.user_id, setPresence).catch(() => {});
-      if (sinceText === undefined && setPresence !== 'offline') await presenceSettled(deps, relayed);
-    }
+    await syncSetsPresence(deps, owner.user_id, setPresence, sinceText === undefined);
     // What the client was told is sent is in its answer (a send, then a sync or a long-poll's start).
     await readYourWrites(deps);
     return engine.sync({
