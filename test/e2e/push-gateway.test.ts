@@ -100,7 +100,8 @@ async function journey(t: Test, mode: 'monolith' | 'split') {
   await call('POST', `${C}/pushers/set`, alice.access_token, pusher('alice-key'));
   const { room_id: roomId } = await call('POST', `${C}/createRoom`, alice.access_token, { name: 'Kitchen', invite: [bob.user_id] });
   const invite = await arrives('the invite to reach bob', 'bob-key', 1);
-  t.same([invite.type, invite.user_is_target, invite.room_name], ['m.room.member', true, 'Kitchen'], 'an invite notifies its target');
+  t.same([invite.type, invite.user_is_target, invite.room_name, invite.membership], ['m.room.member', true, 'Kitchen', 'invite'], 'an invite notifies its target');
+  t.equal(invite.id, invite.event_id, 'the event id also as `id`, as Synapse sends it');
   await call('POST', `${C}/join/${encodeURIComponent(roomId)}`, bob.access_token, {});
 
   const room = encodeURIComponent(roomId);

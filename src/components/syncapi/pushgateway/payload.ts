@@ -43,6 +43,11 @@ function counts(unread: number): JsonObject {
   return unread > 0 ? { unread } : {};
 }
 
+/** A membership event's `membership` at the top level too, as Synapse sends it (SyTest's "Invites are pushed" reads it there). */
+function memberships(content: JsonObject): JsonObject {
+  return typeof content.membership === 'string' ? { membership: content.membership } : {};
+}
+
 export function eventNotification(pusher: Pusher, ev: NotifiedEvent, recipient: string, unread: number): JsonObject {
   const tweaks = tweaksOf(ev.actions);
   // Low priority lets a phone batch what would not make a sound or highlight anyway.
@@ -58,7 +63,9 @@ export function eventNotification(pusher: Pusher, ev: NotifiedEvent, recipient: 
       ...(ev.sender_display_name !== undefined ? { sender_display_name: ev.sender_display_name } : {}),
       ...(ev.room_name !== undefined ? { room_name: ev.room_name } : {}),
       ...(ev.room_alias !== undefined ? { room_alias: ev.room_alias } : {}),
-      ...(ev.type === 'm.room.member' ? { user_is_target: ev.state_key === recipient } : {}),
+      ...(ev.type === 'm.room.member' ? { user_is_target: ev.state_key === recipient, ...memberships(ev.content) } : {}),
+      // Not in the push gateway spec: Synapse also sends the event id as `id`, and SyTest looks for it.
+      id: ev.event_id,
     },
   };
 }
