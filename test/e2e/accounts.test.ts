@@ -344,6 +344,9 @@ t.test('push rules, pushers, the user directory', async (t) => {
   await ok(t, await call('PUT', rule, { ...tok, body: { pattern: 'cake', actions: ['notify'] } }), 'PUT /pushrules/global/{kind}/{ruleId}', 'add a rule');
   await call('PUT', `${C}/pushrules/global/content/pie?after=cake`, { ...tok, body: { pattern: 'pie', actions: [] } });
   t.same((await call('GET', `${C}/pushrules/global/`, tok)).body.content.map((r: any) => r.rule_id), ['cake', 'pie'], 'after');
+  const ofKind = await call('GET', `${C}/pushrules/global/content/`, tok);
+  t.same([ofKind.status, ofKind.body.map((r: any) => r.rule_id).filter((id: string) => !id.startsWith('.'))], [200, ['cake', 'pie']], 'the rules of one kind (r0, as Synapse answers)');
+  refused(t, await call('GET', `${C}/pushrules/global/bogus/`, tok), 404, 'M_NOT_FOUND', 'the rules of an unknown kind');
   t.same(await ok(t, await call('GET', rule, tok), 'GET /pushrules/global/{kind}/{ruleId}', 'one rule'), { rule_id: 'cake', default: false, enabled: true, pattern: 'cake', actions: ['notify'] });
   await ok(t, await call('PUT', `${rule}/enabled`, { ...tok, body: { enabled: false } }), 'PUT /pushrules/global/{kind}/{ruleId}/enabled', 'disable');
   t.same(await ok(t, await call('GET', `${rule}/enabled`, tok), 'GET /pushrules/global/{kind}/{ruleId}/enabled', 'enabled?'), { enabled: false });

@@ -1,5 +1,5 @@
 /**
- * Push rules: GET /pushrules/ and /pushrules/global/, and the rule
+ * Push rules: GET /pushrules/, /pushrules/global/ and /pushrules/global/{kind}/, and the rule
  * endpoints under /pushrules/global/{kind}/{ruleId} (the rule, enabled,
  * actions; PUT with before/after, DELETE). The UserAPI keeps the rules.
  */
@@ -34,6 +34,12 @@ export const pushRuleRoutes: ClientRoutes = (app, cctx) => {
   app.get(`${V3}/pushrules/`, auth, async (request) => ({ global: await cctx.userapi.queryPushRules({ user_id: fullUser(request).user_id }) }));
   app.get(`${V3}/pushrules/global/`, auth, async (request) => cctx.userapi.queryPushRules({ user_id: fullUser(request).user_id }));
 
+  // Not in the spec (it was in r0's): the rules of one kind, in order. Synapse still answers it and SyTest reads it.
+  app.get(`${V3}/pushrules/global/:kind/`, auth, async (request) => {
+    const kind = paramsOf(request).kind!;
+    if (!KINDS.has(kind)) throw new MatrixError(404, 'M_NOT_FOUND', `No push rules of kind ${kind}`);
+    return (await cctx.userapi.queryPushRules({ user_id: fullUser(request).user_id }))[kind as PushRuleKind] ?? [];
+  });
   app.get(rule, auth, async (request) => cctx.userapi.queryPushRule(rulePath(request)));
 
   app.put(rule, { ...auth, preValidation: specBody('client-server', 'PUT /pushrules/global/{kind}/{ruleId}') }, async (request) => {
