@@ -1,7 +1,8 @@
 /**
  * The deprecated event streams, which tools and older test suites still
- * call: GET /events (long-poll of room events), GET /events/{eventId},
- * GET /initialSync and GET /rooms/{roomId}/initialSync.
+ * call: GET /events (long-poll of room events, typing, receipts, presence
+ * and account data, as Synapse's), GET /events/{eventId}, GET /initialSync
+ * and GET /rooms/{roomId}/initialSync.
  */
 import type { FastifyInstance } from 'fastify';
 import type { JsonObject } from '../../../core/canonical-json.js';
@@ -14,11 +15,11 @@ import { roomWakeKey } from '../notifier.js';
 import { keys, type AccountDataRecord, type EventRecord, type PresenceRecord } from '../storage.js';
 import { MAX_TIMEOUT_MS, presenceContent } from '../sync/engine.js';
 import { parseToken, token } from '../tokens.js';
+import { currentAccountData, receiptEvent } from '../user-streams.js';
 import { at } from '../visibility.js';
 import type { RoomView } from '../views.js';
 import { boolParam, formatFor, intParam, ownerOf, params, query, readableRoom, roomIdParam, single } from './common.js';
 import { hangupSignal, syncSetsPresence } from './sync.js';
-import { currentAccountData, receiptEvent } from '../user-streams.js';
 
 const EVENTS_LIMIT = 100;
 
