@@ -1,7 +1,8 @@
 /**
  * OpenID on the built server in split mode: a user asks for a token on the
- * client port; a third party learns whose it is from the federation port
- * (the FederationAPI asking the UserAPI in another process). Only the
+ * client port; a third party learns whose it is from the federation port,
+ * or the client port as with Synapse (the FederationAPI asking the UserAPI
+ * in another process). Only the
  * user's own path, unknown tokens refused, an expired token refused.
  */
 import { join } from 'node:path';
@@ -44,7 +45,9 @@ t.test('request a token, a third party asks who it is', async (t) => {
     const r2 = await fetch(`${F}/openid/userinfo${q}`);
     t.same([r2.status, ((await r2.json()) as { errcode: string }).errcode], [401, 'M_UNKNOWN_TOKEN'], what!);
   }
-  t.equal((await fetch(`http://127.0.0.1:${ports.client}/_matrix/federation/v1/openid/userinfo?access_token=${tok.access_token}`)).status, 404, 'not served on the client port');
+  const onClientPort = await fetch(`http://127.0.0.1:${ports.client}/_matrix/federation/v1/openid/userinfo?access_token=${tok.access_token}`);
+  t.same([onClientPort.status, await onClientPort.json()], [200, { sub: alice.user_id }], 'the client port answers it too, as Synapse does');
+  t.equal((await fetch(`http://127.0.0.1:${ports.client}/_matrix/federation/v1/version`)).status, 404, 'but no other federation path');
 });
 
 t.test('an expired token is refused and removed', async (t) => {

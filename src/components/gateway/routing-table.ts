@@ -34,6 +34,8 @@ export const ROUTES: readonly Route[] = [
   { match: '/_matrix/client/', component: 'clientapi', listeners: PUBLIC },
   { match: '/_synapse/admin/', component: 'clientapi', listeners: PUBLIC },
   { match: '/.well-known/matrix/', component: 'clientapi', listeners: PUBLIC },
+  // A third party asks whose an OpenID token is; Synapse answers it on its client listener too, and SyTest asks there.
+  { match: /^\/_matrix\/federation\/v1\/openid\/userinfo(?:[/?]|$)/, component: 'federationapi', listeners: PUBLIC },
   { match: '/_matrix/federation/', component: 'federationapi', listeners: FEDERATION },
   { match: '/_matrix/key/', component: 'serverkeyapi', listeners: FEDERATION },
   // In one process every component's routes share one app: the setup port
