@@ -29,6 +29,12 @@ t.test('GET /events: a long-poll of room events from a token', async (t) => {
     chunk = r.body.chunk;
   }
   await expectOk(t, r, 'GET /events', 'with the new event');
+  const m2 = await ops.send(alice, roomId, { msgtype: 'm.text', body: 'paged' });
+  await new SyncStream(s, bob).untilEvent(roomId, m2);
+  const one = await s.call(bob, 'GET', `${V3}/events?from=${start.body.end}&timeout=0&limit=1`);
+  const two = await s.call(bob, 'GET', `${V3}/events?from=${one.body.end}&timeout=0&limit=1`);
+  t.same([...one.body.chunk, ...two.body.chunk].filter((e: any) => e.event_id).map((e: any) => e.event_id), [m, m2], 'limit: one room event a page, the next page goes on from its end');
+  for (const bad of ['hello', '-2']) expectError(t, await s.call(bob, 'GET', `${V3}/events?from=${start.body.end}&timeout=0&limit=${bad}`), 400, 'M_INVALID_PARAM', `limit=${bad}`);
   t.match(chunk.find((e) => e.event_id === m), { room_id: roomId, content: { body: 'streamed' } });
   const single = await s.call(bob, 'GET', `${V3}/events/${enc(m)}`);
   t.equal(single.status, 200);

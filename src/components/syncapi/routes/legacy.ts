@@ -153,6 +153,8 @@ export function legacyRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenAu
     if (roomId !== undefined) roomIdParam(roomId);
     const fromText = single(q, 'from');
     const timeoutMs = Math.min(intParam(q, 'timeout') ?? 30_000, MAX_TIMEOUT_MS);
+    // Not in the spec's definition of /events, but Synapse's took it, and older clients send it.
+    const limit = Math.max(1, Math.min(intParam(q, 'limit') ?? EVENTS_LIMIT, EVENTS_LIMIT));
     // A client polling the stream is online, as with /sync's default; a stream's start is past it.
     await syncSetsPresence(deps, owner.user_id, 'online', !fromText);
     const parsed = fromText ? parseToken(fromText) : undefined;
@@ -168,7 +170,7 @@ export function legacyRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenAu
       const rooms = await streamRooms(deps, owner, roomId);
       for (const a of rooms) {
         if (a.room.latest <= from) continue;
-        const scan = await deps.timeline.scan(a.room, { after: from, upTo: w, reverse: false, want: EVENTS_LIMIT, accept: (r) => visible(a, r) });
+        const scan = await deps.timeline.scan(a.room, { after: from, upTo: w, reverse: false, want: limit, accept: (r) => visible(a, r) });
         cut ||= scan.more;
         for (const e of scan.events) {
           chunk.push(e);
@@ -176,7 +178,7 @@ export function legacyRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenAu
         }
       }
       chunk.sort((x, y) => x.pos - y.pos);
-      const page = chunk.slice(0, EVENTS_LIMIT);
+      const page = chunk.slice(0, limit);
       const end = page.length === chunk.length && !cut ? w : page[page.length - 1]!.pos;
       const edus = await streamEdus(deps, owner, rooms, roomId !== undefined, from, end);
       const left = deadline - Date.now();
