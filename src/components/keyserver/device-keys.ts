@@ -58,12 +58,16 @@ export class DeviceKeyStore {
       const stored = await this.deviceKeys(userId, deviceId);
       let ed25519 = stored ? publicKeyBytes(stored.keys[`ed25519:${deviceId}`]) : undefined;
 
+      // New identity keys for a device that has others: a client that lost its store comes back under the
+      // same device id (Synapse takes them too). What belonged to the old identity goes in the same batch.
+      let replacing = false;
       if (req.device_keys !== undefined) {
         ed25519 = checkDeviceKeys(req.device_keys, userId, deviceId);
         const dk = req.device_keys;
         if (await this.isCrossSigningKeyId(userId, deviceId)) throw new MatrixError(403, 'M_FORBIDDEN', `${deviceId} is the public key of one of the user's cross-signing keys`);
         if (stored && !sameJson(stored.keys, dk.keys)) {
-          throw invalid(`Device ${deviceId} already has other identity keys; a new device id is needed for new keys`);
+          replacing = true;
+          ops.push(...(await this.keyMaterialOps(userId, deviceId)));
         }
         const { unsigned: _unsigned, ...kept } = dk;
         if (!stored || !sameJson(stored, kept)) {
@@ -73,8 +77,8 @@ export class DeviceKeyStore {
         }
       }
 
-      if (req.one_time_keys !== undefined) ops.push(...(await this.oneTimeKeyOps(userId, deviceId, req.one_time_keys, ed25519)));
-      if (req.fallback_keys !== undefined) ops.push(...(await this.fallbackKeyOps(userId, deviceId, req.fallback_keys, ed25519)));
+      if (req.one_time_keys !== undefined) ops.push(...(await this.oneTimeKeyOps(userId, deviceId, req.one_time_keys, ed25519, replacing)));
+      if (req.fallback_keys !== undefined) ops.push(...(await this.fallbackKeyOps(userId, deviceId, req.fallback_keys, ed25519, replacing)));
 
       if (ops.length > 0) await this.changingCounts(userId, [deviceId], () => this.producer.write(ops, records, { durable: true }));
       return { one_time_key_counts: (await this.counts(userId, deviceId)).one_time_key_counts };
@@ -89,14 +93,18 @@ export class DeviceKeyStore {
     return false;
   }
 
-  /** New one-time keys after the last stored one of their algorithm; an id already stored must carry the same key. */
-  private async oneTimeKeyOps(userId: string, deviceId: string, otks: OneTimeKeys, ed25519: Uint8Array | undefined): Promise<WriteOp[]> {
+  /**
+   * New one-time keys after the last stored one of their algorithm; an id
+   * already stored must carry the same key, unless the stored ones are being
+   * deleted with the device's old identity (`replacing`).
+   */
+  private async oneTimeKeyOps(userId: string, deviceId: string, otks: OneTimeKeys, ed25519: Uint8Array | undefined, replacing: boolean): Promise<WriteOp[]> {
     const ops: WriteOp[] = [];
     const nextSeq = new Map<string, number>();
     for (const [name, raw] of Object.entries(otks)) {
       const key = checkOneTimeKey(name, raw, userId, deviceId, ed25519, 'one_time_keys');
       const { algorithm, id } = splitKeyName(name, 'one_time_keys');
-      const seq = await this.db.get<number>(keys.otkId(userId, deviceId, algorithm, id));
+      const seq = replacing ? undefined : await this.db.get<number>(keys.otkId(userId, deviceId, algorithm, id));
       if (seq !== undefined) {
         const existing = await this.db.get<OneTimeKey>(keys.otk(userId, deviceId, algorithm, seq, id));
         if (!sameJson(existing, key)) throw invalid(`one_time_keys: ${name} is already stored with another key`);
@@ -115,7 +123,7 @@ export class DeviceKeyStore {
   }
 
   /** One fallback key per algorithm replaces the stored one; the same key again keeps whether it was used. */
-  private async fallbackKeyOps(userId: string, deviceId: string, fbks: OneTimeKeys, ed25519: Uint8Array | undefined): Promise<WriteOp[]> {
+  private async fallbackKeyOps(userId: string, deviceId: string, fbks: OneTimeKeys, ed25519: Uint8Array | undefined, replacing: boolean): Promise<WriteOp[]> {
     const ops: WriteOp[] = [];
     const seen = new Set<string>();
     for (const [name, raw] of Object.entries(fbks)) {
@@ -123,7 +131,7 @@ export class DeviceKeyStore {
       const { algorithm, id } = splitKeyName(name, 'fallback_keys');
       if (seen.has(algorithm)) throw invalid(`fallback_keys: only one key per algorithm (${algorithm})`);
       seen.add(algorithm);
-      const existing = await this.db.get<FallbackKey>(keys.fallback(userId, deviceId, algorithm));
+      const existing = replacing ? undefined : await this.db.get<FallbackKey>(keys.fallback(userId, deviceId, algorithm));
       if (existing && existing.key_id === id && sameJson(existing.key, key)) continue;
       ops.push(put(keys.fallback(userId, deviceId, algorithm), { key_id: id, key, used: false } satisfies FallbackKey));
     }
@@ -212,22 +220,31 @@ export class DeviceKeyStore {
    * when it had device keys, everyone tracking the user hears of it.
    * Idempotent: a second delivery finds nothing left to delete.
    */
-  async dropDevice(userId: string, deviceId: string, masterPublic: () => Promise<string | undefined>): Promise<void> {
+  async dropDevice(userId: string, deviceId: string): Promise<void> {
     await this.locks.run(userId, async () => {
       const had = await this.deviceKeys(userId, deviceId);
       const ops: WriteOp[] = [];
       if (had) ops.push(del(keys.deviceKeys(userId, deviceId)));
-      for (const k of await this.db.keys(keys.otksOf(userId, deviceId))) ops.push(del(k));
-      for (const k of await this.db.keys(keys.otkIdsOf(userId, deviceId))) ops.push(del(k));
-      for (const k of await this.db.keys(keys.fallbacksOf(userId, deviceId))) ops.push(del(k));
-      for (const k of await this.db.keys(keys.signaturesOn(userId, deviceId))) ops.push(del(k));
-      // The device's signature on the master key speaks for a device that no longer exists.
-      const master = await masterPublic();
-      if (master !== undefined) ops.push(del(keys.signature(userId, master, userId, `ed25519:${deviceId}`)));
+      ops.push(...(await this.keyMaterialOps(userId, deviceId)));
       if (ops.length === 0) return;
       const records: Append<KeyChange>[] = had ? [{ topic: keyChanges, record: { kind: 'device', user_id: userId, device_id: deviceId, deleted: true } }] : [];
       await this.changingCounts(userId, [deviceId], () => this.producer.write(ops, records));
     });
+  }
+
+  /**
+   * Deletes what hangs on a device's identity keys: its one-time and
+   * fallback keys, signatures on its keys, and its signature on the master
+   * key, which speaks for keys that are gone.
+   */
+  private async keyMaterialOps(userId: string, deviceId: string): Promise<WriteOp[]> {
+    const ops: WriteOp[] = [];
+    for (const range of [keys.otksOf(userId, deviceId), keys.otkIdsOf(userId, deviceId), keys.fallbacksOf(userId, deviceId), keys.signaturesOn(userId, deviceId)]) {
+      for (const k of await this.db.keys(range)) ops.push(del(k));
+    }
+    const master = await this.db.get<CrossSigningKey>(keys.crossSigning(userId, 'master'));
+    if (master) ops.push(del(keys.signature(userId, crossSigningPublicKey(master), userId, `ed25519:${deviceId}`)));
+    return ops;
   }
 
   /** A device was renamed: its display name is part of what /keys/query shows. */

@@ -59,7 +59,7 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
     name: 'keyserver.device_changes',
     db,
     handle: async (batch) => {
-      await applyDeviceChanges(devices, crossSigning, batch);
+      await applyDeviceChanges(devices, batch);
       return [];
     },
   });

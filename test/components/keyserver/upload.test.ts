@@ -5,6 +5,8 @@
  */
 import t from 'tap';
 import { expectError, expectOk } from '../../helpers/clientapi.js';
+import { decodeBase64 } from '../../../src/core/base64.js';
+import { verifyJsonSignature } from '../../../src/core/signing.js';
 import { startKeys, TestCrossSigning, TestDevice, V3, type KeysHarness, type KeyUser } from '../../helpers/keys.js';
 
 let h: KeysHarness = await startKeys();
@@ -94,15 +96,30 @@ t.test('refusals: the right 4xx, and nothing stored', async (t) => {
   t.equal((await h.changes()).length, before, 'no record written');
 });
 
-t.test('a different key for an existing device id, or for an existing one-time key id, is refused (M_INVALID_PARAM)', async (t) => {
+t.test('new identity keys for a device replace the old ones and what hung on them', async (t) => {
+  const gus = await h.register('gus');
+  const old = new TestDevice(gus);
+  await upload(gus, { device_keys: old.deviceKeys(), one_time_keys: old.oneTimeKeys(4), fallback_keys: { 'signed_curve25519:fb': old.signedKey(true) } });
+  const before = (await h.changes()).length;
+  // A client that lost its store: new keys under the same device id, its one-time key ids starting over.
+  const fresh = new TestDevice(gus);
+  const r = await upload(gus, { device_keys: fresh.deviceKeys(), one_time_keys: fresh.oneTimeKeys(2) });
+  await expectOk(t, r, 'POST /keys/upload');
+  t.same(r.body, { one_time_key_counts: { signed_curve25519: 2 } }, 'only the new one-time keys are counted');
+  t.same(await counts(gus), { one_time_key_counts: { signed_curve25519: 2 }, unused_fallback_key_types: [] }, 'the old fallback key is gone');
+  t.equal((await storedKeys(gus))[gus.device_id]!.keys[`ed25519:${gus.device_id}`], fresh.edPublic, 'the new keys are shown');
+  const recs = (await h.changes()).slice(before);
+  t.match(recs, [{ kind: 'device', user_id: gus.user_id, device_id: gus.device_id, deleted: false, keys: { keys: { [`ed25519:${gus.device_id}`]: fresh.edPublic } } }], 'one device-list change');
+  const claimed = await h.cctx.keyserver.claimKeys({ requester: gus.user_id, one_time_keys: { [gus.user_id]: { [gus.device_id]: 'signed_curve25519' } } });
+  const [otk] = Object.values(claimed.one_time_keys[gus.user_id]![gus.device_id]!) as any[];
+  t.ok(verifyJsonSignature(otk, gus.user_id, `ed25519:${gus.device_id}`, decodeBase64(fresh.edPublic)!), 'a claim gives a key of the new identity');
+});
+
+t.test('a different key for an existing one-time key id is refused (M_INVALID_PARAM)', async (t) => {
   const dan = await h.register('dan');
   const dev = new TestDevice(dan);
   const otks = dev.oneTimeKeys(2);
   await upload(dan, { device_keys: dev.deviceKeys(), one_time_keys: otks });
-  const impostor = new TestDevice(dan);
-  expectError(t, await upload(dan, { device_keys: impostor.deviceKeys(), one_time_keys: impostor.oneTimeKeys(3, 'new') }), 400, 'M_INVALID_PARAM', 'new identity keys for the same device id');
-  t.equal((await storedKeys(dan))[dan.device_id]!.keys[`ed25519:${dan.device_id}`], dev.edPublic, 'the first keys stay');
-  t.same((await counts(dan)).one_time_key_counts, { signed_curve25519: 2 }, 'the one-time keys of the refused upload are not stored');
 
   expectError(t, await upload(dan, { one_time_keys: { 'signed_curve25519:k0': dev.signedKey(), 'signed_curve25519:fresh': dev.signedKey() } }), 400, 'M_INVALID_PARAM', 'a stored key id with another key');
   t.same((await counts(dan)).one_time_key_counts, { signed_curve25519: 2 }, 'nothing of that upload stored');

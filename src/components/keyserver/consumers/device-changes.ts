@@ -6,13 +6,12 @@
  */
 import type { LogRecord } from '../../../platform/log/topic.js';
 import type { DeviceChange } from '../../userapi/topics.js';
-import type { CrossSigning } from '../cross-signing.js';
 import type { DeviceKeyStore } from '../device-keys.js';
 
-export async function applyDeviceChanges(devices: DeviceKeyStore, crossSigning: CrossSigning, batch: LogRecord<DeviceChange>[]): Promise<void> {
+export async function applyDeviceChanges(devices: DeviceKeyStore, batch: LogRecord<DeviceChange>[]): Promise<void> {
   for (const { record } of batch) {
     if (record.change === 'deleted') {
-      await devices.dropDevice(record.user_id, record.device_id, () => crossSigning.publicKey(record.user_id, 'master'));
+      await devices.dropDevice(record.user_id, record.device_id);
     } else if (record.change === 'updated') {
       await devices.deviceRenamed(record.user_id, record.device_id, record.display_name);
     }
