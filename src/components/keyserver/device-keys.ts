@@ -217,8 +217,8 @@ export class DeviceKeyStore {
 
   /**
    * A device went away (UserAPI device_changes): its keys go with it, and
-   * when it had device keys, everyone tracking the user hears of it.
-   * Idempotent: a second delivery finds nothing left to delete.
+   * everyone tracking the user hears of it. A second delivery finds nothing
+   * left to delete and only tells them again.
    */
   async dropDevice(userId: string, deviceId: string): Promise<void> {
     await this.locks.run(userId, async () => {
@@ -226,8 +226,7 @@ export class DeviceKeyStore {
       const ops: WriteOp[] = [];
       if (had) ops.push(del(keys.deviceKeys(userId, deviceId)));
       ops.push(...(await this.keyMaterialOps(userId, deviceId)));
-      if (ops.length === 0) return;
-      const records: Append<KeyChange>[] = had ? [{ topic: keyChanges, record: { kind: 'device', user_id: userId, device_id: deviceId, deleted: true } }] : [];
+      const records: Append<KeyChange>[] = [{ topic: keyChanges, record: { kind: 'device', user_id: userId, device_id: deviceId, deleted: true } }];
       await this.changingCounts(userId, [deviceId], () => this.producer.write(ops, records));
     });
   }
@@ -247,12 +246,16 @@ export class DeviceKeyStore {
     return ops;
   }
 
-  /** A device was renamed: its display name is part of what /keys/query shows. */
-  async deviceRenamed(userId: string, deviceId: string, displayName: string | undefined): Promise<void> {
+  /**
+   * A device was created or renamed: its display name is part of what
+   * /keys/query shows, and those tracking the user ask again (a device
+   * without keys yet too, as Synapse tells them; SyTest's device-list tests
+   * wait for a new login, a rename and a delete without keys).
+   */
+  async deviceChanged(userId: string, deviceId: string, displayName: string | undefined): Promise<void> {
     await this.locks.run(userId, async () => {
       const dk = await this.deviceKeys(userId, deviceId);
-      if (!dk) return;
-      const record: KeyChange = { kind: 'device', user_id: userId, device_id: deviceId, deleted: false, keys: dk, ...(displayName !== undefined ? { display_name: displayName } : {}) };
+      const record: KeyChange = { kind: 'device', user_id: userId, device_id: deviceId, deleted: false, ...(dk ? { keys: dk } : {}), ...(displayName !== undefined ? { display_name: displayName } : {}) };
       await this.producer.write([], [{ topic: keyChanges, record }]);
     });
   }

@@ -206,6 +206,22 @@ t.test('device lists and one-time key counts', async (t) => {
   t.same([garbage.status, garbage.body.errcode], [400, 'M_INVALID_PARAM'], 'a token that is not ours');
 });
 
+t.test('device lists: a new device, a renamed one and a deleted one, keys or not', async (t) => {
+  const stream = new SyncStream(s, bob);
+  await stream.next();
+  const laptop = await s.login('alice');
+  const added = await stream.until((x) => x.device_lists.changed.includes(alice.user_id));
+  t.ok(added, 'a login without keys yet: changed');
+  const renamed = await s.call(laptop, 'PUT', `${V3}/devices/${enc(laptop.device_id)}`, { display_name: 'renamed laptop' });
+  t.equal(renamed.status, 200);
+  const afterRename = await stream.until((x) => x !== added && x.device_lists.changed.includes(alice.user_id));
+  t.ok(afterRename, 'renaming it: changed');
+  const auth = { type: 'm.login.password', identifier: { type: 'm.id.user', user: 'alice' }, password: 'correct horse battery' };
+  const gone = await s.call(laptop, 'DELETE', `${V3}/devices/${enc(laptop.device_id)}`, { auth });
+  t.equal(gone.status, 200, `delete: ${JSON.stringify(gone.body)}`);
+  t.ok(await stream.until((x) => x !== added && x !== afterRename && x.device_lists.changed.includes(alice.user_id)), 'deleting it: changed');
+});
+
 t.test('device lists: members of encrypted rooms come and go', async (t) => {
   const enc = await ops.create(alice, { preset: 'public_chat', initial_state: [{ type: 'm.room.encryption', state_key: '', content: { algorithm: 'm.megolm.v1.aes-sha2' } }] });
   const stream = new SyncStream(s, alice);
