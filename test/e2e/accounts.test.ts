@@ -121,6 +121,26 @@ t.test('registration with m.login.dummy', async (t) => {
   refused(t, await call('GET', '/_matrix/client/v1/register/m.login.registration_token/validity'), 400, 'M_MISSING_PARAM', 'validity without a token');
 });
 
+t.test('a registration retried with only auth registers what its first request named', async (t) => {
+  const first = await call('POST', `${C}/register`, { body: { username: 'remembered', password: 'pw-remembered', device_id: 'XYZZY', initial_device_display_name: 'the first ask' } });
+  t.equal(first.status, 401);
+  const done = await call('POST', `${C}/register`, { body: { auth: { type: 'm.login.dummy', session: first.body.session } } });
+  const body = await ok(t, done, 'POST /register', 'only auth');
+  t.same([body.user_id, body.device_id], [me('remembered'), 'XYZZY'], 'the name and device of the first request');
+  const devices = await call('GET', `${C}/devices`, { token: body.access_token });
+  t.same(devices.body.devices.map((d: any) => d.display_name), ['the first ask']);
+  t.equal((await login('remembered', 'pw-remembered')).status, 200, 'and its password');
+
+  const quiet = await call('POST', `${C}/register`, { body: { username: 'rememberedquiet', password: 'pw', inhibit_login: true } });
+  const inhibited = await ok(t, await call('POST', `${C}/register`, { body: { auth: { type: 'm.login.dummy', session: quiet.body.session } } }), 'POST /register', 'inhibit_login remembered');
+  t.same(Object.keys(inhibited).sort(), ['home_server', 'user_id'], 'no token, no device');
+
+  const own = await call('POST', `${C}/register`, { body: { username: 'rememberedfirst', password: 'pw' } });
+  const mine = await ok(t, await call('POST', `${C}/register`, { body: { username: 'rememberedsecond', auth: { type: 'm.login.dummy', session: own.body.session } } }), 'POST /register', 'a field the retry names');
+  t.equal(mine.user_id, me('rememberedsecond'), "the retry's own field wins");
+  t.ok(await available('rememberedfirst'), 'the first name was not taken');
+});
+
 t.test('guests', async (t) => {
   const g = await ok(t, await call('POST', `${C}/register?kind=guest`, { body: { username: 'ignored', device_id: 'IGNORED', initial_device_display_name: 'Guest device' } }), 'POST /register', 'a guest');
   t.match(g.user_id, /^@\d+:/, 'a generated id');

@@ -10,7 +10,8 @@ import { specBody } from '../../../../platform/http/validate.js';
 import type { ClientApiContext } from '../../context.js';
 import type { ClientRoutes } from '../types.js';
 import { bodyOf, loginResponse, newLogin, queryOf, V1, V3, type Body } from './common.js';
-import { interactiveAuth } from './uia.js';
+import { RegistrationParams } from './registration-params.js';
+import { AuthRequired, interactiveAuth } from './uia.js';
 
 /**
  * The guest a registration upgrades (guest access module: `guest_access_token`
@@ -35,9 +36,10 @@ async function finishedRegistration(cctx: ClientApiContext, auth: unknown): Prom
 
 export const registerRoutes: ClientRoutes = (app, cctx) => {
   const mode = cctx.config.registration;
+  const remembered = new RegistrationParams();
 
   app.post(`${V3}/register`, { preValidation: specBody('client-server', 'POST /register') }, async (request) => {
-    const body = bodyOf(request);
+    const body = remembered.withRemembered(bodyOf(request));
     const kind = queryOf(request).kind ?? 'user';
     if (kind !== 'user' && kind !== 'guest') throw new MatrixError(400, 'M_INVALID_PARAM', 'kind must be user or guest');
     const ip = clientIp(request);
@@ -60,10 +62,16 @@ export const registerRoutes: ClientRoutes = (app, cctx) => {
     const retry = await finishedRegistration(cctx, body.auth);
     if (body.username !== undefined && !upgrade && !retry) await cctx.userapi.checkUsernameAvailable({ username: body.username as string });
     if (body.auth !== undefined) cctx.limit('register', ip);
-    const session = await interactiveAuth(cctx, request, body.auth, {
-      bound: 'register',
-      flows: mode === 'open' ? [['m.login.dummy']] : [['m.login.registration_token']],
-    });
+    let session: string;
+    try {
+      session = await interactiveAuth(cctx, request, body.auth, {
+        bound: 'register',
+        flows: mode === 'open' ? [['m.login.dummy']] : [['m.login.registration_token']],
+      });
+    } catch (e) {
+      if (e instanceof AuthRequired) remembered.remember(e.state.session, body);
+      throw e;
+    }
     if (typeof body.password !== 'string' && !retry) throw new MatrixError(400, 'M_MISSING_PARAM', 'password is required');
     const inhibit = body.inhibit_login === true;
     const created = await cctx.userapi.createAccount({
