@@ -242,9 +242,15 @@ export function legacyRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenAu
   app.get('/_matrix/client/v3/rooms/:roomId/initialSync', { onRequest: auth.required }, async (request) => {
     const owner = ownerOf(request);
     const roomId = roomIdParam(params(request).roomId);
+    // `limit` is not in the spec's definition of this endpoint; Synapse's took it, as /initialSync does.
+    const limit = Math.min(intParam(query(request), 'limit') ?? 10, 100);
     const a = await readableRoom(deps, roomId, owner.user_id);
-    const out = await roomInitial(deps, owner, a.room, 10);
-    out.presence = presenceOf(deps, joinedMembers(a.room)).map((p) => p.event);
+    const out = await roomInitial(deps, owner, a.room, limit);
+    // What the room is like now is for its members; one who left reads it as it was.
+    const member = out.membership === 'join';
+    out.presence = member ? presenceOf(deps, joinedMembers(a.room)).map((p) => p.event) : [];
+    const receipt = member ? await receiptEvent(deps, owner.user_id, roomId, undefined) : undefined;
+    out.receipts = receipt ? [{ ...receipt, room_id: roomId }] : [];
     return out;
   });
 }
