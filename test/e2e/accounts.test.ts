@@ -156,6 +156,7 @@ t.test('guests', async (t) => {
   refused(t, await call('PUT', `${C}/profile/${encodeURIComponent(g.user_id)}/avatar_url`, { token: g.access_token, body: { avatar_url: 'mxc://a/b' } }), 403, 'M_GUEST_ACCESS_FORBIDDEN', 'nor avatars');
   t.equal((await call('PUT', `${C}/profile/${encodeURIComponent(g.user_id)}/displayname`, { token: g.access_token, body: { displayname: 'Visitor' } })).status, 200, 'a display name is allowed');
   refused(t, await call('GET', `${C}/pushrules/`, { token: g.access_token }), 403, 'M_GUEST_ACCESS_FORBIDDEN', 'nor push rules');
+  refused(t, await call('GET', `${C}/events`, { token: g.access_token }), 403, 'M_GUEST_ACCESS_FORBIDDEN', 'nor the event stream of all its rooms (only of one, to preview it)');
 
   // Upgrading the guest to a full account, keeping its user id.
   const localpart = g.user_id.slice(1, g.user_id.indexOf(':'));

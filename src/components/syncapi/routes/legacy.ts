@@ -151,6 +151,8 @@ export function legacyRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenAu
     const q = query(request);
     const roomId = single(q, 'room_id');
     if (roomId !== undefined) roomIdParam(roomId);
+    // The guest access module opens /events to guests only "as used for room previews": with a room.
+    if (owner.is_guest && roomId === undefined) throw new MatrixError(403, 'M_GUEST_ACCESS_FORBIDDEN', 'Guests may only read the events of one room (room_id)');
     const fromText = single(q, 'from');
     const timeoutMs = Math.min(intParam(q, 'timeout') ?? 30_000, MAX_TIMEOUT_MS);
     // Not in the spec's definition of /events, but Synapse's took it, and older clients send it.
