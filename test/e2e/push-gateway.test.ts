@@ -118,7 +118,11 @@ async function journey(t: Test, mode: 'monolith' | 'split') {
     counts: { unread: 1 },
     prio: 'high',
   }, 'the event, its room and sender by name, and the badge');
-  t.same(n1.devices, [{ app_id: 'org.example.app', pushkey: 'bob-key', data: { custom: 'kept' }, tweaks: { sound: 'default' } }], 'the device: its data without the url, and the rule’s tweaks');
+  const [{ pushkey_ts, ...device }] = n1.devices;
+  t.same(device, { app_id: 'org.example.app', pushkey: 'bob-key', data: { custom: 'kept' }, tweaks: { sound: 'default' } }, 'the device: its data without the url, and the rule’s tweaks');
+  t.ok(Math.abs(pushkey_ts - Date.now() / 1000) < 600, 'and when its pusher was set, in seconds');
+  const listed = (await call('GET', `${C}/pushers`, bob.access_token)).pushers;
+  t.notOk(listed.some((p: any) => 'pushkey_ts' in p), 'which GET /pushers does not show');
   t.equal(toKey('alice-key').length, 0, 'alice is never notified of her own events');
 
   await call('PUT', `${C}/rooms/${room}/send/m.room.message/2`, alice.access_token, { msgtype: 'm.text', body: 'second' });

@@ -25,6 +25,8 @@ export interface Pusher {
   profile_tag?: string;
   lang: string;
   data: Record<string, unknown>;
+  /** When it was last set, in seconds (the push gateway's `pushkey_ts`); GET /pushers does not show it. */
+  pushkey_ts?: number;
 }
 
 /** What a new login (or registration) asks for its device and tokens. */

@@ -47,6 +47,7 @@ export class Pushers {
           ...(change.profile_tag !== undefined ? { profile_tag: change.profile_tag } : {}),
           lang: change.lang,
           data: change.data,
+          pushkey_ts: Math.floor(this.svc.now() / 1000),
           device_id: deviceId,
         };
         ops.push(put(keys.pusher(userId, change.app_id, change.pushkey), stored));

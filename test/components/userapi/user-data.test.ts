@@ -185,8 +185,11 @@ t.test('pushers: set, list, update, append, delete; they go with their device', 
     lang: 'en',
     data: { url: 'https://push.example.org/_matrix/push/v1/notify', format: 'event_id_only' },
   };
+  const t0 = Math.floor(Date.now() / 1000);
   await ua.setPusher({ user_id: alice, device_id: aliceLogin.device_id, pusher });
-  t.same(await ua.queryPushers({ user_id: alice }), { pushers: [pusher] });
+  const { pushkey_ts, ...shown } = (await ua.queryPushers({ user_id: alice })).pushers[0]!;
+  t.same(shown, pusher);
+  t.ok(pushkey_ts !== undefined && pushkey_ts >= t0 && pushkey_ts <= Math.ceil(Date.now() / 1000), 'with when it was set, in seconds');
   await ua.setPusher({ user_id: alice, device_id: aliceLogin.device_id, pusher: { ...pusher, lang: 'fr' } });
   t.same((await ua.queryPushers({ user_id: alice })).pushers.map((p) => p.lang), ['fr'], 'the same app and key is an update');
 

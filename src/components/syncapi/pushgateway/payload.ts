@@ -35,7 +35,7 @@ export function tweaksOf(actions: unknown[]): JsonObject {
 
 function device(pusher: Pusher, tweaks: JsonObject): JsonObject {
   const { url: _url, ...data } = pusher.data;
-  return { app_id: pusher.app_id, pushkey: pusher.pushkey, data: data as JsonObject, tweaks };
+  return { app_id: pusher.app_id, pushkey: pusher.pushkey, ...(pusher.pushkey_ts !== undefined ? { pushkey_ts: pusher.pushkey_ts } : {}), data: data as JsonObject, tweaks };
 }
 
 /** Counts that are zero are left out (spec). */
