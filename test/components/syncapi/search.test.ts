@@ -82,6 +82,15 @@ t.test('words in body, name and topic; all words required; word-based', async (t
   t.same(ids(await search(alice, { search_term: '!!! ...' })), [], 'a term without words finds nothing');
 });
 
+t.test('read your writes: a search right after a send finds it', async (t) => {
+  let missed = 0;
+  for (let i = 0; i < 30; i++) {
+    const id = await ops.send(alice, roomA, { msgtype: 'm.text', body: `rightaway${i}` });
+    if (!ids(await search(alice, { search_term: `rightaway${i}` })).includes(id)) missed++;
+  }
+  t.equal(missed, 0, 'each of 30 messages is found by the search that follows its send');
+});
+
 t.test('case and Unicode', async (t) => {
   for (const term of ['straße', 'STRAßE', 'café', 'Café', 'привет', 'МИР', 'ünïcode', 'ÜNÏCODE', 'fire', 'привет straße']) {
     t.same(ids(await search(alice, { search_term: term })), [unicode], `"${term}" is found`);

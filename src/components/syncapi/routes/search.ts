@@ -26,7 +26,7 @@ import { SEARCH_KEYS, searchableTexts, wordsOf, type SearchKey } from '../search
 import { keys, type EventRecord } from '../storage.js';
 import { token } from '../tokens.js';
 import { readableUpTo } from './history.js';
-import { formatFor, ownerOf, query, single } from './common.js';
+import { formatFor, ownerOf, query, readYourWrites, single } from './common.js';
 
 /** Events holding every word that a search looks at, newest first. */
 const MAX_CANDIDATES = 1000;
@@ -152,6 +152,8 @@ export function searchRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenAu
     const filter = c.filter;
     const limit = limitOf(filter, 10, MAX_LIMIT);
     const words = [...new Set(wordsOf(c.search_term))];
+    // A first page finds what the client was told is sent (a later page keeps its first page's position).
+    if (!batch) await readYourWrites(deps);
     const upTo = batch ? Math.min(batch.u, deps.stream.current) : deps.stream.current;
     const groupKeys = [...new Set((c.groupings?.group_by ?? []).map((g) => g.key).filter((k): k is 'room_id' | 'sender' => k !== undefined))];
 
