@@ -35,7 +35,7 @@ t.test('GET /events: a long-poll of room events from a token', async (t) => {
   const two = await s.call(bob, 'GET', `${V3}/events?from=${one.body.end}&timeout=0&limit=1`);
   t.same([...one.body.chunk, ...two.body.chunk].filter((e: any) => e.event_id).map((e: any) => e.event_id), [m, m2], 'limit: one room event a page, the next page goes on from its end');
   for (const bad of ['hello', '-2']) expectError(t, await s.call(bob, 'GET', `${V3}/events?from=${start.body.end}&timeout=0&limit=${bad}`), 400, 'M_INVALID_PARAM', `limit=${bad}`);
-  t.match(chunk.find((e) => e.event_id === m), { room_id: roomId, content: { body: 'streamed' } });
+  t.match(chunk.find((e) => e.event_id === m), { room_id: roomId, content: { body: 'streamed' }, user_id: alice.user_id, sender: alice.user_id }, 'the sender also as user_id, as these endpoints gave it');
   const single = await s.call(bob, 'GET', `${V3}/events/${enc(m)}`);
   t.equal(single.status, 200);
   t.equal(single.body.event_id, m);
@@ -131,6 +131,7 @@ t.test('GET /initialSync and GET /rooms/{roomId}/initialSync', async (t) => {
   t.equal(back.status, 200, 'messages.start continues with /messages');
   expectError(t, await s.call(eve, 'GET', `${V3}/rooms/${enc(roomId)}/initialSync`), 403, 'M_FORBIDDEN', 'a stranger');
   t.ok(one.body.presence.some((e: any) => e.sender === bob.user_id), "a member sees the members' presence");
+  t.ok(one.body.state.some((e: any) => e.type === 'm.room.member' && e.state_key === bob.user_id && e.user_id === bob.user_id), 'state events name their sender as user_id too');
   t.same(one.body.receipts, [], 'and the receipts, none yet');
   const latest = one.body.messages.chunk.at(-1).event_id;
   await s.call(alice, 'POST', `${V3}/rooms/${enc(roomId)}/receipt/m.read/${enc(latest)}`, {});

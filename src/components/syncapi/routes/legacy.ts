@@ -36,11 +36,16 @@ async function streamRooms(deps: SyncDeps, owner: RequestOwner, roomId: string |
   return out;
 }
 
+/** serialize(), with each event's sender also as `user_id`, as these endpoints' events always carried it (SyTest reads it). */
+async function legacySerialize(deps: SyncDeps, a: RoomAccess, recs: EventRecord[], owner: RequestOwner, bundle: boolean): Promise<JsonObject[]> {
+  return (await serialize(deps, a, recs, formatFor(owner), { bundle })).map((e) => ({ ...e, user_id: e.sender! }));
+}
+
 async function roomMessages(deps: SyncDeps, a: RoomAccess, upTo: number, limit: number, owner: RequestOwner): Promise<JsonObject> {
   const scan = await deps.timeline.scan(a.room, { after: 0, upTo, reverse: true, want: limit, accept: (r) => visible(a, r) });
   const events = scan.events.reverse();
   return {
-    chunk: await serialize(deps, a, events, formatFor(owner), { bundle: true }),
+    chunk: await legacySerialize(deps, a, events, owner, true),
     start: token(events[0] ? events[0].pos - 1 : upTo),
     end: token(upTo),
   };
@@ -77,13 +82,13 @@ async function roomInitial(deps: SyncDeps, owner: RequestOwner, room: RoomView, 
     room_id: room.id,
     membership,
     messages: membership === 'invite' ? { chunk: [], start: token(upTo), end: token(upTo) } : await roomMessages(deps, a, upTo, limit, owner),
-    state: membership === 'invite' ? [] : await serialize(deps, a, state, formatFor(owner), { bundle: false }),
+    state: membership === 'invite' ? [] : await legacySerialize(deps, a, state, owner, false),
     visibility: await visibilityOf(deps, room.id),
     account_data: await roomAccountData(deps, owner.user_id, room.id),
   };
   if (membership === 'invite' && m) {
     const inv = await deps.events.get(m.event_id);
-    if (inv) out.invite = (await serialize(deps, a, [inv], formatFor(owner), { bundle: false }))[0]!;
+    if (inv) out.invite = (await legacySerialize(deps, a, [inv], owner, false))[0]!;
   }
   return out;
 }
@@ -186,7 +191,7 @@ export function legacyRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenAu
       const left = deadline - Date.now();
       if (page.length > 0 || edus.length > 0 || left <= 0 || signal.aborted) {
         const events: JsonObject[] = [];
-        for (const e of page) events.push((await serialize(deps, byEvent.get(e.event_id)!, [e], formatFor(owner), { bundle: false }))[0]!);
+        for (const e of page) events.push((await legacySerialize(deps, byEvent.get(e.event_id)!, [e], owner, false))[0]!);
         return { start: token(from), end: token(end), chunk: [...events, ...edus] };
       }
       // One room (perhaps peeked at, not joined): its own events wake the wait.
@@ -203,7 +208,7 @@ export function legacyRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenAu
     if (!rec || !a || rec.pos === 0 || rec.pos > deps.stream.current || !mayReadRoom(a, deps.stream.current) || !visible(a, rec)) {
       throw new MatrixError(404, 'M_NOT_FOUND', 'Event not found');
     }
-    return (await serialize(deps, a, [rec], formatFor(owner), { bundle: true }))[0];
+    return (await legacySerialize(deps, a, [rec], owner, true))[0];
   });
 
   app.get('/_matrix/client/v3/initialSync', { onRequest: auth.required }, async (request) => {
@@ -246,6 +251,7 @@ export function legacyRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenAu
     const roomId = roomIdParam(params(request).roomId);
     // `limit` is not in the spec's definition of this endpoint; Synapse's took it, as /initialSync does.
     const limit = Math.min(intParam(query(request), 'limit') ?? 10, 100);
+    await syncSetsPresence(deps, owner.user_id, 'online', true);
     const a = await readableRoom(deps, roomId, owner.user_id);
     const out = await roomInitial(deps, owner, a.room, limit);
     // What the room is like now is for its members; one who left reads it as it was.
