@@ -77,9 +77,10 @@ export async function defaultPushRules(deps: SyncDeps, userId: string): Promise<
 
 /**
  * One m.receipt event with the room's receipts changed after `since` (all of
- * them without it), and not after `upTo` when given (a page of /events). A receipt is stored once, at its last move; one that
- * moved after the sync took its position is given as it stands (see
- * currentAccountData), never left out.
+ * them without it), and not after `upTo` when given (a page of /events). A
+ * receipt is stored once, at its last move; one that moved after the sync
+ * took its position is given as it stands (see currentAccountData), never
+ * left out.
  */
 export async function receiptEvent(deps: SyncDeps, viewerId: string, roomId: string, since: number | undefined, upTo = Infinity): Promise<JsonObject | undefined> {
   const content: Record<string, Record<string, Record<string, JsonObject>>> = {};
