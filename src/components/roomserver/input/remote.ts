@@ -39,7 +39,7 @@ import type { KeyedQueue } from '../../../platform/storage/keyed-queue.js';
 /**
  * How many events go through checks 1–3 at once. Those need nothing from the
  * room, and their Ed25519 checks run on libuv's pool: eight in flight keep
- * both cores of the board verifying (about 16 000 a second against 9 500
+ * both cores of the board verifying (about 15 000 a second against 9 000
  * one at a time), while the database's reads, queued on the same pool, wait
  * behind a handful of them at most.
  */
