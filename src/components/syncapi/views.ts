@@ -64,6 +64,11 @@ export class RoomView {
     if (pos > this.latest) this.latest = pos;
   }
 
+  /** Local members joined now. */
+  *joinedNow(): Iterable<string> {
+    for (const [user, hist] of this.local) if (hist[hist.length - 1]?.membership === 'join') yield user;
+  }
+
   /** Local members who receive the room's events: joined or invited now. */
   *audience(): Iterable<string> {
     for (const [user, hist] of this.local) {

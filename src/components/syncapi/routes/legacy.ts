@@ -112,13 +112,6 @@ function presenceOf(deps: SyncDeps, users: Set<string>, after = 0, upTo = Infini
   return out;
 }
 
-/** Local users joined to the room now. */
-function joinedMembers(room: RoomView): Set<string> {
-  const out = new Set<string>();
-  for (const [u, hist] of room.local) if (hist[hist.length - 1]?.membership === 'join') out.add(u);
-  return out;
-}
-
 /**
  * What /events carries besides room events, changed in (after, upTo]: each
  * room's typing list and receipts (with their `room_id`), the presence of
@@ -137,7 +130,7 @@ async function streamEdus(deps: SyncDeps, owner: RequestOwner, rooms: RoomAccess
   }
   const members = new Set<string>([owner.user_id]);
   for (const { room } of rooms) {
-    for (const u of joinedMembers(room)) members.add(u);
+    for (const u of room.joinedNow()) members.add(u);
     if (room.typing.pos > after && room.typing.pos <= upTo) {
       out.push({ pos: room.typing.pos, event: { type: 'm.typing', room_id: room.id, content: { user_ids: room.typing.users } } });
     }
@@ -234,7 +227,7 @@ export function legacyRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenAu
       }
       rooms.push(await roomInitial(deps, owner, room, limit));
       if (m !== 'join') continue;
-      for (const u of joinedMembers(room)) shared.add(u);
+      for (const u of room.joinedNow()) shared.add(u);
       const receipt = await receiptEvent(deps, owner.user_id, room.id, undefined);
       if (receipt) receipts.push({ ...receipt, room_id: room.id });
     }
@@ -256,7 +249,7 @@ export function legacyRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenAu
     const out = await roomInitial(deps, owner, a.room, limit);
     // What the room is like now is for its members; one who left reads it as it was.
     const member = out.membership === 'join';
-    out.presence = member ? presenceOf(deps, joinedMembers(a.room)).map((p) => p.event) : [];
+    out.presence = member ? presenceOf(deps, new Set(a.room.joinedNow())).map((p) => p.event) : [];
     const receipt = member ? await receiptEvent(deps, owner.user_id, roomId, undefined) : undefined;
     out.receipts = receipt ? [{ ...receipt, room_id: roomId }] : [];
     return out;

@@ -288,7 +288,7 @@ export class SyncEngine {
     for (const roomId of user.rooms) {
       const room = this.deps.views.room(roomId);
       if (!room || at(room.local.get(userId), to)?.membership !== 'join') continue;
-      for (const [other, hist] of room.local) if (hist[hist.length - 1]?.membership === 'join') out.add(other);
+      for (const other of room.joinedNow()) out.add(other);
     }
     return out;
   }
