@@ -78,6 +78,17 @@ t.test('rooms and not_rooms; the state filter', async (t) => {
   t.ok(roomId in notOne.rooms.join);
   const both = await sync({ room: { rooms: [roomId, other], not_rooms: [roomId] } });
   t.same(Object.keys(both.rooms.join), [other], 'not_rooms wins');
+  // The same lists in the timeline filter hold back a room's events, not the room.
+  const quiet = await sync({ room: { timeline: { limit: 5, not_rooms: [other] } } });
+  t.same(timeline(quiet, other), [], "the timeline's not_rooms: no events from that room");
+  t.equal(quiet.rooms.join[other].timeline.limited, true, 'limited: it has some');
+  t.ok(quiet.rooms.join[other].state.events.some((e: any) => e.type === 'm.room.create'), 'its state section holds the room');
+  t.equal(timeline(quiet).length, 5, 'the other rooms keep theirs');
+  const onlyOne = await sync({ room: { timeline: { limit: 5, rooms: [other] } } });
+  t.same(timeline(onlyOne), [], "the timeline's rooms: no events from a room not listed");
+  t.ok(timeline(onlyOne, other).some((e) => e.event_id === otherMsg), 'the listed room keeps its events');
+  const neither = await sync({ room: { timeline: { limit: 5, rooms: [other], not_rooms: [other] } } });
+  t.same([timeline(neither), timeline(neither, other)], [[], []], 'not_rooms wins there too');
   const st = await sync({ room: { timeline: { limit: 1 }, state: { types: ['m.room.topic'] } } });
   t.same(st.rooms.join[roomId].state.events.map((e: any) => e.type), ['m.room.topic'], 'only the state types asked for');
 });

@@ -71,6 +71,14 @@ t.test('/messages forwards, from/to, filters, limits', async (t) => {
   t.ok(firstPage.body.state.some((e: any) => e.event_id === ownJoin.event_id), 'and its state lists it too, though the chunk has it');
   const filtLimit = await s.call(bob, 'GET', `${R}/messages?dir=b&filter=${enc(JSON.stringify({ limit: 2 }))}`);
   t.equal(filtLimit.body.chunk.length, 2, "the filter's limit when there is no limit parameter");
+  const otherRoom = JSON.stringify({ rooms: ['!elsewhere:localhost'] });
+  for (const f of [JSON.stringify({ not_rooms: [roomId] }), otherRoom, JSON.stringify({ rooms: [roomId], not_rooms: [roomId] })]) {
+    const out = await s.call(bob, 'GET', `${R}/messages?dir=b&limit=5&filter=${enc(f)}`);
+    t.same(out.body.chunk, [], `a filter's room lists leave this room out (${f}): no events`);
+    t.notOk('end' in out.body, 'and no end to page on from');
+  }
+  const listed = await s.call(bob, 'GET', `${R}/messages?dir=b&limit=2&filter=${enc(JSON.stringify({ rooms: [roomId] }))}`);
+  t.same(bodies(listed.body.chunk), ['n24', 'n23'], 'a filter listing the room in rooms gives its events');
 
   expectError(t, await s.call(bob, 'GET', `${R}/messages?dir=x`), 400, 'M_INVALID_PARAM', 'dir not b or f');
   expectError(t, await s.call(bob, 'GET', `${R}/messages?dir=b&from=nonsense`), 400, 'M_INVALID_PARAM', 'a from token that is not one');
@@ -92,6 +100,9 @@ t.test('/context', async (t) => {
   t.same(bodies(fwd.body.chunk), ['n15', 'n16'], 'end continues forwards');
   const lazy = await s.call(bob, 'GET', `${R}/context/${enc(mid)}?limit=2&filter=${enc(JSON.stringify({ lazy_load_members: true }))}`);
   t.same(lazy.body.state.filter((e: any) => e.type === 'm.room.member').map((e: any) => e.state_key).sort(), [alice.user_id, bob.user_id].sort());
+  const notHere = await s.call(bob, 'GET', `${R}/context/${enc(mid)}?limit=4&filter=${enc(JSON.stringify({ not_rooms: [roomId] }))}`);
+  t.equal(notHere.body.event.event_id, mid, 'a filter leaving the room out: the event itself still');
+  t.same([notHere.body.events_before, notHere.body.events_after, notHere.body.state], [[], [], []], 'but nothing before, after, nor in state');
   expectError(t, await s.call(bob, 'GET', `${R}/context/${enc('$nope')}`), 404, 'M_NOT_FOUND', 'an unknown event');
   expectError(t, await s.call(eve, 'GET', `${R}/context/${enc(mid)}`), 403, 'M_FORBIDDEN', 'a stranger: not in the room (as /messages answers)');
   expectError(t, await s.call(eve, 'GET', `${R}/context/${enc('$nope')}`), 403, 'M_FORBIDDEN', 'the same whether the event exists or not: nothing to probe');

@@ -9,7 +9,7 @@ import { MatrixError } from '../../../core/errors.js';
 import type { TokenAuth } from '../../../platform/http/auth.js';
 import { serialize, visible, type RoomAccess } from '../access.js';
 import type { SyncDeps } from '../deps.js';
-import { eventPasses, limitOf, type RoomEventFilter } from '../filter.js';
+import { eventPasses, limitOf, roomPasses, type RoomEventFilter } from '../filter.js';
 import type { FormatOptions } from '../format.js';
 import type { EventRecord } from '../storage.js';
 import { stateKey } from '../state.js';
@@ -69,7 +69,8 @@ export function historyRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenA
     const upper = readableUpTo(deps, a);
     const fmt = formatFor(owner);
     const accept = (rec: EventRecord) => visible(a, rec) && eventPasses(filter, rec.pdu);
-    if (limit === 0) return { chunk: [], start: token(from ?? (dir === 'b' ? upper : 0)) };
+    // A filter whose rooms or not_rooms leave this room out matches none of its events: no page, and no `end` to page on from.
+    if (limit === 0 || !roomPasses(filter, roomId)) return { chunk: [], start: token(from ?? (dir === 'b' ? upper : 0)) };
 
     let scan;
     let start: number;
@@ -113,8 +114,11 @@ export function historyRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenA
     const upper = readableUpTo(deps, a);
     const fmt: FormatOptions = formatFor(owner);
     const accept = (r: EventRecord) => visible(a, r) && eventPasses(filter, r.pdu);
-    const beforeLimit = Math.floor(limit / 2);
-    const afterLimit = limit - beforeLimit;
+    // The filter applies to events_before, events_after and state, not to the event itself: one
+    // whose rooms or not_rooms leave this room out leaves those three empty.
+    const shown = roomPasses(filter, roomId);
+    const beforeLimit = shown ? Math.floor(limit / 2) : 0;
+    const afterLimit = shown ? limit - beforeLimit : 0;
     const before = beforeLimit > 0 ? await deps.timeline.scan(a.room, { after: 0, upTo: rec.pos - 1, reverse: true, want: beforeLimit, accept }) : undefined;
     const after = afterLimit > 0 ? await deps.timeline.scan(a.room, { after: rec.pos, upTo: upper, reverse: false, want: afterLimit, accept }) : undefined;
     const beforeEvents = before?.events ?? [];
@@ -122,7 +126,7 @@ export function historyRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenA
     const oldest = beforeEvents[beforeEvents.length - 1];
     const newest = afterEvents[afterEvents.length - 1];
     const lastPos = newest?.pos ?? rec.pos;
-    const state = await stateAt(deps, a, [...beforeEvents, rec, ...afterEvents], lastPos, filter);
+    const state = shown ? await stateAt(deps, a, [...beforeEvents, rec, ...afterEvents], lastPos, filter) : [];
     return {
       start: token(oldest ? oldest.pos - 1 : rec.pos - 1),
       end: token(lastPos),

@@ -52,8 +52,9 @@ export class RoomSections {
   private async timeline(req: SyncRequest, a: RoomAccess, after: number, upTo: number): Promise<Timeline> {
     const tf = req.filter.room?.timeline;
     // 0 (below the spec's minimum of 1, but what bots send to skip the backlog, and Synapse honours): no events,
-    // limited when there were some, the state section then holds the room as of the end.
-    const limit = limitOf(tf, DEFAULT_TIMELINE_LIMIT, MAX_TIMELINE_LIMIT, 0);
+    // limited when there were some, the state section then holds the room as of the end. A timeline filter
+    // whose rooms or not_rooms leave this room out holds its events back the same way.
+    const limit = roomPasses(tf, a.room.id) ? limitOf(tf, DEFAULT_TIMELINE_LIMIT, MAX_TIMELINE_LIMIT, 0) : 0;
     const shown = await this.currentStateIds(a, after, upTo);
     const scan = await this.deps.timeline.scan(a.room, {
       after,
