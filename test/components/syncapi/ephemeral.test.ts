@@ -184,6 +184,15 @@ t.test('device lists and one-time key counts', async (t) => {
   const own = await ops.sync(alice);
   t.same(own.body.device_one_time_keys_count, { signed_curve25519: 3 }, "the device's one-time key count");
   t.same(own.body.device_unused_fallback_key_types, [], 'and its unused fallback key types');
+  // Each answer gives the counts as they are now: a claim just before a sync shows in it, not one sync later.
+  let since = own.body.next_batch;
+  for (const left of [2, 1, 0]) {
+    const claim = await s.call(bob, 'POST', `${V3}/keys/claim`, { one_time_keys: { [alice.user_id]: { [alice.device_id]: 'signed_curve25519' } } });
+    t.equal(Object.keys(claim.body.one_time_keys[alice.user_id][alice.device_id]).length, 1, 'bob claims one of her keys');
+    const next = await ops.sync(alice, { since, timeout: '0' });
+    t.same(next.body.device_one_time_keys_count, left ? { signed_curve25519: left } : {}, `the sync right after it: ${left} left`);
+    since = next.body.next_batch;
+  }
   const cs = new SyncStream(s, carol);
   await cs.next();
   await s.call(alice, 'POST', `${V3}/keys/upload`, { device_keys: devA.deviceKeys({ unsigned: {} }), one_time_keys: devA.oneTimeKeys(1, 'more') });

@@ -22,6 +22,8 @@ const TO_DEVICE_LIMIT = 100;
 export const MAX_TIMEOUT_MS = 5 * 60_000;
 /** A long-poll that waited less than this answers with the key counts it asked for at its start. */
 const KEY_COUNTS_REUSE_MS = 1_000;
+/** How long an answer waits for the KeyServer's key counts before it gives the last known ones. */
+const KEY_COUNTS_WAIT_MS = 100;
 
 export interface SyncParams {
   viewer: Viewer;
@@ -200,8 +202,15 @@ export class SyncEngine {
     if (!asked) return undefined;
     const known = this.keyCounts.get(deviceKey);
     if (!known) return asked;
-    const settled = await Promise.race([asked, new Promise<'pending'>((r) => setImmediate(() => r('pending')))]);
-    return settled === 'pending' || settled === undefined ? known : settled;
+    // The counts are current, not the last answer's: a claim since then must show (a device that is not
+    // told its keys ran out does not replenish them). They were asked when the answer began and the
+    // KeyServer answers from memory, so this rarely waits; a KeyServer slower than KEY_COUNTS_WAIT_MS
+    // (restarting) gets the last known counts instead of holding the sync up.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), KEY_COUNTS_WAIT_MS)));
+    const settled = await Promise.race([asked, late]);
+    clearTimeout(timer);
+    return settled === 'late' || settled === undefined ? known : settled;
   }
 
   private rememberKeyCounts(deviceKey: string, c: KeyCounts): void {
