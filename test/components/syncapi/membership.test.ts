@@ -143,6 +143,18 @@ t.test('summary: heroes for a room without a name', async (t) => {
   t.notOk('summary' in quiet && quiet.summary['m.heroes'], 'no new summary when nobody changed');
 });
 
+t.test('summary: heroes once a named room loses its name', async (t) => {
+  const roomId = await ops.create(alice, { preset: 'public_chat', name: 'Named' });
+  await ops.join(bob, roomId);
+  const m = await ops.send(alice, roomId);
+  const stream = new SyncStream(s, alice);
+  await stream.untilEvent(roomId, m);
+  t.notOk('m.heroes' in (stream.bodies.at(-1).rooms.join[roomId].summary ?? {}), 'named: no heroes');
+  const unnamed = await ops.state(alice, roomId, 'm.room.name', '', {});
+  const b = await stream.untilEvent(roomId, unnamed);
+  t.same(b.rooms.join[roomId].summary, { 'm.heroes': [bob.user_id], 'm.joined_member_count': 2, 'm.invited_member_count': 0 }, 'the name removed, nobody joined or left: heroes in the same sync');
+});
+
 t.test('ignored users: their messages and invites are not shown', async (t) => {
   const roomId = await ops.create(alice, { preset: 'public_chat' });
   await ops.join(eve, roomId);

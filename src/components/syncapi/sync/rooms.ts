@@ -92,6 +92,12 @@ export class RoomSections {
     return recs.some((r) => (typeof r.pdu.content.name === 'string' && r.pdu.content.name !== '') || (typeof r.pdu.content.alias === 'string' && r.pdu.content.alias !== ''));
   }
 
+  /** Whether the room's m.room.name or m.room.canonical_alias is newer than `since`. */
+  private async namingChangedAfter(roomId: string, since: number): Promise<boolean> {
+    const entries = await this.deps.db.getMany<StateEntry>([keys.state(roomId, 'm.room.name', ''), keys.state(roomId, 'm.room.canonical_alias', '')]);
+    return entries.some((e) => e !== undefined && e.pos > since);
+  }
+
   /** Heroes: up to five other joined or invited members in stream order, else former members. */
   async heroes(room: RoomView, userId: string): Promise<string[]> {
     if (!room.heroes || room.heroes.at !== room.membersPos) {
@@ -211,7 +217,8 @@ export class RoomSections {
       if (!changed) return undefined;
     }
     const tl = await this.timeline(req, a, since ?? 0, req.to);
-    const summaryNeeded = since === undefined || room.membersPos > since;
+    // Also when the room's name or alias changed: one that loses both needs heroes from now on.
+    const summaryNeeded = since === undefined || room.membersPos > since || (room.lastStateChange > since && (await this.namingChangedAfter(room.id, since)));
     // Heroes name a room that has no name of its own (neither m.room.name nor a canonical alias).
     const heroes = summaryNeeded && !(await this.named(room.id)) ? await this.heroes(room, a.userId) : undefined;
     const members = this.lazyMembers(req, a, tl.events, heroes ?? [], full);
