@@ -146,7 +146,7 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
 
   const auth = tokenAuth(tokenCheckFor(ctx, (req) => ctx.apis.get(userApi).queryAccessToken(req)));
   return {
-    routes: syncApiRoutes(deps, auth, (userId, roomId) => push.roomReadUpTo(userId, roomId)),
+    routes: syncApiRoutes(deps, auth, (userId, roomId) => push.readPositions(userId, roomId)),
     health: () => ({ position: stream.current, allocated: stream.lastAllocated, rooms: views.rooms.size, waiting: notifier.waiting }),
   };
 }

@@ -227,9 +227,9 @@ export class PushCounter implements CountSource {
     return out;
   }
 
-  /** How far the user has read the room (unthreaded): for /notifications' `read`. */
-  async roomReadUpTo(userId: string, roomId: string): Promise<number> {
-    return (await this.readUpTo(userId, roomId)).get('') ?? 0;
+  /** How far the user has read the room, per thread: for /notifications' `read`. */
+  readPositions(userId: string, roomId: string): Promise<ReadonlyMap<string, number>> {
+    return this.readUpTo(userId, roomId);
   }
 
   private async unreadOf(userId: string, roomId: string): Promise<Unread> {

@@ -301,6 +301,9 @@ t.test('unread counts: messages count, mentions highlight, receipts clear', asyn
   await s.call(bob, 'POST', `${R(room)}/receipt/m.read/${enc(reply)}`, { thread_id: two });
   const cleared = await stream.until((x) => x.rooms.join[room] && !x.rooms.join[room].unread_thread_notifications);
   t.same(counts(cleared), { notification_count: 1, highlight_count: 1 }, 'a thread receipt clears that thread only');
+  const listed = await s.call(bob, 'GET', `${V3}/notifications`);
+  const readOf = new Map(listed.body.notifications.map((x: any) => [x.event.event_id, x.read]));
+  t.same([readOf.get(reply), readOf.get(mention), readOf.get(two)], [true, false, true], "/notifications' read: the thread receipt covers the reply, the main timeline's receipt the messages up to it");
   // Bob's own message reads the room up to it.
   const own = await ops.send(bob, room, { msgtype: 'm.text', body: 'my turn' });
   await stream.untilEvent(room, own);
@@ -316,6 +319,10 @@ t.test('unread counts: messages count, mentions highlight, receipts clear', asyn
   const page = await s.call(bob, 'GET', `${V3}/notifications?limit=1`);
   const page2 = await s.call(bob, 'GET', `${V3}/notifications?limit=1&from=${page.body.next_token}`);
   t.not(page2.body.notifications[0].event.event_id, page.body.notifications[0].event.event_id, 'next_token pages on');
+  const none = await s.call(bob, 'GET', `${V3}/notifications?limit=0`);
+  t.same(none.body.notifications, [], 'limit=0: none');
+  const fromNone = await s.call(bob, 'GET', `${V3}/notifications?limit=1&from=${none.body.next_token}`);
+  t.equal(fromNone.body.notifications[0].event.event_id, page.body.notifications[0].event.event_id, 'and a next_token that starts at the newest');
 });
 
 t.test('push rules changed: counts follow the new rules', async (t) => {

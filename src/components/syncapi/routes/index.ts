@@ -10,14 +10,14 @@ import { FilterCache } from './common.js';
 import { historyRoutes } from './history.js';
 import { keyChangesRoutes } from './key-changes.js';
 import { legacyRoutes } from './legacy.js';
-import { notificationRoutes } from './notifications.js';
+import { notificationRoutes, type ReadPositions } from './notifications.js';
 import { relationRoutes } from './relations.js';
 import { searchRoutes } from './search.js';
 import { slidingSyncRoutes } from './sliding-sync.js';
 import { syncRoutes } from './sync.js';
 import { timestampRoutes } from './timestamp.js';
 
-export function syncApiRoutes(deps: SyncDeps, auth: TokenAuth, readUpTo: (userId: string, roomId: string) => Promise<number>): FastifyPluginAsync {
+export function syncApiRoutes(deps: SyncDeps, auth: TokenAuth, readPositions: (userId: string, roomId: string) => Promise<ReadPositions>): FastifyPluginAsync {
   const engine = new SyncEngine(deps);
   const filters = new FilterCache(deps);
   const sliding = new SlidingSyncEngine(deps, engine);
@@ -26,7 +26,7 @@ export function syncApiRoutes(deps: SyncDeps, auth: TokenAuth, readUpTo: (userId
     slidingSyncRoutes(app, deps, sliding, auth);
     historyRoutes(app, deps, auth);
     relationRoutes(app, deps, auth);
-    notificationRoutes(app, deps, auth, readUpTo);
+    notificationRoutes(app, deps, auth, readPositions);
     legacyRoutes(app, deps, auth);
     keyChangesRoutes(app, engine, auth);
     searchRoutes(app, deps, auth);

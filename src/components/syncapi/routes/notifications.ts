@@ -12,17 +12,21 @@ import { keys } from '../storage.js';
 import { requireToken, token } from '../tokens.js';
 import { enumParam, formatFor, intParam, ownerOf, query, single } from './common.js';
 
-export function notificationRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenAuth, readUpTo: (userId: string, roomId: string) => Promise<number>): void {
+/** How far a user has read a room: per thread root or MAIN_THREAD, and '' for unthreaded receipts (and their own messages). */
+export type ReadPositions = ReadonlyMap<string, number>;
+
+export function notificationRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenAuth, readPositions: (userId: string, roomId: string) => Promise<ReadPositions>): void {
   app.get('/_matrix/client/v3/notifications', { onRequest: auth.required }, async (request) => {
     const owner = ownerOf(request);
     const q = query(request);
-    const limit = Math.max(1, Math.min(intParam(q, 'limit') ?? 20, 100));
+    const limit = Math.min(intParam(q, 'limit') ?? 20, 100);
     const only = enumParam(q, 'only', ['highlight'] as const);
     const fromText = single(q, 'from');
     const from = fromText ? requireToken(fromText, 'from') : deps.stream.current;
     const out: JsonObject[] = [];
     let next: number | undefined;
     const fmt = formatFor(owner);
+    const readByRoom = new Map<string, Promise<ReadPositions>>();
     for await (const n of userNotifications(deps.db, owner.user_id, { upTo: from })) {
       if (only === 'highlight' && !n.highlight) continue;
       const eventId = await deps.db.get<string>(keys.timeline(n.roomId, n.pos));
@@ -36,7 +40,12 @@ export function notificationRoutes(app: FastifyInstance, deps: SyncDeps, auth: T
       const [event] = await serialize(deps, accessFor(deps, room, owner.user_id), [rec], fmt, { bundle: false });
       const actions = await actionsOf(deps.db, owner.user_id, n.pos, n);
       // The notification's time is its event's: the notification was made when the event arrived.
-      out.push({ actions: actions as JsonObject[], event: event!, read: n.pos <= (await readUpTo(owner.user_id, rec.room_id)), room_id: rec.room_id, ts: rec.pdu.origin_server_ts });
+      let read = readByRoom.get(rec.room_id);
+      if (!read) readByRoom.set(rec.room_id, (read = readPositions(owner.user_id, rec.room_id)));
+      const upTo = await read;
+      // Read when an unthreaded receipt covers it, or a threaded one in its own thread (the main timeline's included).
+      const isRead = n.pos <= Math.max(upTo.get('') ?? 0, upTo.get(n.thread) ?? 0);
+      out.push({ actions: actions as JsonObject[], event: event!, read: isRead, room_id: rec.room_id, ts: rec.pdu.origin_server_ts });
     }
     return { notifications: out, ...(next !== undefined ? { next_token: token(next) } : {}) };
   });
