@@ -52,10 +52,12 @@ export class Receipts {
       if (threadId !== MAIN_THREAD && !isValidEventId(threadId)) throw new MatrixError(400, 'M_INVALID_PARAM', 'thread_id must be "main" or an event id');
     }
     const event = await this.eventInRoom(roomId, eventId);
-    if (threadId !== undefined && threadId !== eventId) {
-      // A thread's root may carry its own thread's receipt (clients send one when the thread has nothing else yet).
+    if (threadId !== undefined) {
       const thread = await threadOf(event.pdu, async (id) => (await this.roomserver.queryEvents({ event_ids: [id] })).events[0]?.pdu);
-      if (thread !== threadId) throw new MatrixError(400, 'M_INVALID_PARAM', `Event ${eventId} is not in thread ${threadId}`);
+      // A thread's root, in the main timeline, may carry its own thread's receipt (clients send one when the
+      // thread has nothing else yet); an event in a thread can never be a root.
+      const ownRoot = threadId === eventId && thread === MAIN_THREAD;
+      if (thread !== threadId && !ownRoot) throw new MatrixError(400, 'M_INVALID_PARAM', `Event ${eventId} is not in thread ${threadId}`);
     }
     return { room_id: roomId, user_id: userId, receipt_type: type, event_id: eventId, ...(threadId !== undefined ? { thread_id: threadId } : {}), depth: event.pdu.depth };
   }

@@ -114,6 +114,7 @@ t.test('refusals: status, errcode, and nothing changes', async (t) => {
     ['thread_id not a string', receipt(bob, 'm.read', e2, { thread_id: 5 }), 400, 'M_BAD_JSON'],
     ['a thread event as main', receipt(bob, 'm.read', inThread, { thread_id: 'main' }), 400, 'M_INVALID_PARAM'],
     ['a main event in a thread', receipt(bob, 'm.read', e3, { thread_id: e1 }), 400, 'M_INVALID_PARAM'],
+    ['a thread event as its own root', receipt(bob, 'm.read', inThread, { thread_id: inThread }), 400, 'M_INVALID_PARAM'],
     ['m.fully_read with a thread_id', receipt(bob, 'm.fully_read', e3, { thread_id: 'main' }), 400, 'M_INVALID_PARAM'],
     ['body not an object', receipt(bob, 'm.read', e3, '[]'), 400, 'M_BAD_JSON'],
     ['no token', receipt(undefined, 'm.read', e3), 401, 'M_MISSING_TOKEN'],
