@@ -77,12 +77,24 @@ export function mayReadRoom(a: RoomAccess, upTo: number): boolean {
 export async function serialize(deps: SyncDeps, a: RoomAccess, recs: EventRecord[], fmt: FormatOptions, opts: { bundle?: boolean } = {}): Promise<JsonObject[]> {
   // Bundled edits and thread summaries leave out what would be shown redacted.
   const see = (r: EventRecord) => r.room_id === a.room.id && visible(a, r) && !erasedFor(a, r);
+  const mayHide = a.room.hv.some((p) => p.vis === 'joined' || p.vis === 'invited');
   return Promise.all(
     recs.map(async (rec) => {
       const membership = rec.pos > 0 ? (at(a.hist, rec.pos)?.membership ?? 'leave') : undefined;
-      const shown = asSeenBy(a, rec);
+      let shown = asSeenBy(a, rec);
       const relations = opts.bundle === false || shown !== rec ? undefined : await deps.relations.bundle(rec, fmt, see);
+      if (mayHide && shown.prev && !(await prevSeen(deps, a, shown.prev.event_id))) shown = { ...shown, prev: undefined };
       return formatEvent(shown, fmt, { membership, relations });
     }),
   );
+}
+
+/**
+ * Whether a state event's predecessor is one the viewer may see: `prev_content`
+ * is only for those who could read the previous event (a topic set before a
+ * `joined`-only member joined stays theirs not to know).
+ */
+async function prevSeen(deps: SyncDeps, a: RoomAccess, eventId: string): Promise<boolean> {
+  const prev = await deps.events.get(eventId);
+  return prev !== undefined && visible(a, prev) && !erasedFor(a, prev);
 }

@@ -219,6 +219,23 @@ t.test('history visibility', async (t) => {
   const joined = await scenario('joined');
   t.same(joined.sync, ['after join'], 'joined: the sync timeline starts at the join');
   t.same(joined.history, ['after join'], 'joined: so does history');
+  // prev_content only where the previous state event is one the user may see.
+  const pc = (await scenario('joined')).roomId;
+  await ops.state(alice, pc, 'm.room.topic', '', { topic: 'first' });
+  const second = await ops.state(alice, pc, 'm.room.topic', '', { topic: 'second' });
+  await ops.leave(bob, pc);
+  await ops.state(alice, pc, 'm.room.topic', '', { topic: 'while bob is away' });
+  await ops.join(bob, pc);
+  const backTopic = await ops.state(alice, pc, 'm.room.topic', '', { topic: 'bob back' });
+  await seen(bob, pc, backTopic);
+  const topics = (await s.call(bob, 'GET', `${V3}/rooms/${enc(pc)}/messages?dir=b&limit=50`)).body.chunk.filter((e: any) => e.type === 'm.room.topic');
+  t.same(
+    topics.map((e: any) => [e.content.topic, e.unsigned.prev_content]),
+    [['bob back', undefined], ['second', { topic: 'first' }], ['first', undefined]],
+    'prev_content of a topic bob saw replace one he saw; none where the topic replaced was set while he was away',
+  );
+  t.same((await s.call(bob, 'GET', `${V3}/rooms/${enc(pc)}/event/${enc(second)}`)).body.unsigned.prev_content, { topic: 'first' }, 'the same from /event');
+  t.notOk('prev_content' in (await s.call(bob, 'GET', `${V3}/rooms/${enc(pc)}/event/${enc(backTopic)}`)).body.unsigned, 'and none there either');
   const invited = await scenario('invited');
   t.same(invited.sync, ['while invited', 'after join'], 'invited: from the invite on');
   t.same(invited.history, ['while invited', 'after join']);

@@ -87,10 +87,12 @@ export const readRoutes: ClientRoutes = (app, cctx) => {
     // Not allowed looks like absent, so events cannot be probed for.
     if (!access.visible) throw notFound();
     const ownTxn = ev.txn && ev.pdu.sender === owner.user_id && ev.txn.device_id === owner.device_id ? ev.txn.txn_id : undefined;
+    // prev_content only for a viewer who may see the state event replaced (as the SyncAPI's events give it).
+    const replaced = access.replaced && (await eventAccess(cctx, access.replaced, owner.user_id)).visible ? access.replaced : undefined;
     return clientEvent(await asSeenBy(cctx, ev, access.membership), {
       membership: access.membership,
       ...(ownTxn !== undefined ? { transaction_id: ownTxn } : {}),
-      ...(access.replaced ? { replaces_state: access.replaced.event_id, prev_content: access.replaced.pdu.content } : {}),
+      ...(replaced ? { replaces_state: replaced.event_id, prev_content: replaced.pdu.content } : {}),
     });
   });
 
