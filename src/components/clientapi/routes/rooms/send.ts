@@ -29,6 +29,26 @@ function eventIdParam(value: unknown): string {
   return value;
 }
 
+/**
+ * A thread may not start from an event that has a relation of its own (a
+ * thread reply, an edit, a reaction): 400 M_UNKNOWN, as the threading
+ * module asks. A root that is unknown here or in another room is not
+ * looked at (that would tell what another room holds); the SyncAPI ignores
+ * such relations.
+ */
+async function checkThreadRoot(cctx: ClientApiContext, roomId: string, content: JsonObject): Promise<void> {
+  const rel = content['m.relates_to'];
+  if (!isObject(rel) || rel.rel_type !== 'm.thread' || typeof rel.event_id !== 'string') return;
+  const [root] = (await cctx.roomserver.queryEvents({ event_ids: [rel.event_id] })).events;
+  if (!root || root.room_id !== roomId) return;
+  const rootRel = root.pdu.content['m.relates_to'];
+  if (isObject(rootRel) && typeof rootRel.rel_type === 'string') throw new MatrixError(400, 'M_UNKNOWN', 'Cannot start a thread from an event with a relation');
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 /** The aliases an m.room.canonical_alias content lists. Malformed fields are M_INVALID_PARAM. */
 function listedAliases(content: JsonObject): string[] {
   const out: string[] = [];
@@ -142,6 +162,7 @@ export const sendRoutes: ClientRoutes = (app, cctx) => {
     // Since v1.18 clients may send redactions here too; the target is in content.redacts.
     if (eventType === 'm.room.redaction') redacts = eventIdParam(content.redacts);
     await refuseSuspendedSend(cctx, owner, redacts);
+    await checkThreadRoot(cctx, roomId, content);
     const { event_id } = await cctx.roomserver.sendEvent({
       room_id: roomId,
       sender: owner.user_id,
