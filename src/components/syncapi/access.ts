@@ -73,16 +73,19 @@ export function mayReadRoom(a: RoomAccess, upTo: number): boolean {
   return a.room.visibilityAt(upTo) === 'world_readable';
 }
 
+/** An event's bundled aggregations for the viewer: edits and thread summaries leave out what would be shown redacted. */
+export function bundleFor(deps: SyncDeps, a: RoomAccess, rec: EventRecord, fmt: FormatOptions): Promise<JsonObject | undefined> {
+  return deps.relations.bundle(rec, fmt, (r) => r.room_id === a.room.id && visible(a, r) && !erasedFor(a, r));
+}
+
 /** Events as the viewer sees them, with their membership at each and bundled aggregations. */
 export async function serialize(deps: SyncDeps, a: RoomAccess, recs: EventRecord[], fmt: FormatOptions, opts: { bundle?: boolean } = {}): Promise<JsonObject[]> {
-  // Bundled edits and thread summaries leave out what would be shown redacted.
-  const see = (r: EventRecord) => r.room_id === a.room.id && visible(a, r) && !erasedFor(a, r);
   const mayHide = a.room.hv.some((p) => p.vis === 'joined' || p.vis === 'invited');
   return Promise.all(
     recs.map(async (rec) => {
       const membership = rec.pos > 0 ? (at(a.hist, rec.pos)?.membership ?? 'leave') : undefined;
       let shown = asSeenBy(a, rec);
-      const relations = opts.bundle === false || shown !== rec ? undefined : await deps.relations.bundle(rec, fmt, see);
+      const relations = opts.bundle === false || shown !== rec ? undefined : await bundleFor(deps, a, rec, fmt);
       if (mayHide && shown.prev && !(await prevSeen(deps, a, shown.prev.event_id))) shown = { ...shown, prev: undefined };
       return formatEvent(shown, fmt, { membership, relations });
     }),

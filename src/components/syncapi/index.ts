@@ -38,6 +38,7 @@ import { StreamPositions } from './positions.js';
 import { Relations } from './relations.js';
 import { SearchIndex } from './search-index.js';
 import { syncApiRoutes } from './routes/index.js';
+import { accessFor, bundleFor, erasedFor, visible } from './access.js';
 import { syncApi } from './api.js';
 import { keys } from './storage.js';
 import { parseToken } from './tokens.js';
@@ -136,6 +137,15 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
       if (!room) return { valid: true, event_id: null };
       const [row] = await db.entries<string>({ gt: keys.timeline(room.id, 0), lte: keys.timeline(room.id, Math.min(pos, stream.current)), reverse: true, limit: 1 });
       return { valid: true, event_id: row ? row[1] : null };
+    },
+    queryBundledRelations: async (req) => {
+      const rec = await events.get(req.event_id);
+      const room = rec && views.room(rec.room_id);
+      if (!rec || !room) return { relations: null };
+      const a = accessFor(deps, room, req.user_id);
+      if (!visible(a, rec) || erasedFor(a, rec)) return { relations: null };
+      const fmt = { viewer: { user_id: req.user_id, device_id: req.device_id }, now: Date.now(), withRoomId: true };
+      return { relations: (await bundleFor(deps, a, rec, fmt)) ?? null };
     },
   });
 

@@ -24,6 +24,8 @@ export interface UnsignedExtras {
   replaces_state?: string;
   transaction_id?: string;
   membership?: string;
+  /** Bundled aggregations (the SyncAPI's). */
+  'm.relations'?: JsonObject;
 }
 
 function base(eventId: string, roomId: string, pdu: PDU, now: number): ClientEvent {

@@ -3,6 +3,7 @@
  * history visibility rules, its members and joined members.
  */
 import type { FastifyRequest } from 'fastify';
+import type { JsonObject } from '../../../../core/canonical-json.js';
 import { erasedForm, redactedForViewer } from '../../../../core/events/erasure.js';
 import { MatrixError } from '../../../../core/errors.js';
 import { parseEventId } from '../../../../core/identifiers.js';
@@ -46,6 +47,15 @@ async function viewAt(cctx: ClientApiContext, roomId: string, at: string, allowe
 }
 
 /** An erased local user's event, redacted for a viewer who was not joined when it was sent (core/events/erasure.ts). */
+/** The event's bundled aggregations from the SyncAPI, or null (none, or the SyncAPI is away). */
+async function bundled(cctx: ClientApiContext, eventId: string, owner: { user_id: string; device_id: string }): Promise<JsonObject | null> {
+  try {
+    return (await cctx.syncapi.queryBundledRelations({ event_id: eventId, user_id: owner.user_id, device_id: owner.device_id }, { timeoutMs: 2000 })).relations;
+  } catch {
+    return null;
+  }
+}
+
 async function asSeenBy(cctx: ClientApiContext, ev: RoomEvent, membership: string): Promise<RoomEvent> {
   if (ev.redacted_because || !redactedForViewer(ev.pdu, membership) || !isLocal(cctx, ev.pdu.sender)) return ev;
   if (!(await cctx.userapi.queryUser({ user_id: ev.pdu.sender }))?.erased) return ev;
@@ -89,8 +99,11 @@ export const readRoutes: ClientRoutes = (app, cctx) => {
     const ownTxn = ev.txn && ev.pdu.sender === owner.user_id && ev.txn.device_id === owner.device_id ? ev.txn.txn_id : undefined;
     // prev_content only for a viewer who may see the state event replaced (as the SyncAPI's events give it).
     const replaced = access.replaced && (await eventAccess(cctx, access.replaced, owner.user_id)).visible ? access.replaced : undefined;
+    // Bundled aggregations, which the spec asks for here too, are the SyncAPI's; one that is away leaves them out.
+    const relations = typeof ev.pdu.state_key === 'string' ? null : await bundled(cctx, eventId, owner);
     return clientEvent(await asSeenBy(cctx, ev, access.membership), {
       membership: access.membership,
+      ...(relations ? { 'm.relations': relations } : {}),
       ...(ownTxn !== undefined ? { transaction_id: ownTxn } : {}),
       ...(replaced ? { replaces_state: replaced.event_id, prev_content: replaced.pdu.content } : {}),
     });
