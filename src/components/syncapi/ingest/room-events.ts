@@ -239,6 +239,11 @@ export class RoomEventIngest {
     const rel = relationOf(record.pdu.content);
     if (!rel) return;
     const roomId = record.room_id;
+    // A relation to an event of another room is invalid and ignored (client-server API "Forming relationships
+    // between events"). A parent not known yet cannot be checked here: the reads check it.
+    const parentKey = keys.event(rel.event_id);
+    const parent = tx.wrote(parentKey) ? await tx.get<EventRecord>(parentKey) : await this.deps.events.get(rel.event_id);
+    if (parent && parent.room_id !== roomId) return;
     tx.put(keys.relation(roomId, rel.event_id, record.pos), { event_id: record.event_id, rel_type: rel.rel_type, type: record.pdu.type, sender: record.pdu.sender } satisfies RelationRecord);
     tx.after(() => this.deps.relations.noteParent(rel.event_id));
     if (rel.rel_type !== 'm.thread') return;

@@ -118,7 +118,8 @@ export function relationRoutes(app: FastifyInstance, deps: SyncDeps, auth: Token
         const latest = Number(decodeKey(rows[i]![0])[2]);
         const root = roots[i];
         upTo = latest - 1;
-        if (!root || !visible(a, root)) continue;
+        // The root may be of another room (a relation to it is then invalid): never listed here.
+        if (!root || root.room_id !== roomId || !visible(a, root)) continue;
         if (include === 'participated') {
           const th = await deps.db.get<ThreadRecord>(keys.thread(roomId, root.event_id));
           if (root.pdu.sender !== owner.user_id && !th?.participants.includes(owner.user_id)) continue;
