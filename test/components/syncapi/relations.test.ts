@@ -51,3 +51,27 @@ t.test('a relation to an event of another room is ignored', async (t) => {
   t.same(own.body.chunk, [], 'the children are not children in its own room');
   t.notOk(await relationsOf(alice, hidden, secret), 'and bundle nothing');
 });
+
+t.test('recurse: recursion_depth whenever given, and filters apply to the events recursed through', async (t) => {
+  const root = await ops.send(alice, roomId, msg('recursion root'));
+  const reply = await ops.send(bob, roomId, msg('in thread', inThread(root)));
+  const onReply = await ops.send(alice, roomId, { 'm.relates_to': { rel_type: 'm.annotation', event_id: reply, key: '👍' } }, 'm.reaction');
+  const onRoot = await ops.send(alice, roomId, { 'm.relates_to': { rel_type: 'm.annotation', event_id: root, key: '👍' } }, 'm.reaction');
+  const onReaction = await ops.send(bob, roomId, { 'm.relates_to': { rel_type: 'm.annotation', event_id: onRoot, key: '👀' } }, 'm.reaction');
+  await synced(alice, roomId, onReaction);
+
+  const off = await s.call(alice, 'GET', `${V1()}/relations/${enc(root)}?recurse=false`);
+  await expectOk(t, off, 'GET /rooms/{roomId}/relations/{eventId}', 'recurse=false');
+  t.equal(off.body.recursion_depth, 1, 'recurse=false: recursion_depth 1');
+  t.same(ids(off.body.chunk), [onRoot, reply]);
+  t.notOk('recursion_depth' in (await s.call(alice, 'GET', `${V1()}/relations/${enc(root)}`)).body, 'no recurse: no recursion_depth');
+
+  const all = await s.call(alice, 'GET', `${V1()}/relations/${enc(root)}?recurse=true`);
+  t.same(ids(all.body.chunk), [onReaction, onRoot, onReply, reply], 'recurse without filters: everything');
+  const annotations = await s.call(alice, 'GET', `${V1()}/relations/${enc(root)}/m.annotation?recurse=true`);
+  t.same(ids(annotations.body.chunk), [onReaction, onRoot], 'a rel_type: not the reaction reached only through the thread reply');
+  t.equal(annotations.body.recursion_depth, 2);
+  const messages = await s.call(alice, 'GET', `${V1()}/relations/${enc(root)}/m.thread/m.room.message?recurse=true`);
+  t.same(ids(messages.body.chunk), [reply], 'a rel_type and event type: the matching reply only');
+  t.equal(messages.body.recursion_depth, 1, 'nothing matching below it');
+});

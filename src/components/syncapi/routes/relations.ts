@@ -52,14 +52,17 @@ export function relationRoutes(app: FastifyInstance, deps: SyncDeps, auth: Token
     const relType = p.relType;
     const eventType = p.eventType;
 
-    // Children, level by level when recursing; any relation is followed, the filters choose what is returned.
-    let gathered: (Child & { depth: number })[] = [];
+    // Children, level by level when recursing. The filters apply at every level: an event reached only through
+    // one that does not match them is left out (client-server API "Relationships API").
+    const matches = (c: Child) => (relType === undefined || c.rel_type === relType) && (eventType === undefined || c.type === eventType);
+    const gathered: (Child & { depth: number })[] = [];
     let depthReached = 1;
     let frontier = [parent.event_id];
     for (let depth = 1; depth <= (recurse ? MAX_DEPTH : 1) && frontier.length > 0; depth++) {
       const next: string[] = [];
       for (const id of frontier) {
         for (const c of await deps.relations.children(roomId, id, { reverse: false, limit: MAX_GATHERED })) {
+          if (!matches(c)) continue;
           gathered.push({ ...c, depth });
           next.push(c.event_id);
         }
@@ -67,7 +70,6 @@ export function relationRoutes(app: FastifyInstance, deps: SyncDeps, auth: Token
       if (next.length > 0) depthReached = depth;
       frontier = gathered.length < MAX_GATHERED ? next : [];
     }
-    gathered = gathered.filter((c) => (relType === undefined || c.rel_type === relType) && (eventType === undefined || c.type === eventType));
     gathered.sort((x, y) => (dir === 'b' ? y.pos - x.pos : x.pos - y.pos));
     const inRange = gathered.filter((c) =>
       dir === 'b' ? (from === undefined || c.pos <= from) && (to === undefined || c.pos > to) : (from === undefined || c.pos > from) && (to === undefined || c.pos <= to),
@@ -89,7 +91,8 @@ export function relationRoutes(app: FastifyInstance, deps: SyncDeps, auth: Token
     const out: JsonObject = { chunk: await serialize(deps, a, page, formatFor(owner), { bundle: true }) };
     if (more && lastPos !== undefined) out.next_batch = token(dir === 'b' ? lastPos - 1 : lastPos);
     if (fromText) out.prev_batch = fromText;
-    if (recurse) out.recursion_depth = depthReached;
+    // Given at all (false included), the answer says how deep it went.
+    if (single(q, 'recurse') !== undefined) out.recursion_depth = depthReached;
     return out;
   };
   app.get('/_matrix/client/v1/rooms/:roomId/relations/:eventId', { onRequest: auth.required }, relations);
