@@ -75,3 +75,24 @@ t.test('recurse: recursion_depth whenever given, and filters apply to the events
   t.same(ids(messages.body.chunk), [reply], 'a rel_type and event type: the matching reply only');
   t.equal(messages.body.recursion_depth, 1, 'nothing matching below it');
 });
+
+t.test('a redacted thread reply is de-aggregated', async (t) => {
+  const root = await ops.send(alice, roomId, msg('root A'));
+  const a1 = await ops.send(bob, roomId, msg('a1', inThread(root)));
+  const other = await ops.send(alice, roomId, msg('root B'));
+  await ops.send(alice, roomId, msg('b1', inThread(other)));
+  const a2 = await ops.send(mallory, roomId, msg('a2', inThread(root)));
+  await synced(alice, roomId, a2);
+  t.match((await relationsOf(alice, root))['m.thread'], { count: 2, latest_event: { event_id: a2 } }, 'before: two replies');
+  t.same(ids((await s.call(alice, 'GET', `${V1()}/threads?limit=2`)).body.chunk), [root, other], 'root A has the latest activity');
+
+  await synced(alice, roomId, await redact(mallory, roomId, a2));
+  const thread = (await relationsOf(alice, root))['m.thread'];
+  t.match(thread, { count: 1, latest_event: { event_id: a1 } }, 'the redacted reply neither counts nor is the latest');
+  t.equal((await relationsOf(mallory, root))['m.thread'].current_user_participated, false, 'its sender no longer took part');
+  t.same(ids((await s.call(alice, 'GET', `${V1()}/threads?limit=2`)).body.chunk), [other, root], '/threads orders by the latest remaining reply');
+
+  await synced(alice, roomId, await redact(bob, roomId, a1));
+  t.notOk((await relationsOf(alice, root))?.['m.thread'], 'no reply left: no m.thread bundle');
+  t.notOk(ids((await s.call(alice, 'GET', `${V1()}/threads`)).body.chunk).includes(root), 'nor a thread in /threads');
+});

@@ -12,6 +12,7 @@ import { serverNameOf } from '../../../core/identifiers.js';
 import { roomVersion } from '../../../core/room-versions.js';
 import type { Client } from '../../../platform/ipc/directory.js';
 import type { LogRecord } from '../../../platform/log/topic.js';
+import { decodeKey } from '../../../platform/storage/keys.js';
 import type { RoomEvent, RoomserverAPI } from '../../roomserver/api.js';
 import type { NewInviteEvent, NewRoomEvent, OutputRoomEvent, RedactedEvent, RetireInviteEvent } from '../../roomserver/topics.js';
 import type { EventStore } from '../events.js';
@@ -271,11 +272,41 @@ export class RoomEventIngest {
     // Its old words must not find it any more.
     for (const op of unindexWordsOps(target.room_id, target.pos, target.pdu)) tx.del(op.key);
     // A redacted event loses its content, and with it its relation.
-    if (rel && target.pos > 0) tx.del(keys.relation(target.room_id, rel.event_id, target.pos));
+    if (rel && target.pos > 0) {
+      tx.del(keys.relation(target.room_id, rel.event_id, target.pos));
+      if (rel.rel_type === 'm.thread') await this.recountThread(tx, target.room_id, rel.event_id);
+    }
     tx.after(() => {
       this.deps.events.remember(redacted);
       if (typeof target.pdu.state_key === 'string') this.deps.push.stateChanged(target.room_id, target.pdu.type, target.pdu.state_key);
     });
+  }
+
+  /**
+   * A thread's summary again from the replies left, once one was redacted: the server de-aggregates a redacted
+   * child (client-server API "Aggregations of child events"). Redactions are rare enough to read the root's
+   * children once.
+   */
+  private async recountThread(tx: Tx, roomId: string, root: string): Promise<void> {
+    const thKey = keys.thread(roomId, root);
+    const prev = await tx.get<ThreadRecord>(thKey);
+    if (!prev) return;
+    tx.del(keys.threadByLatest(roomId, prev.latest_pos));
+    let latest: { pos: number; event_id: string } | undefined;
+    let count = 0;
+    const participants = new Set<string>();
+    for (const [k, c] of await tx.entries<RelationRecord>(keys.relationsOf(roomId, root))) {
+      if (c.rel_type !== 'm.thread') continue;
+      count++;
+      participants.add(c.sender);
+      latest = { pos: Number(decodeKey(k)[3]), event_id: c.event_id };
+    }
+    if (!latest) {
+      tx.del(thKey);
+      return;
+    }
+    tx.put(thKey, { latest_pos: latest.pos, latest_event_id: latest.event_id, count, participants: [...participants] } satisfies ThreadRecord);
+    tx.put(keys.threadByLatest(roomId, latest.pos), root);
   }
 
   /**

@@ -52,6 +52,17 @@ export class Tx {
     return this.db.get<T>(key);
   }
 
+  /** A range of keys as this batch left it: the database's entries under the batch's own writes, in key order. */
+  async entries<T>(range: { gt: string; lt: string }): Promise<[string, T][]> {
+    const out = new Map(await this.db.entries<T>(range));
+    for (const [k, v] of this.overlay) {
+      if (k <= range.gt || k >= range.lt) continue;
+      if (v === undefined) out.delete(k);
+      else out.set(k, v as T);
+    }
+    return [...out].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+  }
+
   /** Runs once the batch is committed, in the order registered. */
   after(fn: () => void): void {
     this.effects.push(fn);
