@@ -25,6 +25,16 @@ export interface Child extends RelationRecord {
   pos: number;
 }
 
+/**
+ * An edit without a state_key, holding the new content as an object; an encrypted edit holds it in its
+ * ciphertext, where the server cannot look.
+ */
+function validEdit(r: EventRecord): boolean {
+  if (typeof r.pdu.state_key === 'string') return false;
+  const n = r.pdu.content['m.new_content'];
+  return r.pdu.type === 'm.room.encrypted' || (typeof n === 'object' && n !== null && !Array.isArray(n));
+}
+
 /** How many references or edits a bundle looks at. */
 const BUNDLE_SCAN = 200;
 
@@ -88,14 +98,18 @@ export class Relations {
     return Object.keys(out).length > 0 ? out : undefined;
   }
 
-  /** `m.replace`: the most recent valid edit (same sender, same type), as a full event. */
+  /**
+   * `m.replace`: the most recent valid edit, as a full event (client-server API "Validity of replacement
+   * events"). None for an original that is redacted, a state event, or itself an edit.
+   */
   private async edits(rec: EventRecord, opts: FormatOptions, visible: (child: EventRecord) => boolean): Promise<{ relations?: JsonObject }> {
-    if (!this.parents.has(rec.event_id)) return {};
+    if (!this.parents.has(rec.event_id) || rec.redacted_because || typeof rec.pdu.state_key === 'string') return {};
+    if (relationOf(rec.pdu.content)?.rel_type === 'm.replace') return {};
     const cands = (await this.children(rec.room_id, rec.event_id, { reverse: true, limit: BUNDLE_SCAN })).filter(
       (c) => c.rel_type === 'm.replace' && c.sender === rec.pdu.sender && c.type === rec.pdu.type,
     );
     if (cands.length === 0) return {};
-    const recs = (await this.events.records(cands.map((c) => c.event_id))).filter((r) => visible(r) && !r.redacted_because);
+    const recs = (await this.events.records(cands.map((c) => c.event_id))).filter((r) => visible(r) && !r.redacted_because && validEdit(r));
     // Most recent by origin_server_ts, ties by event id (client-server API "Server behaviour" of replacements).
     recs.sort((a, b) => b.pdu.origin_server_ts - a.pdu.origin_server_ts || (a.event_id < b.event_id ? 1 : -1));
     const latest = recs[0];

@@ -96,3 +96,28 @@ t.test('a redacted thread reply is de-aggregated', async (t) => {
   t.notOk((await relationsOf(alice, root))?.['m.thread'], 'no reply left: no m.thread bundle');
   t.notOk(ids((await s.call(alice, 'GET', `${V1()}/threads`)).body.chunk).includes(root), 'nor a thread in /threads');
 });
+
+t.test('m.replace: only valid edits of an unredacted original are bundled', async (t) => {
+  const edit = (of: string, body: string, extra: Record<string, unknown> = {}) =>
+    ops.send(alice, roomId, { msgtype: 'm.text', body: `* ${body}`, 'm.new_content': { msgtype: 'm.text', body }, 'm.relates_to': { rel_type: 'm.replace', event_id: of }, ...extra });
+  const original = await ops.send(alice, roomId, msg('original'));
+  const valid = await edit(original, 'valid');
+  const noNewContent = await ops.send(alice, roomId, { msgtype: 'm.text', body: '* no new content', 'm.relates_to': { rel_type: 'm.replace', event_id: original } });
+  const stringNewContent = await edit(original, 'x', { 'm.new_content': 'not an object' });
+  const asState = await ops.state(alice, roomId, 'm.room.message', '', { msgtype: 'm.text', body: '* state', 'm.new_content': { msgtype: 'm.text', body: 'state' }, 'm.relates_to': { rel_type: 'm.replace', event_id: original } });
+  const editOfEdit = await edit(valid, 'edit of an edit');
+  await synced(alice, roomId, editOfEdit);
+  t.equal((await relationsOf(alice, original))['m.replace'].event_id, valid, 'the latest valid edit, not the later ones without m.new_content or with a state_key');
+  const children = await s.call(alice, 'GET', `${V1()}/relations/${enc(original)}/m.replace`);
+  t.same(ids(children.body.chunk), [asState, stringNewContent, noNewContent, valid], '/relations still lists them all');
+  t.notOk(children.body.chunk.find((e: any) => e.event_id === valid).unsigned['m.relations'], 'an edit of an edit is not bundled with the edit');
+
+  const room = await ops.create(alice, { preset: 'private_chat', name: 'Encrypted' });
+  const sealed = await ops.send(alice, room, { algorithm: 'm.megolm.v1.aes-sha2', ciphertext: 'a' }, 'm.room.encrypted');
+  const sealedEdit = await ops.send(alice, room, { algorithm: 'm.megolm.v1.aes-sha2', ciphertext: 'b', 'm.relates_to': { rel_type: 'm.replace', event_id: sealed } }, 'm.room.encrypted');
+  await synced(alice, room, sealedEdit);
+  t.equal((await relationsOf(alice, sealed, room))['m.replace'].event_id, sealedEdit, 'an encrypted edit keeps m.new_content in its ciphertext: bundled');
+
+  await synced(alice, roomId, await redact(alice, roomId, original));
+  t.notOk((await relationsOf(alice, original))?.['m.replace'], 'a redacted original: no m.replace');
+});
