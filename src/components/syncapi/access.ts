@@ -75,7 +75,7 @@ export function mayReadRoom(a: RoomAccess, upTo: number): boolean {
 
 /** An event's bundled aggregations for the viewer: edits and thread summaries leave out what would be shown redacted. */
 export function bundleFor(deps: SyncDeps, a: RoomAccess, rec: EventRecord, fmt: FormatOptions): Promise<JsonObject | undefined> {
-  return deps.relations.bundle(rec, fmt, (r) => r.room_id === a.room.id && visible(a, r) && !erasedFor(a, r));
+  return deps.relations.bundle(rec, fmt, (r) => r.room_id === a.room.id && visible(a, r) && !erasedFor(a, r), a.ignored);
 }
 
 /** Events as the viewer sees them, with their membership at each and bundled aggregations. */

@@ -71,22 +71,21 @@ export class Relations {
   }
 
   /**
-   * The bundled aggregations of an event for a viewer, or undefined. State
+   * The bundled aggregations of an event for a viewer, who sees the children
+   * `visible` admits and ignores the users in `ignored`, or undefined. State
    * events get none (the spec leaves them out for now).
    */
-  async bundle(rec: EventRecord, opts: FormatOptions, visible: (child: EventRecord) => boolean): Promise<JsonObject | undefined> {
+  async bundle(rec: EventRecord, opts: FormatOptions, visible: (child: EventRecord) => boolean, ignored: ReadonlySet<string>): Promise<JsonObject | undefined> {
     if (!this.parents.has(rec.event_id) || typeof rec.pdu.state_key === 'string') return undefined;
     const out: JsonObject = {};
     const thread = await this.db.get<ThreadRecord>(keys.thread(rec.room_id, rec.event_id));
-    if (thread) {
-      const latest = await this.events.get(thread.latest_event_id);
-      if (latest && visible(latest)) {
-        out['m.thread'] = {
-          latest_event: formatEvent(latest, { ...opts, withRoomId: true }, await this.edits(latest, opts, visible)),
-          count: thread.count,
-          current_user_participated: rec.pdu.sender === opts.viewer.user_id || thread.participants.includes(opts.viewer.user_id),
-        };
-      }
+    const seen = thread ? await this.threadSeen(rec, thread, visible, ignored) : undefined;
+    if (thread && seen) {
+      out['m.thread'] = {
+        latest_event: formatEvent(seen.latest, { ...opts, withRoomId: true }, await this.edits(seen.latest, opts, visible)),
+        count: seen.count,
+        current_user_participated: rec.pdu.sender === opts.viewer.user_id || thread.participants.includes(opts.viewer.user_id),
+      };
     }
     const edits = await this.edits(rec, opts, visible);
     if (edits.relations) Object.assign(out, edits.relations);
@@ -96,6 +95,22 @@ export class Relations {
       if (recs.length > 0) out['m.reference'] = { chunk: recs.map((r) => ({ event_id: r.event_id })) };
     }
     return Object.keys(out).length > 0 ? out : undefined;
+  }
+
+  /**
+   * A thread as the viewer sees it: the newest reply they may see, and the count less the replies of users they
+   * ignore (client-server API "Server-side aggregation of m.thread relationships"). The stored summary serves
+   * unless its latest reply is hidden from them or they ignore a participant; then the root's newest BUNDLE_SCAN
+   * children are read, so an ignored user's older replies still count, and an older visible reply is not found.
+   */
+  private async threadSeen(rec: EventRecord, thread: ThreadRecord, visible: (child: EventRecord) => boolean, ignored: ReadonlySet<string>): Promise<{ latest: EventRecord; count: number } | undefined> {
+    const latest = await this.events.get(thread.latest_event_id);
+    const ignoring = ignored.size > 0 && thread.participants.some((u) => ignored.has(u));
+    if (latest && visible(latest) && !ignoring) return { latest, count: thread.count };
+    const replies = (await this.children(rec.room_id, rec.event_id, { reverse: true, limit: BUNDLE_SCAN })).filter((c) => c.rel_type === 'm.thread');
+    const count = thread.count - replies.filter((c) => ignored.has(c.sender)).length;
+    const newest = (await this.events.records(replies.filter((c) => !ignored.has(c.sender)).map((c) => c.event_id))).find(visible);
+    return newest && { latest: newest, count };
   }
 
   /**

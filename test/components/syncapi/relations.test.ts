@@ -121,3 +121,36 @@ t.test('m.replace: only valid edits of an unredacted original are bundled', asyn
   await synced(alice, roomId, await redact(alice, roomId, original));
   t.notOk((await relationsOf(alice, original))?.['m.replace'], 'a redacted original: no m.replace');
 });
+
+t.test("ignored users' replies in threads", async (t) => {
+  const root = await ops.send(alice, roomId, msg('ignore root'));
+  const fromBob = await ops.send(bob, roomId, msg('from bob', inThread(root)));
+  const fromMallory = await ops.send(mallory, roomId, msg('from mallory', inThread(root)));
+  const root2 = await ops.send(alice, roomId, msg('ignore root 2'));
+  await ops.send(mallory, roomId, msg('from mallory', inThread(root2)));
+  const lastFromBob = await ops.send(bob, roomId, msg('from bob', inThread(root2)));
+  const malloryRoot = await ops.send(mallory, roomId, msg('mallory starts a thread'));
+  const answer = await ops.send(alice, roomId, msg('answer', inThread(malloryRoot)));
+  const stream = new SyncStream(s, bob);
+  await stream.untilEvent(roomId, answer);
+  await s.call(bob, 'PUT', `${V3}/user/${enc(bob.user_id)}/account_data/m.ignored_user_list`, { ignored_users: { [mallory.user_id]: {} } });
+  await stream.until((b) => b.account_data?.events.some((e: any) => e.type === 'm.ignored_user_list'));
+
+  t.match((await relationsOf(bob, root))['m.thread'], { count: 1, latest_event: { event_id: fromBob } }, "bob: mallory's reply neither counts nor is the latest");
+  t.match((await relationsOf(bob, root2))['m.thread'], { count: 1, latest_event: { event_id: lastFromBob } }, "nor when the latest reply is bob's own");
+  t.match((await relationsOf(alice, root))['m.thread'], { count: 2, latest_event: { event_id: fromMallory } }, 'alice ignores nobody: both');
+  await s.call(bob, 'PUT', `${V3}/user/${enc(bob.user_id)}/account_data/m.ignored_user_list`, { ignored_users: {} });
+});
+
+t.test('a newest reply the viewer cannot see: the newest one they can see is the latest', async (t) => {
+  const eve = await s.user('eve');
+  await ops.join(eve, roomId);
+  const root = await ops.send(alice, roomId, msg('seen root'));
+  const seen = await ops.send(bob, roomId, msg('seen reply', inThread(root)));
+  await synced(eve, roomId, seen);
+  await ops.leave(eve, roomId);
+  const unseen = await ops.send(bob, roomId, msg('after eve left', inThread(root)));
+  await synced(alice, roomId, unseen);
+  t.match((await relationsOf(eve, root))['m.thread'], { count: 2, latest_event: { event_id: seen } }, 'eve: the reply she saw is the latest');
+  t.equal((await relationsOf(alice, root))['m.thread'].latest_event.event_id, unseen, 'alice: the newest');
+});
