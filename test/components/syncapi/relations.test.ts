@@ -122,7 +122,7 @@ t.test('m.replace: only valid edits of an unredacted original are bundled', asyn
   t.notOk((await relationsOf(alice, original))?.['m.replace'], 'a redacted original: no m.replace');
 });
 
-t.test("ignored users' replies in threads", async (t) => {
+t.test("ignored users' replies and roots in threads", async (t) => {
   const root = await ops.send(alice, roomId, msg('ignore root'));
   const fromBob = await ops.send(bob, roomId, msg('from bob', inThread(root)));
   const fromMallory = await ops.send(mallory, roomId, msg('from mallory', inThread(root)));
@@ -139,6 +139,12 @@ t.test("ignored users' replies in threads", async (t) => {
   t.match((await relationsOf(bob, root))['m.thread'], { count: 1, latest_event: { event_id: fromBob } }, "bob: mallory's reply neither counts nor is the latest");
   t.match((await relationsOf(bob, root2))['m.thread'], { count: 1, latest_event: { event_id: lastFromBob } }, "nor when the latest reply is bob's own");
   t.match((await relationsOf(alice, root))['m.thread'], { count: 2, latest_event: { event_id: fromMallory } }, 'alice ignores nobody: both');
+  const list = await s.call(bob, 'GET', `${V1()}/threads?limit=2`);
+  await expectOk(t, list, 'GET /rooms/{roomId}/threads', "bob's threads");
+  t.same(ids(list.body.chunk), [malloryRoot, root2], "mallory's root is listed to bob");
+  t.same(list.body.chunk[0].content, {}, 'redacted');
+  t.equal(list.body.chunk[0].unsigned['m.relations']['m.thread'].latest_event.event_id, answer, 'with its thread');
+  t.equal((await s.call(alice, 'GET', `${V1()}/threads?limit=1`)).body.chunk[0].content.body, 'mallory starts a thread', 'to alice, as it is');
   await s.call(bob, 'PUT', `${V3}/user/${enc(bob.user_id)}/account_data/m.ignored_user_list`, { ignored_users: {} });
 });
 

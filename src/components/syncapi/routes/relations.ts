@@ -5,6 +5,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { JsonObject } from '../../../core/canonical-json.js';
 import { MatrixError } from '../../../core/errors.js';
+import { erasedForm } from '../../../core/events/erasure.js';
 import type { TokenAuth } from '../../../platform/http/auth.js';
 import { decodeKey } from '../../../platform/storage/keys.js';
 import { serialize, visible, type RoomAccess } from '../access.js';
@@ -109,6 +110,9 @@ export function relationRoutes(app: FastifyInstance, deps: SyncDeps, auth: Token
     const fromText = single(q, 'from');
     const from = fromText ? requireToken(fromText, 'from') : deps.stream.current;
     const range = keys.threadsRange(roomId);
+    // A root by a user the viewer ignores is still listed, redacted by its room version's rules (erasedForm), as a
+    // client aggregating the thread itself would show it (threads_list.yaml).
+    const ignoringNone: RoomAccess = { ...a, ignored: new Set() };
     const page: EventRecord[] = [];
     let next: number | undefined;
     let upTo = from;
@@ -122,7 +126,7 @@ export function relationRoutes(app: FastifyInstance, deps: SyncDeps, auth: Token
         const root = roots[i];
         upTo = latest - 1;
         // The root may be of another room (a relation to it is then invalid): never listed here.
-        if (!root || root.room_id !== roomId || !visible(a, root)) continue;
+        if (!root || root.room_id !== roomId || !visible(ignoringNone, root)) continue;
         if (include === 'participated') {
           const th = await deps.db.get<ThreadRecord>(keys.thread(roomId, root.event_id));
           if (root.pdu.sender !== owner.user_id && !th?.participants.includes(owner.user_id)) continue;
@@ -131,7 +135,7 @@ export function relationRoutes(app: FastifyInstance, deps: SyncDeps, auth: Token
           next = latest;
           break;
         }
-        page.push(root);
+        page.push(a.ignored.has(root.pdu.sender) ? { ...root, pdu: erasedForm(root.pdu, root.room_version) } : root);
       }
       if (next !== undefined || rows.length < 50) break;
     }
