@@ -160,3 +160,8 @@ t.test('a newest reply the viewer cannot see: the newest one they can see is the
   t.match((await relationsOf(eve, root))['m.thread'], { count: 2, latest_event: { event_id: seen } }, 'eve: the reply she saw is the latest');
   t.equal((await relationsOf(alice, root))['m.thread'].latest_event.event_id, unseen, 'alice: the newest');
 });
+
+t.test('/threads: limit must be greater than zero', async (t) => {
+  expectError(t, await s.call(alice, 'GET', `${V1()}/threads?limit=0`), 400, 'M_INVALID_PARAM', 'limit=0');
+  t.equal((await s.call(alice, 'GET', `${V1()}/threads?limit=1`)).status, 200, 'limit=1');
+});

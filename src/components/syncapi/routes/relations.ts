@@ -106,7 +106,10 @@ export function relationRoutes(app: FastifyInstance, deps: SyncDeps, auth: Token
     const a = await readableRoom(deps, roomId, owner.user_id);
     const q = query(request);
     const include = enumParam(q, 'include', ['all', 'participated'] as const, 'all')!;
-    const limit = Math.max(1, Math.min(intParam(q, 'limit') ?? DEFAULT_LIMIT, MAX_LIMIT));
+    const asked = intParam(q, 'limit');
+    // threads_list.yaml: "Must be an integer greater than zero".
+    if (asked === 0) throw new MatrixError(400, 'M_INVALID_PARAM', 'limit must be greater than zero');
+    const limit = Math.min(asked ?? DEFAULT_LIMIT, MAX_LIMIT);
     const fromText = single(q, 'from');
     const from = fromText ? requireToken(fromText, 'from') : deps.stream.current;
     const range = keys.threadsRange(roomId);
