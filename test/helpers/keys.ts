@@ -58,6 +58,16 @@ export async function startKeys(opts: { dataDir?: string } = {}): Promise<KeysHa
   }
   const comps = await startComponents([...COMPONENTS], { dataDir, serverName });
   const { app, cctx } = await clientRoutesApp(comps, { dataDir, serverName, routes: keyRoutes, keyserver: true });
+  /**
+   * A new device is a device-list change the KeyServer records once its consumer of the UserAPI's device
+   * changes gets to it: waited for here, so that the records a test counts after are its own.
+   */
+  const newDeviceNoted = async (userId: string, deviceId: string) => {
+    const until = Date.now() + 5000;
+    while (Date.now() < until && !(await h.changes()).some((c) => c.kind === 'device' && c.user_id === userId && c.device_id === deviceId)) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
   const h: KeysHarness = {
     app,
     cctx,
@@ -76,10 +86,12 @@ export async function startKeys(opts: { dataDir?: string } = {}): Promise<KeysHa
     },
     register: async (localpart) => {
       const { login } = await cctx.userapi.createAccount({ username: localpart, password: PASSWORD, login: { device_id: `${localpart.toUpperCase()}DEV`, display_name: `${localpart}'s laptop` } });
+      await newDeviceNoted(login!.user_id, login!.device_id);
       return { user_id: login!.user_id, device_id: login!.device_id, token: login!.access_token };
     },
     login: async (localpart, deviceId) => {
       const r = await cctx.userapi.loginWithPassword({ user: localpart, password: PASSWORD, login: { device_id: deviceId } });
+      await newDeviceNoted(r.user_id, r.device_id);
       return { user_id: r.user_id, device_id: r.device_id, token: r.access_token };
     },
     guest: async () => {
