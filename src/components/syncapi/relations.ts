@@ -5,6 +5,7 @@
  * whether the viewer took part), `m.replace` (the latest edit by the
  * original sender) and `m.reference` (the referencing event ids).
  */
+import { isObject } from '../../core/auth/types.js';
 import type { JsonObject } from '../../core/canonical-json.js';
 import type { Database } from '../../platform/storage/database.js';
 import { decodeKey } from '../../platform/storage/keys.js';
@@ -31,8 +32,7 @@ export interface Child extends RelationRecord {
  */
 function validEdit(r: EventRecord): boolean {
   if (typeof r.pdu.state_key === 'string') return false;
-  const n = r.pdu.content['m.new_content'];
-  return r.pdu.type === 'm.room.encrypted' || (typeof n === 'object' && n !== null && !Array.isArray(n));
+  return r.pdu.type === 'm.room.encrypted' || isObject(r.pdu.content['m.new_content']);
 }
 
 /** How many references or edits a bundle looks at. */

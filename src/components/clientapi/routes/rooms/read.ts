@@ -46,7 +46,6 @@ async function viewAt(cctx: ClientApiContext, roomId: string, at: string, allowe
   return { kind: 'at', event_id: eventId };
 }
 
-/** An erased local user's event, redacted for a viewer who was not joined when it was sent (core/events/erasure.ts). */
 /** The event's bundled aggregations from the SyncAPI, or null (none, or the SyncAPI is away). */
 async function bundled(cctx: ClientApiContext, eventId: string, owner: { user_id: string; device_id: string }): Promise<JsonObject | null> {
   try {
@@ -56,6 +55,7 @@ async function bundled(cctx: ClientApiContext, eventId: string, owner: { user_id
   }
 }
 
+/** An erased local user's event, redacted for a viewer who was not joined when it was sent (core/events/erasure.ts). */
 async function asSeenBy(cctx: ClientApiContext, ev: RoomEvent, membership: string): Promise<RoomEvent> {
   if (ev.redacted_because || !redactedForViewer(ev.pdu, membership) || !isLocal(cctx, ev.pdu.sender)) return ev;
   if (!(await cctx.userapi.queryUser({ user_id: ev.pdu.sender }))?.erased) return ev;

@@ -9,6 +9,7 @@ import { roomCreators } from '../../../../core/auth/power-levels.js';
 import { canonicalJson, type JsonObject } from '../../../../core/canonical-json.js';
 import { MatrixError } from '../../../../core/errors.js';
 import { parseEventId, parseRoomAlias } from '../../../../core/identifiers.js';
+import { relationOf } from '../../../../core/push/thread.js';
 import { roomVersion } from '../../../../core/room-versions.js';
 import type { ClientApiContext } from '../../context.js';
 import { ownerOf, refuseIfSuspended } from '../../context.js';
@@ -37,16 +38,11 @@ function eventIdParam(value: unknown): string {
  * such relations.
  */
 async function checkThreadRoot(cctx: ClientApiContext, roomId: string, content: JsonObject): Promise<void> {
-  const rel = content['m.relates_to'];
-  if (!isObject(rel) || rel.rel_type !== 'm.thread' || typeof rel.event_id !== 'string') return;
+  const rel = relationOf(content);
+  if (rel?.rel_type !== 'm.thread') return;
   const [root] = (await cctx.roomserver.queryEvents({ event_ids: [rel.event_id] })).events;
   if (!root || root.room_id !== roomId) return;
-  const rootRel = root.pdu.content['m.relates_to'];
-  if (isObject(rootRel) && typeof rootRel.rel_type === 'string') throw new MatrixError(400, 'M_UNKNOWN', 'Cannot start a thread from an event with a relation');
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (relationOf(root.pdu.content)?.rel_type !== undefined) throw new MatrixError(400, 'M_UNKNOWN', 'Cannot start a thread from an event with a relation');
 }
 
 /** The aliases an m.room.canonical_alias content lists. Malformed fields are M_INVALID_PARAM. */
