@@ -48,6 +48,14 @@ interface Unread {
 const zero = (): NotificationCounts => ({ notification_count: 0, highlight_count: 0 });
 
 /** Adds one entry to counts: to the room's, or with `perThread` to its thread's when it is in one. */
+/** How far a user has read a room: per thread root or MAIN_THREAD, and '' for unthreaded receipts (and their own messages). */
+export type ReadPositions = ReadonlyMap<string, number>;
+
+/** Whether what is at `pos` in `thread` is read: an unthreaded receipt covers it, or one in its own thread. */
+export function isRead(read: ReadPositions, pos: number, thread: string): boolean {
+  return pos <= Math.max(read.get('') ?? 0, read.get(thread) ?? 0);
+}
+
 function tally(into: RoomCounts, e: CountEntry, perThread: boolean): void {
   const c = perThread && e.thread !== MAIN_THREAD ? (into.threads[e.thread] ??= zero()) : into.room;
   c.notification_count++;
@@ -113,7 +121,7 @@ export class PushCounter implements CountSource {
 
   private added(userId: string, roomId: string, entry: CountEntry & { pos: number }): void {
     const u = this.touch(userId, roomId);
-    if (!u || entry.pos <= Math.max(u.read.get('') ?? 0, u.read.get(entry.thread) ?? 0)) return;
+    if (!u || isRead(u.read, entry.pos, entry.thread)) return;
     u.entries.push(entry);
     if (u.totals) {
       tally({ room: u.totals.flat, threads: {} }, entry, false);
@@ -228,7 +236,7 @@ export class PushCounter implements CountSource {
   }
 
   /** How far the user has read the room, per thread: for /notifications' `read`. */
-  readPositions(userId: string, roomId: string): Promise<ReadonlyMap<string, number>> {
+  readPositions(userId: string, roomId: string): Promise<ReadPositions> {
     return this.readUpTo(userId, roomId);
   }
 
@@ -244,7 +252,7 @@ export class PushCounter implements CountSource {
     for (const [k, v] of await this.db.entries<StoredNotification>({ gt: notificationKey(userId, roomId, all), lt: range.lt })) {
       const pos = Number(decodeKey(k)[3]);
       const e = decodeNotification(v);
-      if (pos <= (read.get(e.thread) ?? 0)) continue;
+      if (isRead(read, pos, e.thread)) continue;
       entries.push({ highlight: e.highlight, thread: e.thread, pos });
     }
     const u: Unread = { read, entries };

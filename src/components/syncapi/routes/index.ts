@@ -4,13 +4,14 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TokenAuth } from '../../../platform/http/auth.js';
 import type { SyncDeps } from '../deps.js';
+import type { ReadPositions } from '../push.js';
 import { SlidingSyncEngine } from '../sliding/engine.js';
 import { SyncEngine } from '../sync/engine.js';
 import { FilterCache } from './common.js';
 import { historyRoutes } from './history.js';
 import { keyChangesRoutes } from './key-changes.js';
 import { legacyRoutes } from './legacy.js';
-import { notificationRoutes, type ReadPositions } from './notifications.js';
+import { notificationRoutes } from './notifications.js';
 import { relationRoutes } from './relations.js';
 import { searchRoutes } from './search.js';
 import { slidingSyncRoutes } from './sliding-sync.js';

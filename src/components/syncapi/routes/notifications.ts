@@ -8,12 +8,10 @@ import type { TokenAuth } from '../../../platform/http/auth.js';
 import { accessFor, serialize } from '../access.js';
 import type { SyncDeps } from '../deps.js';
 import { actionsOf, userNotifications } from '../notification-records.js';
+import { isRead, type ReadPositions } from '../push.js';
 import { keys } from '../storage.js';
 import { requireToken, token } from '../tokens.js';
 import { enumParam, formatFor, intParam, ownerOf, query, single } from './common.js';
-
-/** How far a user has read a room: per thread root or MAIN_THREAD, and '' for unthreaded receipts (and their own messages). */
-export type ReadPositions = ReadonlyMap<string, number>;
 
 export function notificationRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenAuth, readPositions: (userId: string, roomId: string) => Promise<ReadPositions>): void {
   app.get('/_matrix/client/v3/notifications', { onRequest: auth.required }, async (request) => {
@@ -42,10 +40,7 @@ export function notificationRoutes(app: FastifyInstance, deps: SyncDeps, auth: T
       // The notification's time is its event's: the notification was made when the event arrived.
       let read = readByRoom.get(rec.room_id);
       if (!read) readByRoom.set(rec.room_id, (read = readPositions(owner.user_id, rec.room_id)));
-      const upTo = await read;
-      // Read when an unthreaded receipt covers it, or a threaded one in its own thread (the main timeline's included).
-      const isRead = n.pos <= Math.max(upTo.get('') ?? 0, upTo.get(n.thread) ?? 0);
-      out.push({ actions: actions as JsonObject[], event: event!, read: isRead, room_id: rec.room_id, ts: rec.pdu.origin_server_ts });
+      out.push({ actions: actions as JsonObject[], event: event!, read: isRead(await read, n.pos, n.thread), room_id: rec.room_id, ts: rec.pdu.origin_server_ts });
     }
     return { notifications: out, ...(next !== undefined ? { next_token: token(next) } : {}) };
   });
