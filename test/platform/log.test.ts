@@ -857,3 +857,48 @@ t.test('after an unclean stop, new records start past a gap; after a clean one, 
   await p.close();
   await db.close();
 });
+
+t.test('pruning within a run deletes by offset without reading the log, and never across an unclean stop\'s gap', async (t) => {
+  const dir = tempDir(t);
+  let db = await Database.open(join(dir, 'p'));
+  let producer = new LogProducer(db, TOPICS);
+  await producer.open();
+  await producer.register({ topic: EVENTS.name, consumer: 'a' });
+  for (let i = 1; i <= 30; i++) await producer.write([], [{ topic: EVENTS, record: { n: i } }]);
+  const offsets = async () => (await logOf(db, EVENTS)).map((r) => r.offset);
+  // Counts the reads of the log's keys that pruning makes.
+  let keyReads = 0;
+  const watch = (d: Database) => {
+    const keys = d.keys.bind(d);
+    d.keys = ((opts: Parameters<Database['keys']>[0]) => {
+      keyReads++;
+      return keys(opts);
+    }) as Database['keys'];
+  };
+  watch(db);
+
+  await producer.read(req({ consumer: 'a', from: 11, durable: 10 }));
+  t.equal(await producer.prune(), 10, 'a new log: 1..10 pruned');
+  await producer.read(req({ consumer: 'a', from: 26, durable: 25 }));
+  t.equal(await producer.prune(), 15, 'then 11..25');
+  t.same(await offsets(), range(26, 30), 'exactly what was acknowledged is gone');
+  t.equal(keyReads, 0, 'without reading the log: every offset of this run is known');
+
+  // Killed (no close): the next run starts past a gap.
+  await db.close();
+  db = await Database.open(join(dir, 'p'));
+  t.teardown(() => db.close());
+  producer = await openProducer(t, db);
+  watch(db);
+  const fresh: number[] = [];
+  for (let i = 0; i < 5; i++) fresh.push(...(await producer.write([], [{ topic: EVENTS, record: { n: 100 + i } }])));
+  t.ok(fresh[0]! > 30 + 1000, `the new run's offsets start past a gap (${fresh[0]})`);
+  await producer.read(req({ consumer: 'a', from: fresh[2]!, durable: fresh[1]! }));
+  t.equal(await producer.prune(), 7, "the run's first prune reads what is left from before it (26..30) and deletes it with the new run's first two");
+  t.ok(keyReads > 0, 'that prune read the log');
+  keyReads = 0;
+  await producer.read(req({ consumer: 'a', from: fresh[4]! + 1, durable: fresh[4]! }));
+  t.equal(await producer.prune(), 2, 'the next deletes the two records after those, not the gap (the newest is kept)');
+  t.equal(keyReads, 0, 'without reading');
+  t.same(await offsets(), [fresh[4]], 'only the newest record is left');
+});

@@ -30,6 +30,9 @@ interface TopicState {
   acksDirty: boolean;
   /** Every record at or below this offset has been pruned (this run). */
   prunedThrough: number;
+  /** The last offset committed before this run, and the first this run hands out (a gap may lie between). */
+  before: number;
+  runStart: number;
   /** The newest committed records, as JSON, and their kinds, ending at `committed` (see `rememberTail`). */
   tail: { first: number; items: string[]; kinds: (string | undefined)[]; bytes: number };
   kindOf: ((record: unknown) => string) | undefined;
@@ -71,8 +74,11 @@ export class LogProducer implements LogReaderAPI, LogAdminAPI {
       for (const [k, v] of await this.db.entries<number>(prefixRange('logc', t.name))) {
         acks.set(String(decodeKey(k)[2]), v);
       }
+      const assigned = lastOffset + (lastOffset > 0 ? gap : 0);
       this.topics.set(t.name, {
-        assigned: lastOffset + (lastOffset > 0 ? gap : 0),
+        assigned,
+        before: lastOffset,
+        runStart: assigned + 1,
         committed: lastOffset,
         waiters: new Set(),
         acks,
@@ -222,13 +228,27 @@ export class LogProducer implements LogReaderAPI, LogAdminAPI {
       // that consumers have already passed (their records would never be read).
       const upTo = Math.min(...s.acks.values(), s.committed - 1);
       if (upTo <= 0) continue;
-      s.prunedThrough = Math.max(s.prunedThrough, upTo);
-      for (;;) {
-        const keys = await this.db.keys({ gt: prefixRange('log', topic).gt, lte: recordKey(topic, upTo), limit: 1000 });
-        if (keys.length === 0) break;
-        await this.db.write(keys.map((key) => ({ type: 'del' as const, key })));
-        removed += keys.length;
+      if (upTo <= s.prunedThrough) continue;
+      if (s.prunedThrough >= s.before) {
+        // Every record before this run is gone, and this run's offsets have no gaps: the keys to
+        // delete are known without reading them. Reading them touched every page of the tables
+        // that hold them (LevelDB maps its tables), which then stayed in the process's memory.
+        for (let from = Math.max(s.prunedThrough + 1, s.runStart); from <= upTo; from += MAX_READ) {
+          const to = Math.min(upTo, from + MAX_READ - 1);
+          const ops: WriteOp[] = [];
+          for (let o = from; o <= to; o++) ops.push({ type: 'del', key: recordKey(topic, o) });
+          await this.db.write(ops);
+          removed += ops.length;
+        }
+      } else {
+        for (;;) {
+          const keys = await this.db.keys({ gt: prefixRange('log', topic).gt, lte: recordKey(topic, upTo), limit: MAX_READ });
+          if (keys.length === 0) break;
+          await this.db.write(keys.map((key) => ({ type: 'del' as const, key })));
+          removed += keys.length;
+        }
       }
+      s.prunedThrough = upTo;
     }
     if (removed > 0) this.logger?.debug({ removed }, 'pruned log records');
     return removed;
