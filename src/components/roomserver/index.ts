@@ -35,7 +35,7 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   const storage = new RoomserverStorage(db);
   const events = new EventStore(storage);
   const nodes = new PendingNodeStore(db);
-  const tree = new StateTree(nodes, { cacheSize: 4096 });
+  const tree = new StateTree(nodes, { cacheSize: 1024 });
   const state = new RoomStateReader(tree, events);
   const rooms = new RoomCache(storage);
   const producer = await ctx.openProducer(db, [outputRoomEvents]);

@@ -10,7 +10,7 @@ export class EventStore {
 
   constructor(
     private readonly db: Database,
-    private readonly capacity = 4096,
+    private readonly capacity = 1024,
   ) {}
 
   /** Records a committed (or redacted) event in the cache. */
