@@ -248,7 +248,8 @@ export class LogProducer implements LogReaderAPI, LogAdminAPI {
           removed += keys.length;
         }
       }
-      s.prunedThrough = upTo;
+      // Two prunes may overlap (the timer's and the maintenance job's): deletes repeat harmlessly.
+      s.prunedThrough = Math.max(s.prunedThrough, upTo);
     }
     if (removed > 0) this.logger?.debug({ removed }, 'pruned log records');
     return removed;
