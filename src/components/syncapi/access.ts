@@ -66,6 +66,11 @@ export function visible(a: RoomAccess, rec: EventRecord): boolean {
   );
 }
 
+/** Whether the user may see the event and sees it whole, not in the redacted form erasure gives. */
+export function seenWhole(a: RoomAccess, rec: EventRecord): boolean {
+  return visible(a, rec) && !erasedFor(a, rec);
+}
+
 /** Whether the user can read the room's history at all now: a member, a former member, or a world-readable room. */
 export function mayReadRoom(a: RoomAccess, upTo: number): boolean {
   const m = at(a.hist, upTo);
@@ -75,7 +80,7 @@ export function mayReadRoom(a: RoomAccess, upTo: number): boolean {
 
 /** An event's bundled aggregations for the viewer: edits and thread summaries leave out what would be shown redacted. */
 export function bundleFor(deps: SyncDeps, a: RoomAccess, rec: EventRecord, fmt: FormatOptions): Promise<JsonObject | undefined> {
-  return deps.relations.bundle(rec, fmt, (r) => r.room_id === a.room.id && visible(a, r) && !erasedFor(a, r), a.ignored);
+  return deps.relations.bundle(rec, fmt, (r) => r.room_id === a.room.id && seenWhole(a, r), a.ignored);
 }
 
 /** Events as the viewer sees them, with their membership at each and bundled aggregations. */
@@ -99,5 +104,5 @@ export async function serialize(deps: SyncDeps, a: RoomAccess, recs: EventRecord
  */
 async function prevSeen(deps: SyncDeps, a: RoomAccess, eventId: string): Promise<boolean> {
   const prev = await deps.events.get(eventId);
-  return prev !== undefined && visible(a, prev) && !erasedFor(a, prev);
+  return prev !== undefined && seenWhole(a, prev);
 }

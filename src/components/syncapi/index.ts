@@ -38,7 +38,7 @@ import { StreamPositions } from './positions.js';
 import { Relations } from './relations.js';
 import { SearchIndex } from './search-index.js';
 import { syncApiRoutes } from './routes/index.js';
-import { accessFor, bundleFor, erasedFor, visible } from './access.js';
+import { accessFor, bundleFor, seenWhole } from './access.js';
 import { syncApi } from './api.js';
 import { keys } from './storage.js';
 import { parseToken } from './tokens.js';
@@ -143,7 +143,7 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
       const room = rec && views.room(rec.room_id);
       if (!rec || !room) return { relations: null };
       const a = accessFor(deps, room, req.user_id);
-      if (!visible(a, rec) || erasedFor(a, rec)) return { relations: null };
+      if (!seenWhole(a, rec)) return { relations: null };
       const fmt = { viewer: { user_id: req.user_id, device_id: req.device_id }, now: Date.now(), withRoomId: true };
       return { relations: (await bundleFor(deps, a, rec, fmt)) ?? null };
     },

@@ -47,7 +47,6 @@ interface Unread {
 
 const zero = (): NotificationCounts => ({ notification_count: 0, highlight_count: 0 });
 
-/** Adds one entry to counts: to the room's, or with `perThread` to its thread's when it is in one. */
 /** How far a user has read a room: per thread root or MAIN_THREAD, and '' for unthreaded receipts (and their own messages). */
 export type ReadPositions = ReadonlyMap<string, number>;
 
@@ -56,6 +55,7 @@ export function isRead(read: ReadPositions, pos: number, thread: string): boolea
   return pos <= Math.max(read.get('') ?? 0, read.get(thread) ?? 0);
 }
 
+/** Adds one entry to counts: to the room's, or with `perThread` to its thread's when it is in one. */
 function tally(into: RoomCounts, e: CountEntry, perThread: boolean): void {
   const c = perThread && e.thread !== MAIN_THREAD ? (into.threads[e.thread] ??= zero()) : into.room;
   c.notification_count++;
@@ -223,8 +223,8 @@ export class PushCounter implements CountSource {
     this.readTo(userId, roomId, thread, eventPos);
   }
 
-  /** Positions read up to, per thread ('' = the whole room). */
-  private async readUpTo(userId: string, roomId: string): Promise<Map<string, number>> {
+  /** How far the user has read the room, per thread ('' = the whole room): a new map on each call. */
+  async readPositions(userId: string, roomId: string): Promise<Map<string, number>> {
     const out = new Map<string, number>([['', (await this.db.get<number>(ownKey(roomId, userId))) ?? 0]]);
     for (const type of ['m.read', 'm.read.private']) {
       for (const [k, r] of await this.db.entries<ReceiptRecord>(prefixRange('rc', roomId, type, userId))) {
@@ -235,17 +235,12 @@ export class PushCounter implements CountSource {
     return out;
   }
 
-  /** How far the user has read the room, per thread: for /notifications' `read`. */
-  readPositions(userId: string, roomId: string): Promise<ReadPositions> {
-    return this.readUpTo(userId, roomId);
-  }
-
   private async unreadOf(userId: string, roomId: string): Promise<Unread> {
     const key = `${userId}\0${roomId}`;
     const hit = this.unread.get(key);
     if (hit) return hit;
     const gen = this.generation.get(key) ?? 0;
-    const read = await this.readUpTo(userId, roomId);
+    const read = await this.readPositions(userId, roomId);
     const all = read.get('') ?? 0;
     const range = roomNotificationRange(userId, roomId);
     const entries: Unread['entries'] = [];

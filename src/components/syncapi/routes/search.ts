@@ -18,7 +18,7 @@ import { MatrixError } from '../../../core/errors.js';
 import type { TokenAuth } from '../../../platform/http/auth.js';
 import { specValidator } from '../../../platform/http/validate.js';
 import { decodeKey } from '../../../platform/storage/keys.js';
-import { accessFor, erasedFor, mayReadRoom, serialize, visible, type RoomAccess } from '../access.js';
+import { accessFor, mayReadRoom, seenWhole, serialize, visible, type RoomAccess } from '../access.js';
 import type { SyncDeps } from '../deps.js';
 import { eventPasses, limitOf, parseRoomEventFilter, roomPasses, type RoomEventFilter } from '../filter.js';
 import type { FormatOptions } from '../format.js';
@@ -192,7 +192,7 @@ export function searchRoutes(app: FastifyInstance, deps: SyncDeps, auth: TokenAu
       if (!rec || rec.room_id !== x.roomId || rec.pos !== x.pos || rec.redacted_because) return;
       const { a } = scopes.get(x.roomId)!;
       // An erased user's words are not there for whom the event shows redacted.
-      if (!visible(a, rec) || erasedFor(a, rec) || !eventPasses(filter, rec.pdu)) return;
+      if (!seenWhole(a, rec) || !eventPasses(filter, rec.pdu)) return;
       if (batch?.s !== undefined && rec.pdu.sender !== batch.s) return;
       const rank = rankOf(rec, words, searched);
       if (rank > 0) matches.push({ rec, pos: x.pos, rank });
