@@ -35,7 +35,11 @@ dist/neurite.js: node_modules/.installed $(GENERATED) $(SOURCES)
 	npx rollup -c rollup.config.js --silent
 	@touch $@
 
-build: dist/neurite.js
+# The memory addon (glibc's malloc_trim, which Node cannot call), for this machine.
+dist/native/memory.node: node_modules/.installed src/platform/memory/release.c scripts/build-native.ts
+	node --import tsx scripts/build-native.ts --out $@
+
+build: dist/neurite.js dist/native/memory.node
 
 typecheck: node_modules/.installed $(GENERATED)
 	npx tsc --noEmit -p .

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make check-image: the image and update checks that run without Pi hardware
 # or Buildroot. Needs Debian's genimage, mtools, e2fsprogs, fdisk, rauc,
-# shell checker, qemu-system-arm, u-boot-tools, cpio (.ci/run installs them) and
+# shell checker, qemu-system-arm, u-boot-tools, cpio, the arm64 C cross compiler
+# (the memory addon; .ci/run installs them all) and
 # reaches Debian's mirrors and the npm registry once (cached in .cache/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,11 +10,11 @@ start=$(date +%s)
 step() { printf '\n== check-image: %s (%ss)\n' "$*" "$(($(date +%s) - start))"; }
 
 missing=()
-for cmd in genimage mkdosfs mcopy mtype debugfs sfdisk rauc shellcheck qemu-system-aarch64 mkimage mkenvimage cpio mke2fs openssl; do
+for cmd in genimage mkdosfs mcopy mtype debugfs sfdisk rauc shellcheck qemu-system-aarch64 mkimage mkenvimage cpio mke2fs openssl aarch64-linux-gnu-gcc; do
 	command -v "$cmd" >/dev/null 2>&1 || missing+=("$cmd")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
-	echo "check-image: missing tools: ${missing[*]} (apt-get install genimage dosfstools mtools e2fsprogs fdisk rauc shellcheck qemu-system-arm u-boot-tools cpio openssl)" >&2
+	echo "check-image: missing tools: ${missing[*]} (apt-get install genimage dosfstools mtools e2fsprogs fdisk rauc shellcheck qemu-system-arm u-boot-tools cpio openssl gcc-aarch64-linux-gnu)" >&2
 	exit 1
 fi
 

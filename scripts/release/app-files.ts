@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
+import { buildNative } from '../build-native.js';
 
 export interface AppFile {
   /** Path in the slot (dist/…, node_modules/…). */
@@ -48,7 +49,8 @@ function walkDir(dir: string, skip: (rel: string) => boolean, base = dir): strin
 export function appFiles(arch: string, root = ROOT): AppFile[] {
   const dist = join(root, 'dist');
   if (!existsSync(join(dist, 'neurite.js'))) throw new Error('dist/neurite.js is missing: run make build first');
-  const files: AppFile[] = walkDir(dist, (rel) => rel.endsWith('.map')).map((source) => ({
+  // dist/native holds this machine's build of the memory addon; the target's is built for it below.
+  const files: AppFile[] = walkDir(dist, (rel) => rel.endsWith('.map') || rel === 'native').map((source) => ({
     path: `dist/${relative(dist, source).split(sep).join('/')}`,
     source,
     mode: source.endsWith(`${sep}neurite.js`) && relative(dist, source) === 'neurite.js' ? 0o755 : 0o644,
@@ -68,6 +70,9 @@ export function appFiles(arch: string, root = ROOT): AppFile[] {
   }
   const natives = files.filter((f) => f.path.endsWith('.node'));
   if (natives.length === 0) throw new Error(`no prebuilt classic-level binary for linux-${arch} in node_modules`);
+  const addon = arch === process.arch ? join(dist, 'native', 'memory.node') : buildNative(join(root, 'build', 'native', `linux-${arch}`, 'memory.node'), arch);
+  if (!existsSync(addon)) throw new Error(`${addon} is missing: run make build first`);
+  files.push({ path: 'dist/native/memory.node', source: addon, mode: 0o644 });
   return files;
 }
 

@@ -6,6 +6,8 @@
  */
 import { flushLogs, rootLogger } from '../platform/logging/index.js';
 import { dataPaths } from '../platform/config/paths.js';
+import { startIdleRelease } from '../platform/memory/idle-release.js';
+import { loadMemoryAddon } from '../platform/memory/native.js';
 import { runProcessGroup, type RunningGroup } from '../platform/runtime/host.js';
 import type { ComponentLoader } from '../platform/runtime/component.js';
 import { applyRuntimeFlags, childRuntimeFlags } from './node-flags.js';
@@ -80,5 +82,8 @@ export async function runChild(loader: ComponentLoader): Promise<void> {
     process.exit(1);
   }
   if (stopping) return;
+  const memory = loadMemoryAddon();
+  if ('addon' in memory) startIdleRelease(memory.addon);
+  else logger.warn({ reason: memory.error }, 'the memory addon is not loaded: free heap memory stays with this process');
   send({ type: 'ready' });
 }

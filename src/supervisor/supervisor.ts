@@ -21,7 +21,7 @@ import { validateConfig, type NeuriteConfig } from '../platform/config/schema.js
 import { ApiDirectory } from '../platform/ipc/directory.js';
 import { NEURITE_VERSION } from '../version.js';
 import { LogTail } from './log-tail.js';
-import { childNodeFlags } from './node-flags.js';
+import { CHILD_MALLOC_ENV, childNodeFlags } from './node-flags.js';
 import { readJsonBody, replyJson } from './control-http.js';
 import { processMemory, type ProcessMemory } from './memory.js';
 import { handOverDataDir, type RunAs } from './privileges.js';
@@ -260,11 +260,7 @@ export class Supervisor {
     const setup: ChildSetup = { dataDir: this.paths.dataDir, configured: this.configured, config: this.config, layout: this.layout, group: group.name };
     const proc = fork(this.opts.entry, [CHILD_COMMAND, group.name], {
       execArgv: [...process.execArgv, ...childNodeFlags(this.layout)],
-      // glibc's default of eight malloc arenas per core costs each idle child megabytes.
-      // Fixed mmap and trim thresholds: glibc otherwise raises its mmap threshold as
-      // blocks are freed, and LevelDB's and Node's larger buffers then fragment the heap,
-      // which never shrinks (after the sync bench's load: 161 → 122 MB monolith, 413 → 339 MB split).
-      env: { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_TRIM_THRESHOLD_: '131072', ...process.env, [CHILD_ENV]: JSON.stringify(setup) },
+      env: { ...CHILD_MALLOC_ENV, ...process.env, [CHILD_ENV]: JSON.stringify(setup) },
       // Piped, not inherited, so that the dashboard can show each process's last lines.
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',

@@ -13,7 +13,7 @@ import { Level } from 'level';
 import { decodeBase64 } from '../../src/core/base64.js';
 import { verifyJsonSignature } from '../../src/core/signing.js';
 import { COMPONENTS } from '../../src/platform/config/components.js';
-import { childrenOf, commandLine, isAlive, parentOf, threadNames } from '../helpers/proc.js';
+import { childrenOf, commandLine, isAlive, mappedFiles, parentOf, threadNames } from '../helpers/proc.js';
 import { cli, initServer, startServer, tempDir, versionsAnswer, waitFor, freePort, type RunningServer } from '../helpers/server.js';
 
 function httpsJson(port: number, path: string, ca: Buffer): Promise<{ status: number; body: any }> {
@@ -142,6 +142,7 @@ t.test('split: one process per component under the supervisor', async (t) => {
     // Node names its threads "node" (the main one, V8's workers and others of its own): with Node's default pool of four there are six.
     const nodeThreads = threadNames(p.pid).filter((n) => n === 'node').length;
     t.ok(nodeThreads <= 4, `${p.name}: ${nodeThreads} "node" threads`);
+    t.ok(mappedFiles(p.pid).some((f) => f.endsWith('/dist/native/memory.node')), `${p.name}: the memory addon is loaded`);
   }
   const text = cli(['status', '--data-dir', dataDir]);
   t.match(text.stdout, /clientapi\s+running/, 'human-readable status');
@@ -186,6 +187,7 @@ t.test('monolith: every component in one process', async (t) => {
   t.equal(childrenOf(server.proc.pid!).length, 1, 'one child process');
   t.notMatch(commandLine(st.processes[0].pid).join(' '), /--no-opt|--optimize-for-size|--v8-pool-size/, "the one process keeps every compiler, V8 defaults and Node's worker pool for speed");
   t.match(commandLine(st.processes[0].pid).join(' '), /--max-semi-space-size=8/, 'and its young generation capped (8 MB) from the start');
+  t.ok(mappedFiles(st.processes[0].pid).some((f) => f.endsWith('/dist/native/memory.node')), 'the memory addon is loaded');
   const stopped = await server.stop();
   t.equal(stopped.code, 0);
   t.ok(stopped.ms < 5000, `stopped in ${stopped.ms} ms`);

@@ -50,3 +50,13 @@ export function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+/** The files a process has mapped (/proc/PID/maps), each once. */
+export function mappedFiles(pid: number): string[] {
+  try {
+    const paths = readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n').map((l) => l.split(/\s+/).slice(5).join(' '));
+    return [...new Set(paths.filter((p) => p.startsWith('/')))];
+  } catch {
+    return [];
+  }
+}

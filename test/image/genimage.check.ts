@@ -84,6 +84,8 @@ t.test('root partition A (ext4): the application, the launcher, overlays/ and th
   t.ok(manifest.files.some((f) => f.path === 'node_modules/classic-level/prebuilds/linux-arm64/classic-level.armv8.node'), 'the arm64 native module is listed');
   t.notOk(manifest.files.some((f) => f.path.includes('linux-x64')), 'and no other architecture');
   t.match(stat('/opt/neurite/node_modules/classic-level/prebuilds/linux-arm64/classic-level.armv8.node'), /Type: regular/);
+  t.ok(manifest.files.some((f) => f.path === 'dist/native/memory.node'), 'and our own, the memory addon');
+  t.match(stat('/opt/neurite/dist/native/memory.node'), /Type: regular/);
   t.match(stat('/opt/neurite/dist/neurite.js'), /Mode:\s+0755/);
   for (const f of ['/etc/init.d/S90neurite', '/etc/init.d/S11data', '/usr/libexec/neurite/launch', '/usr/libexec/neurite/run']) t.match(stat(f), /Mode:\s+0755/, `${f} is executable`);
   t.match(stat('/usr/bin/node'), /Type: regular/);

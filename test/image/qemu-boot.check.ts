@@ -65,7 +65,7 @@ t.test('boot to the setup page, first-boot steps, clean poweroff', { timeout: 60
   const n = Date.now() % 100000;
   const begin = `begin-${n + 1}`;
   const end = `end-${n + 2}`;
-  qemu.stdin.write(`\necho begin-$((${n}+1)); grep -E 'vda[0-9]' /proc/partitions; mount; cat /mnt/boot/neurite-setup-code.txt; ls /data; ps | grep -e __child -e 'neurite.js start' | grep -v grep; ls -ln /data; echo end-$((${n}+2))\n`);
+  qemu.stdin.write(`\necho begin-$((${n}+1)); grep -E 'vda[0-9]' /proc/partitions; mount; cat /mnt/boot/neurite-setup-code.txt; ls /data; ps | grep -e __child -e 'neurite.js start' | grep -v grep; ls -ln /data; grep -c native/memory.node /proc/[0-9]*/maps 2>/dev/null | grep -v ':0'; echo end-$((${n}+2))\n`);
   await waitFor('the console commands', async () => (console.includes(end) ? true : undefined), 60_000);
   const out = console.slice(console.indexOf(begin), console.indexOf(end));
   const sizes = Object.fromEntries([...out.matchAll(/\s(\d+)\s+(vda\d)/g)].map((m) => [m[2], Number(m[1])]));
@@ -84,6 +84,8 @@ t.test('boot to the setup page, first-boot steps, clean poweroff', { timeout: 60
   t.notOk(children.some((l) => /\d+\s+root\s.*__child/.test(l)), 'none as root');
   t.match(out, /\n\S+\s+\d+\s+0\s+0\s.*\sapp\r?\n/, '/data/app stays root\'s');
   t.match(out, /\n\S+\s+\d+\s+100\s+100\s.*\ssetup\r?\n/, 'what the setup process writes is the user\'s');
+  // The arm64 build of our own native addon loads on the board's glibc and Node.
+  t.match(out, /\/proc\/\d+\/maps:[1-9]/, 'a child has the memory addon (dist/native/memory.node) loaded');
 
   qemu.stdin.write('\npoweroff\n');
   const timer = setTimeout(() => qemu.kill('SIGKILL'), 90_000);

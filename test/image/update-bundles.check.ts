@@ -5,6 +5,7 @@
  * with a one-line reason and nothing changed.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
@@ -209,6 +210,10 @@ t.test('a release refuses the development key unless told explicitly', async (t)
   const m = makeAppBundle({ version: '9.0.0', keyFile: devKey, out, arch: 'arm64', allowDevelopmentKey: true });
   t.same(m.boards, ['rpi3', 'rpi4', 'rpi5'], 'a board release names the Pi boards');
   t.ok(m.files.some((f) => f.path.endsWith('linux-arm64/classic-level.armv8.node')), 'with the arm64 native module');
+  const addon = m.files.find((f) => f.path === 'dist/native/memory.node');
+  const arm64Addon = join(ROOT, 'build', 'native', 'linux-arm64', 'memory.node');
+  t.equal(addon?.sha256, createHash('sha256').update(readFileSync(arm64Addon)).digest('hex'), 'and the memory addon built for arm64');
+  t.equal(readFileSync(arm64Addon).readUInt16LE(18), 0xb7, 'an ELF file for AArch64 (e_machine 183)');
   t.notOk(m.files.some((f) => f.path.includes('linux-x64') || f.path.endsWith('.map')), 'and nothing for other machines, no source maps');
   const r = spawnSync('bash', [join(ROOT, 'scripts/release.sh'), '0.0.0-does-not-match'], { encoding: 'utf8' });
   t.equal(r.status, 1);

@@ -1,0 +1,115 @@
+/**
+ * The memory addon (src/platform/memory/release.c, as `make build` leaves it
+ * in dist/native) and when a process calls it: a real Node process under the
+ * supervisor's malloc settings frees most of what it allocated while one
+ * block in 64 stays, so glibc cannot shrink its heap from the top; the
+ * addon gives the free pages back.
+ */
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { IdleRelease, QUIET_CPU_SHARE, startIdleRelease, WORK_BETWEEN_RELEASES_MICROS } from '../../src/platform/memory/idle-release.js';
+import { bundledAddonPath, loadMemoryAddon } from '../../src/platform/memory/native.js';
+import { CHILD_MALLOC_ENV } from '../../src/supervisor/node-flags.js';
+import { NEURITE, requireBuild, tempDir } from '../helpers/server.js';
+
+requireBuild();
+const ADDON = bundledAddonPath(NEURITE);
+const MB = 1024 * 1024;
+
+t.test('the addon hands the free middle of the heap back to the system', async (t) => {
+  const dir = tempDir('nt-memory-');
+  t.teardown(() => spawnSync('rm', ['-rf', dir]));
+  const script = join(dir, 'fragment.cjs');
+  // 4 KiB buffers come from malloc (Node's array buffer allocator) on the main thread: glibc's main heap, [heap] in smaps.
+  writeFileSync(
+    script,
+    `
+const fs = require('node:fs');
+const heapRss = () => {
+  let inHeap = false, kb = 0;
+  for (const line of fs.readFileSync('/proc/self/smaps', 'utf8').split('\\n')) {
+    if (/^[0-9a-f]+-/.test(line)) inHeap = line.endsWith('[heap]');
+    else if (inHeap && line.startsWith('Rss:')) kb += Number(line.split(/\\s+/)[1]);
+  }
+  return kb * 1024;
+};
+const m = { exports: {} };
+process.dlopen(m, process.argv[2]);
+const keep = [];
+let drop = [];
+for (let i = 0; i < 20000; i++) {
+  const b = Buffer.allocUnsafeSlow(4096);
+  b.fill(i & 255);
+  (i % 64 === 0 ? keep : drop).push(b);
+}
+drop = null;
+globalThis.gc();
+setTimeout(() => {
+  globalThis.gc();
+  const before = heapRss(), free = m.exports.freeBytes();
+  const released = m.exports.release();
+  const after = heapRss();
+  process.stdout.write(JSON.stringify({ before, free, released, after, kept: keep.length }));
+}, 300);
+`,
+  );
+  const run = spawnSync(process.execPath, ['--expose-gc', script, ADDON], { encoding: 'utf8', env: { ...process.env, ...CHILD_MALLOC_ENV } });
+  t.equal(run.status, 0, run.stderr);
+  const r = JSON.parse(run.stdout) as { before: number; free: number; released: boolean; after: number; kept: number };
+  t.comment(`heap resident ${(r.before / MB).toFixed(1)} → ${(r.after / MB).toFixed(1)} MB; ${(r.free / MB).toFixed(1)} MB free before`);
+  t.ok(r.free >= 40 * MB, `glibc holds the freed buffers (${(r.free / MB).toFixed(1)} MB free)`);
+  t.ok(r.before >= 50 * MB, 'and they are still resident: the kept blocks pin the heap');
+  t.equal(r.released, true, 'release() says memory went back');
+  t.ok(r.before - r.after >= 40 * MB, `and at least 40 of the ~77 MB freed left the process (${((r.before - r.after) / MB).toFixed(1)} MB)`);
+});
+
+t.test('loading: the bundled addon, or a reason', async (t) => {
+  const ok = loadMemoryAddon(ADDON);
+  t.ok('addon' in ok, 'the build has it beside the bundle');
+  const dir = tempDir('nt-memory-');
+  t.teardown(() => spawnSync('rm', ['-rf', dir]));
+  t.match(loadMemoryAddon(join(dir, 'none.node')), { error: /none\.node is missing/ });
+  writeFileSync(join(dir, 'garbage.node'), 'not a shared object');
+  t.match(loadMemoryAddon(join(dir, 'garbage.node')), { error: /garbage\.node/ }, 'a file that is not a library: the loader says why instead of throwing');
+});
+
+t.test('a release waits for a quiet interval after work', async (t) => {
+  const INTERVAL = 10_000;
+  const quietMax = QUIET_CPU_SHARE * INTERVAL * 1000;
+  let releases = 0;
+  const d = new IdleRelease(() => releases++, 0, INTERVAL);
+  let cpu = 0;
+  const interval = (used: number) => d.tick((cpu += used));
+  t.equal(interval(quietMax), true, 'the first quiet interval after start releases what starting left');
+  t.equal(interval(0), false, 'a quiet process without work since does not repeat it');
+  t.equal(interval(quietMax + 1), false, 'a busy interval does not release');
+  t.equal(interval(3 * quietMax), false, 'nor does a second one');
+  t.equal(interval(0), true, 'the first quiet interval after them does');
+  t.equal(interval(0), false, 'once');
+  // Small work, each interval quiet, adds up to a release.
+  const small = WORK_BETWEEN_RELEASES_MICROS / 4;
+  t.same([interval(small), interval(small), interval(small), interval(small)], [false, false, false, true], 'work spread over quiet intervals adds up');
+  t.equal(releases, 3);
+});
+
+t.test('startIdleRelease checks on a timer that does not hold the process', async (t) => {
+  let cpu = 0;
+  let releases = 0;
+  const until = async (what: string, done: () => boolean) => {
+    for (const end = Date.now() + 10_000; !done(); await new Promise((r) => setTimeout(r, 5))) if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+  };
+  const stop = startIdleRelease({ release: () => (releases++, true) }, () => cpu, 20);
+  await until('the first release', () => releases === 1);
+  t.pass('a quiet start releases');
+  await new Promise((r) => setTimeout(r, 100));
+  t.equal(releases, 1, 'and not again while nothing happens');
+  cpu += 10 * WORK_BETWEEN_RELEASES_MICROS;
+  await until('the second release', () => releases === 2);
+  t.pass('work, then quiet: once more');
+  stop();
+  cpu += 10 * WORK_BETWEEN_RELEASES_MICROS;
+  await new Promise((r) => setTimeout(r, 100));
+  t.equal(releases, 2, 'stopped: no more');
+});
