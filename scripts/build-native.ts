@@ -29,7 +29,7 @@ export function buildNative(out: string, arch: string = process.arch): string {
   mkdirSync(dirname(out), { recursive: true });
   const cc = compilerFor(arch);
   try {
-    execFileSync(cc, ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror', '-fPIC', '-shared', '-s', '-fvisibility=hidden', '-DNAPI_VERSION=8', '-D_GNU_SOURCE', '-I', join(ROOT, 'node_modules', 'node-api-headers', 'include'), '-o', out, NATIVE_SOURCE], { stdio: ['ignore', 'inherit', 'inherit'] });
+    execFileSync(cc, ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror', '-fPIC', '-shared', '-s', '-fvisibility=hidden', '-DNAPI_VERSION=8', '-D_GNU_SOURCE', '-I', join(ROOT, 'node_modules', 'node-api-headers', 'include'), '-o', out, NATIVE_SOURCE, '-ldl'], { stdio: ['ignore', 'inherit', 'inherit'] });
   } catch (e) {
     const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
     throw new Error(missing ? `${cc} is not installed (for linux-${arch}: apt-get install ${arch === 'arm64' ? 'gcc-aarch64-linux-gnu' : 'gcc'})` : `${cc} failed to build ${out}`);

@@ -9,6 +9,7 @@ import { dataPaths } from '../platform/config/paths.js';
 import { startIdleRelease } from '../platform/memory/idle-release.js';
 import { loadMemoryAddon } from '../platform/memory/native.js';
 import { runProcessGroup, type RunningGroup } from '../platform/runtime/host.js';
+import { readTablesWithoutMmap } from '../platform/storage/table-reads.js';
 import type { ComponentLoader } from '../platform/runtime/component.js';
 import { applyRuntimeFlags, childRuntimeFlags } from './node-flags.js';
 import { CHILD_ENV, type ChildMessage, type ChildSetup, type SupervisorMessage } from './protocol.js';
@@ -65,6 +66,13 @@ export async function runChild(loader: ComponentLoader): Promise<void> {
     process.exit(70);
   });
 
+  // Before any database opens (see table-reads.ts).
+  const memory = loadMemoryAddon();
+  if ('addon' in memory) {
+    const tables = readTablesWithoutMmap(memory.addon);
+    if ('error' in tables) logger.warn({ reason: tables.error }, 'LevelDB reads its tables through mmap in this process');
+  }
+
   try {
     running = await runProcessGroup({
       group,
@@ -82,7 +90,6 @@ export async function runChild(loader: ComponentLoader): Promise<void> {
     process.exit(1);
   }
   if (stopping) return;
-  const memory = loadMemoryAddon();
   if ('addon' in memory) startIdleRelease(memory.addon);
   else logger.warn({ reason: memory.error }, 'the memory addon is not loaded: free heap memory stays with this process');
   send({ type: 'ready' });

@@ -113,3 +113,58 @@ t.test('startIdleRelease checks on a timer that does not hold the process', asyn
   await new Promise((r) => setTimeout(r, 100));
   t.equal(releases, 2, 'stopped: no more');
 });
+
+t.test("LevelDB reads its tables with pread once switched, and reads them right", async (t) => {
+  const dir = tempDir('nt-memory-');
+  t.teardown(() => spawnSync('rm', ['-rf', dir]));
+  const script = join(dir, 'tables.mts');
+  // 3 MB of records that do not compress, with random keys, then reads of all of them in another order.
+  writeFileSync(
+    script,
+    `
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Database } from ${JSON.stringify(join(import.meta.dirname, '../../src/platform/storage/database.ts'))};
+import { loadMemoryAddon } from ${JSON.stringify(join(import.meta.dirname, '../../src/platform/memory/native.ts'))};
+import { readTablesWithoutMmap } from ${JSON.stringify(join(import.meta.dirname, '../../src/platform/storage/table-reads.ts'))};
+const [addonPath, dbPath, mode] = process.argv.slice(2);
+let switched: unknown = 'not asked';
+if (mode === 'pread') {
+  const memory = loadMemoryAddon(addonPath);
+  if (!('addon' in memory)) throw new Error(memory.error);
+  switched = readTablesWithoutMmap(memory.addon);
+}
+const db = await Database.open(dbPath, { writeBufferSize: 64 * 1024 });
+const keys: string[] = [];
+for (let b = 0; b < 40; b++) {
+  const ops = Array.from({ length: 200 }, (_, i) => ({ type: 'put' as const, key: \`k\${Math.random().toString(36).slice(2)}-\${b}-\${i}\`, value: { n: b * 200 + i, pad: randomBytes(200).toString('hex') } }));
+  keys.push(...ops.map((o) => o.key));
+  await db.write(ops);
+}
+let right = 0;
+for (let i = 0; i < keys.length; i++) {
+  const k = keys[(i * 7919) % keys.length]!;
+  const v = await db.get<{ n: number }>(k);
+  if (v && keys[v.n] === k) right++;
+}
+const mapped = readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((l) => l.endsWith('.ldb')).length;
+const tables = (await import('node:fs')).readdirSync(dbPath).filter((f) => f.endsWith('.ldb')).length;
+await db.close();
+process.stdout.write(JSON.stringify({ switched, right, total: keys.length, mapped, tables }));
+`,
+  );
+  const run = (mode: string) => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', script, ADDON, join(dir, `db-${mode}`), mode], { encoding: 'utf8', cwd: join(import.meta.dirname, '../..') });
+    t.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout) as { switched: unknown; right: number; total: number; mapped: number; tables: number };
+  };
+  const mmap = run('mmap');
+  t.ok(mmap.tables >= 1, `the records are in tables (${mmap.tables})`);
+  t.ok(mmap.mapped > 0, `by default LevelDB maps the tables it reads (${mmap.mapped})`);
+  const pread = run('pread');
+  t.same(pread.switched, { ok: true }, "classic-level's switch is found and set");
+  t.ok(pread.tables >= 1, `the records are in tables (${pread.tables})`);
+  t.equal(pread.mapped, 0, 'switched, no table is mapped');
+  t.equal(pread.right, pread.total, `and every record reads back as written (${pread.right} of ${pread.total})`);
+  t.equal(mmap.right, mmap.total, 'as it does with mmap');
+});

@@ -12,6 +12,8 @@ export interface MemoryAddon {
   release(): boolean;
   /** Bytes glibc holds free in its arenas, resident or not. */
   freeBytes(): number;
+  /** LevelDB in classic-level's binary at `path` reads its tables without mmap (platform/storage/table-reads.ts); false if it cannot. */
+  tableReadsWithoutMmap(path: string): boolean;
 }
 
 /** Where the addon sits beside the running bundle (dist/neurite.js → dist/native/memory.node). */
@@ -28,7 +30,7 @@ export function loadMemoryAddon(path = bundledAddonPath()): { addon: MemoryAddon
   } catch (e) {
     return { error: (e as Error).message };
   }
-  const { release, freeBytes } = module.exports;
-  if (typeof release !== 'function' || typeof freeBytes !== 'function') return { error: `${path} is not the memory addon` };
-  return { addon: { release, freeBytes } };
+  const { release, freeBytes, tableReadsWithoutMmap } = module.exports;
+  if (typeof release !== 'function' || typeof freeBytes !== 'function' || typeof tableReadsWithoutMmap !== 'function') return { error: `${path} is not the memory addon` };
+  return { addon: { release, freeBytes, tableReadsWithoutMmap } };
 }
