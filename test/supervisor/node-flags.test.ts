@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ t.test('split: no V8 flag on the command line; busy components keep the optimisi
     const flags = childRuntimeFlags(group, layout);
     t.ok(flags.includes('--semi-space-growth-factor=1'), `${group.name}: the young generation grows no further`);
     t.ok(flags.includes('--bytecode-old-age=1'), `${group.name}: start-up bytecode is dropped once idle`);
+    t.ok(flags.includes('--flush-baseline-code'), `${group.name}: and baseline code with it`);
     const busy = group.components.some((c) => BUSY_COMPONENTS.has(c));
     t.equal(flags.includes('--optimize-for-size'), !busy, `${group.name}: ${busy ? 'sized for speed' : 'sized for memory'}`);
     t.equal(flags.includes('--no-opt') && flags.includes('--no-maglev') && flags.includes('--no-sparkplug'), !busy, `${group.name}: ${busy ? 'compiled' : 'interpreted'}`);
@@ -29,7 +30,7 @@ t.test('split: no V8 flag on the command line; busy components keep the optimisi
 t.test('monolith: the one process caps its young generation from the start, drops idle bytecode, optimises its hot code early, and keeps V8 defaults otherwise', async (t) => {
   const layout = processLayout('monolith');
   t.same(childNodeFlags(layout), ['--max-semi-space-size=8']);
-  t.same(childRuntimeFlags(layout[0]!, layout), ['--bytecode-old-age=1', '--invocation-count-for-turbofan=200']);
+  t.same(childRuntimeFlags(layout[0]!, layout), ['--bytecode-old-age=1', '--flush-baseline-code', '--invocation-count-for-turbofan=200']);
 });
 
 t.test('a custom grouping: a group with one busy component is compiled', async (t) => {
@@ -87,24 +88,40 @@ if (once(2) !== 9999900000) throw new Error('wrong result after the GCs');
 console.log(JSON.stringify({ compiled, left }));
 `;
 
-t.test('set at run time, the flush flag holds: bytecode of code that ran once is gone after a few full GCs', async (t) => {
+/** FLUSH_PROBE in a fresh process per call, under the given run-time flags. */
+function flushProbe(t: Test): (flags: string[]) => { compiled: number; left: number } {
   const dir = mkdtempSync(join(tmpdir(), 'nt-flush-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const onceFile = join(dir, 'once.cjs');
   writeFileSync(onceFile, `exports.once = function once(y) { let x = 0;\n${Array.from({ length: 100_000 }, (_, i) => `x += ${i} * y;`).join('\n')}\nreturn x; };\n`);
   const probeFile = join(dir, 'probe.mjs');
   writeFileSync(probeFile, FLUSH_PROBE);
-  const probe = (flags: string[]) => {
+  return (flags) => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', probeFile, ...flags], { env: { ...process.env, ONCE_FILE: onceFile }, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(r.stderr);
     return JSON.parse(r.stdout) as { compiled: number; left: number };
   };
-  const kb = (n: number) => `${(n / 1024).toFixed(0)} KB`;
+}
+
+const kb = (n: number) => `${(n / 1024).toFixed(0)} KB`;
+
+t.test('set at run time, the flush flag holds: bytecode of code that ran once is gone after a few full GCs', async (t) => {
+  const probe = flushProbe(t);
   const flushed = probe(['--bytecode-old-age=1']);
   const kept = probe([]);
   t.ok(flushed.compiled > 1_000_000, `the function compiled to ${kb(flushed.compiled)}`);
   t.ok(kept.left > 1_000_000, `with V8's default (six GCs) most of it stays: ${kb(kept.left)}`);
   t.ok(flushed.left < 0, `with the flag set at run time it goes, and start-up bytecode with it: ${kb(flushed.left)}`);
+});
+
+t.test('set at run time, the baseline flush flag holds: code Sparkplug compiled goes too', async (t) => {
+  const probe = flushProbe(t);
+  // --always-sparkplug: the function gets baseline code at once, as the message path does after a few hundred messages.
+  const kept = probe(['--always-sparkplug', '--bytecode-old-age=1']);
+  const flushed = probe(['--always-sparkplug', '--bytecode-old-age=1', '--flush-baseline-code']);
+  t.ok(kept.compiled > 1_000_000, `the function compiled to ${kb(kept.compiled)}`);
+  t.ok(kept.left > 1_000_000, `with baseline code, the bytecode flush alone leaves it: ${kb(kept.left)}`);
+  t.ok(flushed.left < kept.left - 1_000_000, `with baseline code flushed too, it goes: ${kb(flushed.left)}`);
 });
 
 /**
