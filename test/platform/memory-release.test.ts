@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { IdleRelease, QUIET_CPU_SHARE, startIdleRelease, WORK_BETWEEN_RELEASES_MICROS } from '../../src/platform/memory/idle-release.js';
+import { IdleRelease, QUIET_CPU_SHARE, releaseMemory, startIdleRelease, WORK_BETWEEN_RELEASES_MICROS } from '../../src/platform/memory/idle-release.js';
 import { bundledAddonPath, loadMemoryAddon } from '../../src/platform/memory/native.js';
 import { CHILD_MALLOC_ENV } from '../../src/supervisor/node-flags.js';
 import { NEURITE, requireBuild, tempDir } from '../helpers/server.js';
@@ -100,7 +100,7 @@ t.test('startIdleRelease checks on a timer that does not hold the process', asyn
   const until = async (what: string, done: () => boolean) => {
     for (const end = Date.now() + 10_000; !done(); await new Promise((r) => setTimeout(r, 5))) if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
   };
-  const stop = startIdleRelease({ release: () => (releases++, true) }, () => cpu, 20);
+  const stop = startIdleRelease({ release: () => (releases++, true) }, () => cpu, 20, async () => {});
   await until('the first release', () => releases === 1);
   t.pass('a quiet start releases');
   await new Promise((r) => setTimeout(r, 100));
@@ -167,4 +167,42 @@ process.stdout.write(JSON.stringify({ switched, right, total: keys.length, mappe
   t.equal(pread.mapped, 0, 'switched, no table is mapped');
   t.equal(pread.right, pread.total, `and every record reads back as written (${pread.right} of ${pread.total})`);
   t.equal(mmap.right, mmap.total, 'as it does with mmap');
+});
+
+t.test("a release collects V8's garbage first, and shrinks the heap as V8's memory reducer does", async (t) => {
+  const dir = tempDir('nt-memory-');
+  t.teardown(() => spawnSync('rm', ['-rf', dir]));
+  const script = join(dir, 'collect.mts');
+  // Garbage that grows the young generation well past its start and fills old pages, then one collection.
+  writeFileSync(
+    script,
+    `
+import { getHeapSpaceStatistics } from 'node:v8';
+import { collectGarbage } from ${JSON.stringify(join(import.meta.dirname, '../../src/platform/memory/collect-garbage.ts'))};
+const physical = (name?: string) => getHeapSpaceStatistics().filter((s) => !name || s.space_name === name).reduce((a, s) => a + s.physical_space_size, 0);
+let junk: object[] | undefined = [];
+for (let i = 0; i < 400_000; i++) junk.push({ i, s: 'x' + i });
+junk = undefined;
+const before = { heap: physical(), young: physical('new_space') };
+await collectGarbage();
+const after = { heap: physical(), young: physical('new_space') };
+process.stdout.write(JSON.stringify({ before, after }));
+`,
+  );
+  const r = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', cwd: join(import.meta.dirname, '../..'), timeout: 30_000 });
+  t.equal(r.status, 0, `the session ends and the process exits (${r.stderr})`);
+  const { before, after } = JSON.parse(r.stdout) as Record<'before' | 'after', { heap: number; young: number }>;
+  t.comment(`V8 heap ${(before.heap / MB).toFixed(1)} → ${(after.heap / MB).toFixed(1)} MB, young generation ${(before.young / MB).toFixed(1)} → ${(after.young / MB).toFixed(1)} MB`);
+  t.ok(before.heap > 20 * MB, 'the garbage is in the heap');
+  t.ok(after.heap < before.heap / 2, 'the collection frees most of it');
+  t.ok(after.young <= 1 * MB, "and gives back the young generation's spare pages");
+
+  let order: string[] = [];
+  await releaseMemory({ release: () => (order.push('glibc'), true) }, async () => void order.push('V8'));
+  t.same(order, ['V8', 'glibc'], "a release collects V8's garbage before glibc's pages go back");
+  order = [];
+  await releaseMemory({ release: () => (order.push('glibc'), true) }, async () => {
+    throw new Error('no inspector in this Node');
+  });
+  t.same(order, ['glibc'], 'without the inspector, glibc still releases');
 });

@@ -1,6 +1,7 @@
 /**
  * Gives the free memory inside glibc's heaps back to the system once a
- * process has gone quiet after doing work.
+ * process has gone quiet after doing work, after a garbage collection that
+ * frees what the process's objects held (collect-garbage.ts).
  *
  * A load leaves megabytes free in the middle of the heaps (LevelDB's
  * memtables and reads, V8's compiler zones, buffers), and glibc returns a
@@ -11,6 +12,7 @@
  * about to fault in again, so it waits for a quiet interval, and an idle
  * process does not repeat it until it has worked again.
  */
+import { collectGarbage } from './collect-garbage.js';
 import type { MemoryAddon } from './native.js';
 
 export const CHECK_INTERVAL_MS = 10_000;
@@ -51,9 +53,19 @@ const processCpuMicros = () => {
   return user + system;
 };
 
+/** V8's garbage first, then glibc's free pages: objects V8 frees give their malloc'd memory back to glibc. */
+export async function releaseMemory(addon: Pick<MemoryAddon, 'release'>, collect = collectGarbage): Promise<void> {
+  try {
+    await collect();
+  } catch {
+    // A Node built without the inspector: glibc's pages alone.
+  }
+  addon.release();
+}
+
 /** Checks every interval until stopped; the timer never keeps the process alive. */
-export function startIdleRelease(addon: Pick<MemoryAddon, 'release'>, cpuMicros = processCpuMicros, intervalMs = CHECK_INTERVAL_MS): () => void {
-  const decision = new IdleRelease(() => addon.release(), cpuMicros(), intervalMs);
+export function startIdleRelease(addon: Pick<MemoryAddon, 'release'>, cpuMicros = processCpuMicros, intervalMs = CHECK_INTERVAL_MS, collect = collectGarbage): () => void {
+  const decision = new IdleRelease(() => void releaseMemory(addon, collect), cpuMicros(), intervalMs);
   const timer = setInterval(() => decision.tick(cpuMicros()), intervalMs);
   timer.unref();
   return () => clearInterval(timer);
