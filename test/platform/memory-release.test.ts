@@ -17,14 +17,19 @@ import { NEURITE, requireBuild, tempDir } from '../helpers/server.js';
 requireBuild();
 const ADDON = bundledAddonPath(NEURITE);
 const MB = 1024 * 1024;
+/** Where the tests' scripts and databases go; tempDir removes it when the tests end. */
+const SCRATCH = tempDir('nt-memory-');
+
+function scratchFile(name: string, text: string): string {
+  const path = join(SCRATCH, name);
+  writeFileSync(path, text);
+  return path;
+}
 
 t.test('the addon hands the free middle of the heap back to the system', async (t) => {
-  const dir = tempDir('nt-memory-');
-  t.teardown(() => spawnSync('rm', ['-rf', dir]));
-  const script = join(dir, 'fragment.cjs');
   // 4 KiB buffers come from malloc (Node's array buffer allocator) on the main thread: glibc's main heap, [heap] in smaps.
-  writeFileSync(
-    script,
+  const script = scratchFile(
+    'fragment.cjs',
     `
 const fs = require('node:fs');
 const heapRss = () => {
@@ -68,11 +73,8 @@ setTimeout(() => {
 t.test('loading: the bundled addon, or a reason', async (t) => {
   const ok = loadMemoryAddon(ADDON);
   t.ok('addon' in ok, 'the build has it beside the bundle');
-  const dir = tempDir('nt-memory-');
-  t.teardown(() => spawnSync('rm', ['-rf', dir]));
-  t.match(loadMemoryAddon(join(dir, 'none.node')), { error: /none\.node is missing/ });
-  writeFileSync(join(dir, 'garbage.node'), 'not a shared object');
-  t.match(loadMemoryAddon(join(dir, 'garbage.node')), { error: /garbage\.node/ }, 'a file that is not a library: the loader says why instead of throwing');
+  t.match(loadMemoryAddon(join(SCRATCH, 'none.node')), { error: /none\.node is missing/ });
+  t.match(loadMemoryAddon(scratchFile('garbage.node', 'not a shared object')), { error: /garbage\.node/ }, 'a file that is not a library: the loader says why instead of throwing');
 });
 
 t.test('a release waits for a quiet interval after work', async (t) => {
@@ -115,12 +117,9 @@ t.test('startIdleRelease checks on a timer that does not hold the process', asyn
 });
 
 t.test("LevelDB reads its tables with pread once switched, and reads them right", async (t) => {
-  const dir = tempDir('nt-memory-');
-  t.teardown(() => spawnSync('rm', ['-rf', dir]));
-  const script = join(dir, 'tables.mts');
   // 3 MB of records that do not compress, with random keys, then reads of all of them in another order.
-  writeFileSync(
-    script,
+  const script = scratchFile(
+    'tables.mts',
     `
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -154,7 +153,7 @@ process.stdout.write(JSON.stringify({ switched, right, total: keys.length, mappe
 `,
   );
   const run = (mode: string) => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', script, ADDON, join(dir, `db-${mode}`), mode], { encoding: 'utf8', cwd: join(import.meta.dirname, '../..') });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', script, ADDON, join(SCRATCH, `db-${mode}`), mode], { encoding: 'utf8', cwd: join(import.meta.dirname, '../..') });
     t.equal(r.status, 0, r.stderr);
     return JSON.parse(r.stdout) as { switched: unknown; right: number; total: number; mapped: number; tables: number };
   };
@@ -170,12 +169,9 @@ process.stdout.write(JSON.stringify({ switched, right, total: keys.length, mappe
 });
 
 t.test("a release collects V8's garbage first, and shrinks the heap as V8's memory reducer does", async (t) => {
-  const dir = tempDir('nt-memory-');
-  t.teardown(() => spawnSync('rm', ['-rf', dir]));
-  const script = join(dir, 'collect.mts');
   // Garbage that grows the young generation well past its start and fills old pages, then one collection.
-  writeFileSync(
-    script,
+  const script = scratchFile(
+    'collect.mts',
     `
 import { getHeapSpaceStatistics } from 'node:v8';
 import { collectGarbage } from ${JSON.stringify(join(import.meta.dirname, '../../src/platform/memory/collect-garbage.ts'))};
