@@ -68,7 +68,8 @@ export async function runChild(loader: ComponentLoader): Promise<void> {
 
   // Before any database opens (see table-reads.ts).
   const memory = loadMemoryAddon();
-  if ('addon' in memory) {
+  if ('error' in memory) logger.warn({ reason: memory.error }, 'the memory addon is not loaded: LevelDB maps its tables and free heap memory stays with this process');
+  else {
     const tables = readTablesWithoutMmap(memory.addon);
     if ('error' in tables) logger.warn({ reason: tables.error }, 'LevelDB reads its tables through mmap in this process');
   }
@@ -91,6 +92,5 @@ export async function runChild(loader: ComponentLoader): Promise<void> {
   }
   if (stopping) return;
   if ('addon' in memory) startIdleRelease(memory.addon);
-  else logger.warn({ reason: memory.error }, 'the memory addon is not loaded: free heap memory stays with this process');
   send({ type: 'ready' });
 }
