@@ -3,7 +3,8 @@
  * in dist/native) and when a process calls it: a real Node process under the
  * supervisor's malloc settings frees most of what it allocated while one
  * block in 64 stays, so glibc cannot shrink its heap from the top; the
- * addon gives the free pages back.
+ * addon gives the free pages back, after the process's quiet hooks
+ * (platform/memory/quiet.ts) and a garbage collection.
  */
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { IdleRelease, QUIET_CPU_SHARE, releaseMemory, startIdleRelease, WORK_BETWEEN_RELEASES_MICROS } from '../../src/platform/memory/idle-release.js';
 import { bundledAddonPath, loadMemoryAddon } from '../../src/platform/memory/native.js';
+import { onQuiet, runQuietHooks } from '../../src/platform/memory/quiet.js';
 import { CHILD_MALLOC_ENV } from '../../src/supervisor/node-flags.js';
 import { NEURITE, requireBuild, tempDir } from '../helpers/server.js';
 
@@ -194,11 +196,38 @@ process.stdout.write(JSON.stringify({ before, after }));
   t.ok(after.young <= 1 * MB, "and gives back the young generation's spare pages");
 
   let order: string[] = [];
+  const unhook = onQuiet(async () => {
+    await new Promise((r) => setTimeout(r, 20));
+    order.push('hooks');
+  });
+  t.teardown(unhook);
   await releaseMemory({ release: () => (order.push('glibc'), true) }, async () => void order.push('V8'));
-  t.same(order, ['V8', 'glibc'], "a release collects V8's garbage before glibc's pages go back");
+  t.same(order, ['hooks', 'V8', 'glibc'], "a release lets the quiet hooks finish, then collects V8's garbage, then glibc's pages go back");
   order = [];
   await releaseMemory({ release: () => (order.push('glibc'), true) }, async () => {
     throw new Error('no inspector in this Node');
   });
-  t.same(order, ['glibc'], 'without the inspector, glibc still releases');
+  t.same(order, ['hooks', 'glibc'], 'without the inspector, glibc still releases');
+});
+
+t.test('quiet hooks: every registered one runs, a failing one does not stop the others, a removed one no longer runs', async (t) => {
+  const ran: string[] = [];
+  const removers = [
+    onQuiet(() => void ran.push('sync')),
+    onQuiet(async () => {
+      throw new Error('this hook fails');
+    }),
+    onQuiet(() => {
+      throw new Error('so does this one, before any await');
+    }),
+    onQuiet(async () => {
+      await new Promise((r) => setTimeout(r, 30));
+      ran.push('slow');
+    }),
+  ];
+  await runQuietHooks();
+  t.same(ran.sort(), ['slow', 'sync'], 'both working hooks ran, the slow one waited for');
+  removers.forEach((remove) => remove());
+  await runQuietHooks();
+  t.same(ran.sort(), ['slow', 'sync'], 'removed, none runs again');
 });

@@ -288,3 +288,48 @@ t.test('close waits for queued writes; writes after close reject', async (t) => 
   t.equal(await again.get('late'), undefined);
   await again.close();
 });
+
+t.test('a quiet process writes the memtable out once it holds a quarter of the write buffer, and loses nothing', async (t) => {
+  const path = join(tempDir(t), 'db');
+  const db = await Database.open(path, { writeBufferSize: 1024 * 1024 });
+  const files = () => fs.readdirSync(path);
+  const tables = () => files().filter((f) => f.endsWith('.ldb')).length;
+  const logBytes = () => files().filter((f) => f.endsWith('.log')).reduce((a, f) => a + fs.statSync(join(path, f)).size, 0);
+  // About 250 bytes a record, 100 records a batch; hashes so the values do not compress.
+  let written = 0;
+  const writeRecords = async (n: number) => {
+    for (let end = written + n; written < end; ) {
+      const ops = Array.from({ length: 100 }, () => {
+        const i = written++;
+        return { type: 'put' as const, key: encodeKey('rec', i), value: { i, body: createHash('sha512').update(String(i)).digest('hex').repeat(2) } };
+      });
+      await db.write(ops);
+    }
+  };
+
+  await writeRecords(400);
+  t.ok(logBytes() > 90_000 && logBytes() < 256 * 1024, `LevelDB logged about 100 KB (${logBytes()} bytes), under a quarter of the 1 MB buffer`);
+  t.equal(await db.writeOutMemtable(), false, 'that memtable stays');
+  t.equal(tables(), 0, 'no table written');
+
+  await writeRecords(800);
+  t.ok(logBytes() >= 256 * 1024, `about 300 KB logged now (${logBytes()} bytes)`);
+  const [first, second] = [db.writeOutMemtable(), db.writeOutMemtable()];
+  t.equal(first, second, 'a call while one is under way waits for that one');
+  t.equal(await first, true, 'this memtable is written out');
+  t.equal(tables(), 1, 'into one table');
+  t.ok(logBytes() < 4096, `and LevelDB has moved on to a new log: what the memtable held is in the table (${logBytes()} bytes logged)`);
+  t.equal(await db.writeOutMemtable(), false, 'with nothing new, nothing more to write out');
+  const back = await db.entries<{ i: number }>(prefixRange('rec'));
+  t.equal(back.length, written, 'every record reads back');
+  t.ok(back.every(([, v], k) => v.i === k), 'in order, as written');
+
+  // Closing while a write-out is under way: close waits for it.
+  await writeRecords(1200);
+  const during = db.writeOutMemtable();
+  await db.close();
+  t.type(await during, 'boolean', 'the write-out settles');
+  const again = await Database.open(path, { writeBufferSize: 1024 * 1024 });
+  t.equal((await again.keys(prefixRange('rec'))).length, written, 'after a reopen every record is there');
+  await again.close();
+});

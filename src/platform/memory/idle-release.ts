@@ -1,7 +1,8 @@
 /**
  * Gives the free memory inside glibc's heaps back to the system once a
- * process has gone quiet after doing work, after a garbage collection that
- * frees what the process's objects held (collect-garbage.ts).
+ * process has gone quiet after doing work, after what the process keeps
+ * only for speed is let go (quiet.ts) and a garbage collection has freed
+ * what its objects held (collect-garbage.ts).
  *
  * A load leaves megabytes free in the middle of the heaps (LevelDB's
  * memtables and reads, V8's compiler zones, buffers), and glibc returns a
@@ -14,6 +15,7 @@
  */
 import { collectGarbage } from './collect-garbage.js';
 import type { MemoryAddon } from './native.js';
+import { runQuietHooks } from './quiet.js';
 
 export const CHECK_INTERVAL_MS = 10_000;
 /** An interval in which the process used at most this share of one core (all its threads) is quiet. */
@@ -53,8 +55,13 @@ const processCpuMicros = () => {
   return user + system;
 };
 
-/** V8's garbage first, then glibc's free pages: objects V8 frees give their malloc'd memory back to glibc. */
-export async function releaseMemory(addon: Pick<MemoryAddon, 'release'>, collect = collectGarbage): Promise<void> {
+/**
+ * The quiet hooks first (what they drop becomes garbage), then V8's garbage,
+ * then glibc's free pages: objects V8 frees give their malloc'd memory back
+ * to glibc.
+ */
+export async function releaseMemory(addon: Pick<MemoryAddon, 'release'>, collect = collectGarbage, quietHooks = runQuietHooks): Promise<void> {
+  await quietHooks();
   try {
     await collect();
   } catch {

@@ -34,6 +34,8 @@ export interface ComponentContext {
   startConsumer<R>(opts: Omit<ConsumerOptions<R>, 'reader' | 'logger'>): Promise<LogConsumer<R>>;
   /** Runs when the component stops, in reverse order of registration. */
   onStop(fn: () => Promise<void> | void): void;
+  /** Runs whenever the process goes quiet after work: let go of what is kept only for speed (platform/memory/quiet.ts). */
+  onQuiet(fn: () => unknown): void;
   /** For the gateway: where a component's public routes are served. */
   routeTo(component: ComponentName): Upstream;
 }

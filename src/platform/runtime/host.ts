@@ -22,6 +22,7 @@ import { ApiDirectory } from '../ipc/directory.js';
 import { IpcServer } from '../ipc/server.js';
 import { createProcessSocket } from '../ipc/socket.js';
 import { LogConsumer } from '../log/consumer.js';
+import { onQuiet } from '../memory/quiet.js';
 import { LogProducer } from '../log/producer.js';
 import { logAdminApi, logReaderApi } from '../log/reader-api.js';
 import { openComponentDatabase } from '../storage/index.js';
@@ -145,6 +146,7 @@ export async function runProcessGroup(opts: HostOptions): Promise<RunningGroup> 
           ...dbOpts,
         });
         r.stops.push(() => db.close());
+        r.stops.push(onQuiet(() => db.writeOutMemtable()));
         return db;
       },
       openProducer: async (db, topics) => {
@@ -164,6 +166,9 @@ export async function runProcessGroup(opts: HostOptions): Promise<RunningGroup> 
       },
       onStop: (fn) => {
         r.stops.push(fn);
+      },
+      onQuiet: (fn) => {
+        r.stops.push(onQuiet(fn));
       },
       routeTo: (component): Upstream => {
         if (group.components.includes(component)) {

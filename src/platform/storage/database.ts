@@ -13,6 +13,8 @@
  * (data that can be rebuilt from the append log) are synced in the background.
  */
 import { mkdirSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Level } from 'level';
 import { DatabaseClosedError, DatabaseCorruptError, DatabaseLockedError, DatabaseWriteFailedError } from './errors.js';
 
@@ -78,6 +80,8 @@ interface StoreBatch {
 
 interface StoreInternals {
   _chainedBatch(): StoreBatch;
+  /** classic-level's (what `level` is on Node); `level`'s types leave it out. */
+  compactRange(start: string, end: string): Promise<void>;
 }
 
 /**
@@ -99,8 +103,17 @@ function fill(batch: StoreBatch, ops: WriteOp[]): void {
   }
 }
 
+const DEFAULT_WRITE_BUFFER = 1024 * 1024;
 const SYNC_MARKER = '\xff\xff!last-sync';
 const RELAXED_SYNC_MS = 200;
+/** Above every key we write (the sync marker's first character is U+00FF): a range that holds no table. */
+const PAST_EVERY_KEY = '\uffff';
+/**
+ * The share of the write buffer a memtable must hold before a quiet process
+ * writes it out: each table written early is at least this share of a full
+ * one, so LevelDB's compactions run at most four times as often.
+ */
+const WRITE_OUT_SHARE = 0.25;
 
 export class Database {
   private readonly queue: PendingWrite[] = [];
@@ -116,6 +129,8 @@ export class Database {
   private committedSeq = 0;
   private syncedSeq = 0;
   private readonly durableWaiters: { seq: number; resolve: () => void }[] = [];
+  private readonly writeBufferSize: number;
+  private writingOut: Promise<boolean> | undefined;
   /**
    * Set by the first failed batch. Later batches may depend on the failed
    * one (an event and the next event that cites it), so none is written
@@ -132,6 +147,7 @@ export class Database {
     this.durability = opts.durability ?? 'sync';
     this.backgroundSyncMs = this.durability === 'relaxed' ? RELAXED_SYNC_MS : (opts.backgroundSyncMs ?? 1000);
     this.onWriteFailure = opts.onWriteFailure;
+    this.writeBufferSize = opts.writeBufferSize ?? DEFAULT_WRITE_BUFFER;
   }
 
   static async open(path: string, opts: DatabaseOptions = {}): Promise<Database> {
@@ -140,7 +156,7 @@ export class Database {
       keyEncoding: 'utf8',
       valueEncoding: 'json',
       cacheSize: opts.cacheSize ?? 2 * 1024 * 1024,
-      writeBufferSize: opts.writeBufferSize ?? 1024 * 1024,
+      writeBufferSize: opts.writeBufferSize ?? DEFAULT_WRITE_BUFFER,
       maxOpenFiles: opts.maxOpenFiles ?? 64,
     });
     try {
@@ -366,7 +382,40 @@ export class Database {
     }
   }
 
-  /** Waits for queued writes, syncs, and closes. */
+  /**
+   * Writes LevelDB's memtable out to a table file if it holds at least a
+   * quarter of the write buffer, so the memory it held can go back to the
+   * system (a quiet process calls this; see platform/memory/quiet.ts).
+   * Otherwise the memtable stays until it fills, up to the write buffer
+   * size for as long as the process lives. Resolves with whether it did.
+   *
+   * How full it is: LevelDB starts a new log file with each memtable and
+   * logs every write to it, so the newest log's size is what the memtable
+   * holds (plus a few bytes per batch). LevelDB's compaction of a key range
+   * first writes the memtable out; the range here holds no table, so
+   * nothing else is compacted.
+   */
+  writeOutMemtable(): Promise<boolean> {
+    if (this.closed) return Promise.resolve(false);
+    this.writingOut ??= this.writeOutIfFull().finally(() => (this.writingOut = undefined));
+    return this.writingOut;
+  }
+
+  private async writeOutIfFull(): Promise<boolean> {
+    if ((await this.memtableLogBytes()) < WRITE_OUT_SHARE * this.writeBufferSize || this.closed) return false;
+    await (this.db as unknown as StoreInternals).compactRange(PAST_EVERY_KEY, PAST_EVERY_KEY);
+    return true;
+  }
+
+  /** The size of LevelDB's newest log file (0 if there is none). */
+  private async memtableLogBytes(): Promise<number> {
+    const logs = (await readdir(this.path)).filter((f) => /^\d+\.log$/.test(f));
+    if (logs.length === 0) return 0;
+    const newest = logs.reduce((a, b) => (parseInt(b, 10) > parseInt(a, 10) ? b : a));
+    return (await stat(join(this.path, newest))).size;
+  }
+
+  /** Waits for queued writes and a memtable being written out, syncs, and closes. */
   async close(): Promise<void> {
     if (this.closed) return;
     while (this.writing || this.queue.length > 0) {
@@ -376,6 +425,7 @@ export class Database {
     this.closed = true;
     if (this.syncTimer) clearTimeout(this.syncTimer);
     for (const w of this.durableWaiters.splice(0)) w.resolve();
+    await this.writingOut?.catch(() => undefined);
     await this.db.close();
   }
 
