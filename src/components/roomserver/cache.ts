@@ -42,6 +42,11 @@ export class LruCache<K, V> {
     this.old.delete(key);
   }
 
+  clear(): void {
+    this.young = new Map();
+    this.old = new Map();
+  }
+
   get size(): number {
     return this.young.size + this.old.size;
   }

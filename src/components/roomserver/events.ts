@@ -19,6 +19,12 @@ export class EventStore {
 
   constructor(private readonly storage: RoomserverStorage) {}
 
+  /** Empties the caches (a quiet process; see platform/memory/quiet.ts); what is queued for writing stays. */
+  dropCached(): void {
+    this.cache.clear();
+    this.nids.clear();
+  }
+
   async get(eventId: string): Promise<StoredEvent | undefined> {
     const hit = this.pending.get(eventId) ?? this.cache.get(eventId);
     if (hit) return hit;

@@ -38,6 +38,10 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   const tree = new StateTree(nodes, { cacheSize: 1024 });
   const state = new RoomStateReader(tree, events);
   const rooms = new RoomCache(storage);
+  ctx.onQuiet(() => {
+    events.dropCached();
+    tree.dropCached();
+  });
   const producer = await ctx.openProducer(db, [outputRoomEvents]);
   const queue = new KeyedQueue();
 

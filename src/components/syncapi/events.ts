@@ -20,6 +20,11 @@ export class EventStore {
     if (this.cache.size > this.capacity) this.cache.delete(this.cache.keys().next().value!);
   }
 
+  /** Empties the cache (a quiet process; see platform/memory/quiet.ts). */
+  dropCached(): void {
+    this.cache.clear();
+  }
+
   async get(eventId: string): Promise<EventRecord | undefined> {
     const hit = this.cache.get(eventId);
     if (hit) return hit;

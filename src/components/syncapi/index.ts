@@ -66,6 +66,10 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   await search.open();
   const userapi = () => ctx.apis.get(userApi);
   const push = new PushCounter(db, views, events, userapi);
+  ctx.onQuiet(() => {
+    events.dropCached();
+    push.dropCached();
+  });
   const edu = () => ctx.apis.get(eduServerApi);
 
   const presenceRelay = new PresenceRelay((user_id, presence) => edu().setPresence({ user_id, presence, source: 'sync' }, { timeoutMs: 5000 }));

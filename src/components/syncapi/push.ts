@@ -85,6 +85,11 @@ export class PushCounter implements CountSource {
     private readonly userapi: () => Client<UserAPI>,
   ) {}
 
+  /** Empties the cache of state events (a quiet process; see platform/memory/quiet.ts). */
+  dropCached(): void {
+    this.stateCache.clear();
+  }
+
   /** A state entry changed (after its commit): what was cached of it is stale. */
   stateChanged(roomId: string, type: string, key: string): void {
     this.stateCache.delete(keys.state(roomId, type, key));

@@ -72,3 +72,14 @@ t.test('a bound of 0 keeps nothing', async (t) => {
   t.equal(cache.get('a'), undefined);
   t.equal(cache.size, 0);
 });
+
+t.test('clear empties both generations', async (t) => {
+  const cache = new LruCache<number, string>(10);
+  for (let i = 0; i < 8; i++) cache.set(i, `v${i}`);
+  t.equal(cache.size, 8);
+  cache.clear();
+  t.equal(cache.size, 0);
+  t.same([0, 4, 7].map((k) => cache.get(k)), [undefined, undefined, undefined], 'nothing is answered from before');
+  cache.set(1, 'again');
+  t.equal(cache.get(1), 'again', 'and it fills again');
+});

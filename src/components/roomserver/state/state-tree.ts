@@ -228,6 +228,11 @@ export class StateTree {
     return EMPTY_STATE_ROOT;
   }
 
+  /** Empties the cache of decoded nodes (a quiet process; see platform/memory/quiet.ts). */
+  dropCached(): void {
+    this.cache.clear();
+  }
+
   /** Decoded nodes currently cached. */
   get cachedNodes(): number {
     return this.cache.size;
