@@ -289,7 +289,7 @@ t.test('close waits for queued writes; writes after close reject', async (t) => 
   await again.close();
 });
 
-t.test('a quiet process writes the memtable out once it holds a quarter of the write buffer, and loses nothing', async (t) => {
+t.test('a quiet process writes the memtable out once it holds a sixteenth of the write buffer, and loses nothing', async (t) => {
   const path = join(tempDir(t), 'db');
   const db = await Database.open(path, { writeBufferSize: 1024 * 1024 });
   const files = () => fs.readdirSync(path);
@@ -307,13 +307,13 @@ t.test('a quiet process writes the memtable out once it holds a quarter of the w
     }
   };
 
-  await writeRecords(400);
-  t.ok(logBytes() > 90_000 && logBytes() < 256 * 1024, `LevelDB logged about 100 KB (${logBytes()} bytes), under a quarter of the 1 MB buffer`);
+  await writeRecords(100);
+  t.ok(logBytes() > 20_000 && logBytes() < 64 * 1024, `LevelDB logged about 30 KB (${logBytes()} bytes), under a sixteenth of the 1 MB buffer`);
   t.equal(await db.writeOutMemtable(), false, 'that memtable stays');
   t.equal(tables(), 0, 'no table written');
 
-  await writeRecords(800);
-  t.ok(logBytes() >= 256 * 1024, `about 300 KB logged now (${logBytes()} bytes)`);
+  await writeRecords(300);
+  t.ok(logBytes() >= 64 * 1024, `about 120 KB logged now (${logBytes()} bytes)`);
   const [first, second] = [db.writeOutMemtable(), db.writeOutMemtable()];
   t.equal(first, second, 'a call while one is under way waits for that one');
   t.equal(await first, true, 'this memtable is written out');

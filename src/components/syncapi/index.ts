@@ -54,7 +54,7 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   // rewrote much of that level. With 16 senders into a room of 16, 4 MB instead of 1 MB
   // took compaction from 150–165 to 95–100 µs of CPU per message and the disk writes
   // from 24 to 18.5 KiB per message (docs/design.md, "Where a send's time goes").
-  const db = await ctx.openDatabase({ writeBufferSize: 4 * 1024 * 1024 });
+  const db = await ctx.openDatabase({ writeBufferSize: 4 * 1024 * 1024, cacheSize: 512 * 1024 });
   const stream = await StreamPositions.open(db);
   const notifier = new Notifier();
   stream.onAdvance = (from, to) => notifier.advance(from, to);

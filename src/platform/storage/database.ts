@@ -110,10 +110,13 @@ const RELAXED_SYNC_MS = 200;
 const PAST_EVERY_KEY = '\uffff';
 /**
  * The share of the write buffer a memtable must hold before a quiet process
- * writes it out: each table written early is at least this share of a full
- * one, so LevelDB's compactions run at most four times as often.
+ * writes it out (256 KB of the roomserver's and the SyncAPI's 4 MB). Tables
+ * written early are smaller, so LevelDB merges level 0 into level 1 more
+ * often, but only after quiet spells, with the CPU idle; a load that keeps
+ * the process busy fills its memtables as before. A smaller memtable than
+ * this is not worth a table file.
  */
-const WRITE_OUT_SHARE = 0.25;
+const WRITE_OUT_SHARE = 1 / 16;
 
 export class Database {
   private readonly queue: PendingWrite[] = [];
@@ -384,7 +387,7 @@ export class Database {
 
   /**
    * Writes LevelDB's memtable out to a table file if it holds at least a
-   * quarter of the write buffer, so the memory it held can go back to the
+   * sixteenth of the write buffer, so the memory it held can go back to the
    * system (a quiet process calls this; see platform/memory/quiet.ts).
    * Otherwise the memtable stays until it fills, up to the write buffer
    * size for as long as the process lives. Resolves with whether it did.
