@@ -54,6 +54,8 @@ export async function start(ctx: ComponentContext): Promise<ComponentInstance> {
   // rewrote much of that level. With 16 senders into a room of 16, 4 MB instead of 1 MB
   // took compaction from 150–165 to 95–100 µs of CPU per message and the disk writes
   // from 24 to 18.5 KiB per message (docs/design.md, "Where a send's time goes").
+  // A smaller block cache: the hot reads come from the views and the event cache below,
+  // and a full 2 MB cache was most of what LevelDB held after a load (design.md, "Memory").
   const db = await ctx.openDatabase({ writeBufferSize: 4 * 1024 * 1024, cacheSize: 512 * 1024 });
   const stream = await StreamPositions.open(db);
   const notifier = new Notifier();
