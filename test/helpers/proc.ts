@@ -51,12 +51,4 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** The files a process has mapped (/proc/PID/maps), each once. */
-export function mappedFiles(pid: number): string[] {
-  try {
-    const paths = readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n').map((l) => l.split(/\s+/).slice(5).join(' '));
-    return [...new Set(paths.filter((p) => p.startsWith('/')))];
-  } catch {
-    return [];
-  }
-}
+export { mappedFiles } from '../../src/platform/system/mapped-files.js';

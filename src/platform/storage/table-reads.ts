@@ -10,17 +10,13 @@
  * each database is sized with. Without mmap LevelDB reads with pread into
  * its block cache, as it does by default on 32-bit systems.
  */
-import { readFileSync } from 'node:fs';
 import 'level';
 import type { MemoryAddon } from '../memory/native.js';
+import { mappedFiles } from '../system/mapped-files.js';
 
 /** The path of classic-level's binary, which importing `level` has loaded. */
 export function classicLevelBinary(): string | undefined {
-  for (const line of readFileSync('/proc/self/maps', 'utf8').split('\n')) {
-    const path = line.split(/\s+/).slice(5).join(' ');
-    if (/\/classic-level[^/]*\.node$/.test(path)) return path;
-  }
-  return undefined;
+  return mappedFiles().find((path) => /\/classic-level[^/]*\.node$/.test(path));
 }
 
 /**
