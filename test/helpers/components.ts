@@ -10,6 +10,7 @@ import type { ComponentName } from '../../src/platform/config/components.js';
 import { loadConfig } from '../../src/platform/config/load.js';
 import { dataPaths, processSocketPath } from '../../src/platform/config/paths.js';
 import type { ProcessGroup } from '../../src/platform/config/layout.js';
+import type { ComponentLoader } from '../../src/platform/runtime/component.js';
 import { ApiDirectory } from '../../src/platform/ipc/directory.js';
 import { runProcessGroup, type RunningGroup } from '../../src/platform/runtime/host.js';
 import { loadComponent } from '../../src/components/registry.js';
@@ -26,7 +27,7 @@ export interface ComponentHarness {
   restart(): Promise<ComponentHarness>;
 }
 
-export async function startComponents(components: ComponentName[], opts: { dataDir?: string; serverName?: string } = {}): Promise<ComponentHarness> {
+export async function startComponents(components: ComponentName[], opts: { dataDir?: string; serverName?: string; loader?: ComponentLoader } = {}): Promise<ComponentHarness> {
   const serverName = opts.serverName ?? 'test.neurite.local';
   const dataDir = opts.dataDir ?? join(tempDir(), 'data');
   if (!opts.dataDir) initDataDir({ dataDir, serverName, tls: 'off', bind: '127.0.0.1', mode: 'monolith' });
@@ -35,7 +36,7 @@ export async function startComponents(components: ComponentName[], opts: { dataD
   const group: ProcessGroup = { name: 'test', components };
   const layout = [group];
   const logger = pino({ level: process.env.NEURITE_TEST_LOG ?? 'silent' });
-  const running = await runProcessGroup({ group, layout, configured: true, config, paths, loader: loadComponent, logger });
+  const running = await runProcessGroup({ group, layout, configured: true, config, paths, loader: opts.loader ?? loadComponent, logger });
   const apis = new ApiDirectory({ socketFor: () => processSocketPath(paths, 'test') });
   const harness: ComponentHarness = {
     dataDir,
@@ -48,7 +49,7 @@ export async function startComponents(components: ComponentName[], opts: { dataD
     },
     restart: async () => {
       await harness.stop();
-      return startComponents(components, { dataDir, serverName });
+      return startComponents(components, { dataDir, serverName, loader: opts.loader });
     },
   };
   return harness;

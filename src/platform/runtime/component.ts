@@ -10,6 +10,7 @@ import type { DataPaths } from '../config/paths.js';
 import type { NeuriteConfig } from '../config/schema.js';
 import type { ApiDirectory } from '../ipc/directory.js';
 import type { ConsumerOptions, LogConsumer } from '../log/consumer.js';
+import type { QuietHook } from '../memory/quiet.js';
 import type { LogProducer } from '../log/producer.js';
 import type { TopicDescriptor } from '../log/topic.js';
 import type { Database, DatabaseOptions } from '../storage/database.js';
@@ -35,7 +36,7 @@ export interface ComponentContext {
   /** Runs when the component stops, in reverse order of registration. */
   onStop(fn: () => Promise<void> | void): void;
   /** Runs whenever the process goes quiet after work: let go of what is kept only for speed (platform/memory/quiet.ts). */
-  onQuiet(fn: () => unknown): void;
+  onQuiet(fn: QuietHook): void;
   /** For the gateway: where a component's public routes are served. */
   routeTo(component: ComponentName): Upstream;
 }
