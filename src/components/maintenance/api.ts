@@ -1,5 +1,5 @@
 /**
- * Maintenance: scheduled jobs (node-cron) with their last results, and the
+ * Maintenance: scheduled jobs (croner) with their last results, and the
  * board's health history the dashboard charts.
  */
 import { defineApi, type CallContext } from '../../platform/ipc/define.js';

@@ -1,5 +1,5 @@
 /**
- * Maintenance: the scheduled jobs (node-cron) and the health history. A
+ * Maintenance: the scheduled jobs (croner) and the health history. A
  * first health sample is taken at start, so that the dashboard's charts
  * have a point before the first five minutes are up.
  */

@@ -1,8 +1,15 @@
 /**
- * Runs the jobs on their node-cron schedules and on demand, one run of a job
- * at a time, and records each run's result.
+ * Runs the jobs on their cron schedules (croner) and on demand, one run of a
+ * job at a time, and records each run's result.
+ *
+ * croner, not node-cron: node-cron reads every date through
+ * `Intl.DateTimeFormat`, and ICU's data it pulls in cost the process that
+ * runs the jobs about 7 MB (docs/design.md, "Memory"). croner uses `Date`'s
+ * local-time methods unless a job names a time zone, which none does; its
+ * timer also looks again every 30 s, so a board whose clock is set by NTP
+ * after boot still runs each job at the right time.
  */
-import cron, { type ScheduledTask } from 'node-cron';
+import { Cron } from 'croner';
 import type { Logger } from 'pino';
 import { MatrixError } from '../../core/errors.js';
 import type { JobInfo, JobRun } from './api.js';
@@ -11,8 +18,20 @@ import type { MaintenanceStorage } from './storage.js';
 
 interface Entry {
   def: JobDefinition;
-  task?: ScheduledTask;
+  task?: Cron;
   running?: Promise<JobRun>;
+}
+
+/** Five fields, or six with seconds first: what `JobDefinition.schedule` says. */
+const SCHEDULE_MODE = '5-or-6-parts';
+
+export function isValidSchedule(schedule: string): boolean {
+  try {
+    new Cron(schedule, { paused: true, mode: SCHEDULE_MODE });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export class Scheduler {
@@ -26,20 +45,16 @@ export class Scheduler {
     private readonly logger: Logger,
   ) {
     for (const def of jobs) {
-      if (!cron.validate(def.schedule)) throw new Error(`job ${def.name}: invalid schedule ${def.schedule}`);
+      if (!isValidSchedule(def.schedule)) throw new Error(`job ${def.name}: invalid schedule ${def.schedule}`);
       this.entries.set(def.name, { def });
     }
   }
 
   start(): void {
     for (const e of this.entries.values()) {
-      e.task = cron.schedule(
-        e.def.schedule,
-        async () => {
-          await this.run(e.def.name, 'schedule').catch(() => undefined);
-        },
-        { name: e.def.name, noOverlap: true },
-      );
+      e.task = new Cron(e.def.schedule, { mode: SCHEDULE_MODE, protect: true }, async () => {
+        await this.run(e.def.name, 'schedule').catch(() => undefined);
+      });
     }
   }
 
@@ -75,7 +90,7 @@ export class Scheduler {
         name: e.def.name,
         description: e.def.description,
         schedule: e.def.schedule,
-        next_run: e.task?.getNextRun()?.getTime() ?? null,
+        next_run: e.task?.nextRun()?.getTime() ?? null,
         running: e.running !== undefined,
         last_run: (await this.storage.lastRun(e.def.name)) ?? null,
       })),
@@ -84,7 +99,7 @@ export class Scheduler {
 
   /** Stops the schedules and waits for runs in flight (their jobs see the abort). */
   async stop(): Promise<void> {
-    for (const e of this.entries.values()) await e.task?.destroy();
+    for (const e of this.entries.values()) e.task?.stop();
     this.abort.abort();
     await Promise.all([...this.entries.values()].map((e) => e.running?.catch(() => undefined)));
   }

@@ -76,6 +76,8 @@ t.test('a nearly full card: a notice a day while it lasts', async (t) => {
   const low = lowDiskNotice(sample(200 * 1024 ** 2))!;
   t.match(low, { key: 'disk-low-2026-11-27', type: 'org.neurite.disk_low' });
   t.match(low.body, /200 MB free of 32,768 MB/, 'says how much is left');
+  const huge = lowDiskNotice({ ...sample(0), disk_used: 2048 * GB - 999 * 1024 ** 2, disk_total: 2048 * GB })!;
+  t.match(huge.body, /999 MB free of 2,097,152 MB/, 'commas between every three digits, none in three or fewer');
   t.equal(lowDiskNotice(sample(200 * 1024 ** 2, Date.UTC(2026, 10, 27, 23)))!.key, low.key, 'the same day: the same key (told once)');
   t.not(lowDiskNotice(sample(200 * 1024 ** 2, Date.UTC(2026, 10, 28, 1)))!.key, low.key, 'the next day: told again');
   t.equal(lowDiskNotice({ ...sample(0), disk_total: 0, disk_used: 0 }), undefined, 'no disk figures: nothing');

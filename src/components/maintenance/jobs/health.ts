@@ -10,7 +10,12 @@ import type { JobDefinition } from './types.js';
 /** Under this much free space the card is nearly full (the setup wizard's own "bad" level). */
 export const LOW_DISK_BYTES = 1024 ** 3;
 
-const mb = (bytes: number) => `${Math.round(bytes / 1024 ** 2).toLocaleString('en-US')} MB`;
+/**
+ * Whole megabytes with commas between thousands ("32,768 MB"). Not
+ * `toLocaleString`: ICU's number formatting data would stay in the process
+ * for good after the first notice (about 7 MB).
+ */
+const mb = (bytes: number) => `${String(Math.round(bytes / 1024 ** 2)).replace(/\B(?=(\d{3})+$)/g, ',')} MB`;
 
 /** The notice a sample calls for, if any: one per day (UTC) while free space stays low. */
 export function lowDiskNotice(s: HealthSample): AdminNotice | undefined {

@@ -12,7 +12,7 @@ export interface JobContext {
 export interface JobDefinition {
   name: string;
   description: string;
-  /** node-cron syntax: `[second] minute hour day-of-month month day-of-week`. */
+  /** Cron syntax, local time: `[second] minute hour day-of-month month day-of-week`. */
   schedule: string;
   /** Resolves with a one-line summary; throws when the job failed (the message is shown). */
   run(jc: JobContext): Promise<string>;
