@@ -236,6 +236,7 @@ async function arrangement(mode: 'monolith' | 'split'): Promise<BenchResult[]> {
     results.push({ name: `initial sync, ${ROOMS} rooms × ${PER_ROOM} messages (${mode})`, value: Math.round(percentile(initial, 50)), unit: 'ms', note: `median of 3, ${Math.round(size / 1024)} KiB, default filter` });
 
     // Right after the load, and once V8's memory reducer has had the idle time it waits for (up to about 35 s; see server-bench).
+    // The budget is for idle memory: the settled figure, as in server-bench (the first is how high the load took it).
     for (const [when, waitMs] of [['after the sync load', 0], ['60 s after the sync load', 60_000]] as const) {
       await new Promise((r) => setTimeout(r, waitMs));
       const s = JSON.parse(cli(['status', '--data-dir', dataDir, '--json']).stdout);
@@ -245,7 +246,7 @@ async function arrangement(mode: 'monolith' | 'split'): Promise<BenchResult[]> {
         name: `memory ${when}, sum of PSS (${mode})`,
         value: Math.round(total / 1024),
         unit: 'MB',
-        budget: { op: '<=', value: mode === 'monolith' ? 80 : 200 },
+        ...(waitMs > 0 ? { budget: { op: '<=' as const, value: mode === 'monolith' ? 80 : 200 } } : {}),
         note: `${mode === 'split' ? 'syncapi' : 'the one process'} ${((syncapi?.memory?.pss_kb ?? 0) / 1024).toFixed(1)} MB`,
       });
     }
