@@ -234,4 +234,7 @@ t.test('user directory: local users by id or display name, ranked, limited', asy
   t.equal(limited.limited, true);
   t.same((await search('zed')).results.map((u) => u.user_id), [`@zed:${SERVER}`], 'an exact match');
   t.same((await search('no-such-person')).results, []);
+  // Equal rank, no profile: by user id in code-point order (no locale's collation, which puts '_' before '-').
+  for (const username of ['tie_x', 'tie.x', 'tie-x']) await ua.createAccount({ username, password: 'pw' });
+  t.same((await search('tie')).results.map((u) => u.user_id), ['tie-x', 'tie.x', 'tie_x'].map((l) => `@${l}:${SERVER}`), 'ties in code-point order');
 });
