@@ -13,7 +13,7 @@ import type { JobContext, JobDefinition } from '../../../src/components/maintena
 import { isValidSchedule, Scheduler } from '../../../src/components/maintenance/scheduler.js';
 import { MaintenanceStorage } from '../../../src/components/maintenance/storage.js';
 import { Database } from '../../../src/platform/storage/database.js';
-import { tempDir } from '../../helpers/server.js';
+import { tempDir, waitFor } from '../../helpers/server.js';
 
 const db = await Database.open(join(tempDir(), 'maintenance-db'));
 t.teardown(() => db.close());
@@ -33,10 +33,8 @@ t.teardown(() => {
   Intl.DateTimeFormat = RealDateTimeFormat;
 });
 
-const until = async (what: () => boolean | Promise<boolean>, ms = 5000) => {
-  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 20))) if (await what()) return true;
-  return false;
-};
+/** Waits (up to 5 s, else the test fails) until `done` holds. */
+const until = (what: string, done: () => boolean | Promise<boolean>) => waitFor(what, async () => ((await done()) ? true : undefined), 5000);
 
 t.test('schedules: five fields, or six with seconds; nothing else', async (t) => {
   for (const ok of ['*/5 * * * *', '17 4 * * *', '41 * * * *', '*/2 * * * * *', '0 30 2 * * SUN', '0 0 1 JAN *']) t.ok(isValidSchedule(ok), ok);
@@ -81,7 +79,8 @@ t.test('a job runs on its schedule, one run at a time, and a stop aborts it', as
   };
   const s = new Scheduler([job], jc, storage, logger);
   s.start();
-  t.ok(await until(() => runs === 1), 'the schedule started the job by itself');
+  await until('the first run', () => runs === 1);
+  t.pass('the schedule started the job by itself');
   const [listed] = await s.list();
   t.equal(listed!.running, true, 'listed as running');
   t.ok(listed!.next_run! > Date.now() - 1000 && listed!.next_run! <= Date.now() + 1000, 'the next run is within a second');
@@ -92,9 +91,10 @@ t.test('a job runs on its schedule, one run at a time, and a stop aborts it', as
   await t.rejects(s.run('no-such-job', 'manual'), { name: 'MatrixError', status: 404, errcode: 'M_NOT_FOUND' }, 'an unknown job');
 
   release();
-  t.ok(await until(async () => (await storage.lastRun('every-second'))?.summary === 'run 1'), 'the run is recorded');
+  await until('the run to be recorded', async () => (await storage.lastRun('every-second'))?.summary === 'run 1');
   t.match(await storage.lastRun('every-second'), { ok: true, trigger: 'schedule' });
-  t.ok(await until(() => runs === 2), 'the next second runs it again');
+  await until('the second run', () => runs === 2);
+  t.pass('the next second runs it again');
   await s.stop();
   t.ok(sawAbort, 'the stop aborted the run in flight');
   const after = runs;
@@ -110,7 +110,8 @@ t.test('a failing job is recorded as failed and still runs next time', async (t)
   } }], jc, storage, logger);
   s.start();
   t.teardown(() => s.stop());
-  t.ok(await until(() => runs >= 2), 'scheduled again after a failure');
+  await until('a second run', () => runs >= 2);
+  t.pass('scheduled again after a failure');
   t.match(await storage.lastRun('flaky'), { ok: false, summary: /^failure \d$/, trigger: 'schedule' });
   const manual = await s.run('flaky', 'manual');
   t.match(manual, { ok: false, trigger: 'manual', summary: /^failure \d$/ });
